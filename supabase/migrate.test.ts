@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
-import { schemaVersion } from './migrate.js';
+import { schemaVersion } from '../common/schema-version.js';
 
 let db: TestDatabase;
 beforeAll(async () => {

@@ -57,11 +57,3 @@ export function redactUrl(url: string): string {
     return '<invalid url>';
   }
 }
-
-/** The latest applied migration version, as the health endpoint and ops checks report it. */
-export async function schemaVersion(client: pg.ClientBase | pg.Pool): Promise<string | null> {
-  const res = await client.query<{ version: string | null }>(
-    `select max(version) as version from supabase_migrations.schema_migrations`,
-  );
-  return res.rows[0]?.version ?? null;
-}

@@ -1,0 +1,11 @@
+// Azure Functions v4 adapter for the health endpoint (anonymous: it reveals only up/down and the schema version).
+import azureFunctions, { type HttpResponseInit } from '@azure/functions';
+import { appContext } from '../app-context.js';
+import { checkHealth } from '../ingest/health.js';
+
+export async function health(): Promise<HttpResponseInit> {
+  const report = await checkHealth(appContext().pool);
+  return { status: report.status === 'ok' ? 200 : 503, jsonBody: report };
+}
+
+azureFunctions.app.http('health', { methods: ['GET'], authLevel: 'anonymous', handler: health });

@@ -1,0 +1,16 @@
+// Azure Functions v4 adapter for mqtt_ingest: translation only; the logic is in ../ingest/.
+import azureFunctions, { type HttpRequest, type HttpResponseInit } from '@azure/functions';
+import { appContext } from '../app-context.js';
+import { handleIngestRequest } from '../ingest/http-handler.js';
+
+export async function mqttIngest(request: HttpRequest): Promise<HttpResponseInit> {
+  const body = new Uint8Array(await request.arrayBuffer());
+  const response = await handleIngestRequest(appContext().ingest, {
+    method: request.method,
+    header: (name) => request.headers.get(name),
+    body,
+  });
+  return { status: response.status, headers: response.headers, body: response.body };
+}
+
+azureFunctions.app.http('mqtt_ingest', { methods: ['POST'], authLevel: 'function', handler: mqttIngest });
