@@ -1,12 +1,20 @@
-// Prints the closing line CI reads: "N passed, N failed" (skips count as failures under CI=true).
+// Prints the closing line CI reads: "N passed, N failed". Under CI=true a skipped test fails the run.
 class SummaryReporter {
+  constructor() {
+    this.error = undefined;
+  }
   onRunComplete(_contexts, results) {
     const skipped = results.numPendingTests + results.numTodoTests;
-    const failed = results.numFailedTests + (results.numRuntimeErrorTestSuites > 0 ? results.numRuntimeErrorTestSuites : 0);
+    let failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
     if (process.env.CI === 'true' && skipped > 0) {
-      process.stdout.write(`\nCI=true forbids skipped tests: ${skipped} skipped\n`);
+      this.error = new Error(`CI=true forbids skipped tests: ${skipped} skipped`);
+      process.stdout.write(`\n${this.error.message}\n`);
+      failed += skipped;
     }
     process.stdout.write(`\n${results.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+  }
+  getLastError() {
+    return this.error;
   }
 }
 module.exports = SummaryReporter;
