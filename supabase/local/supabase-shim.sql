@@ -62,3 +62,18 @@ $$;
 
 grant execute on function auth.jwt(), auth.uid(), auth.role() to anon, authenticated, service_role;
 grant usage on schema public to anon, authenticated, service_role;
+grant usage on schema extensions to anon, authenticated, service_role;
+
+-- A hosted project's default privileges in public: whatever postgres creates there is granted to
+-- anon, authenticated and service_role. Mirrored so that migrations meet the same defaults here
+-- (20261126000002_tenant_isolation.sql revokes those of anon/authenticated). Only on a database
+-- no migration has touched yet: re-running the shim must not undo a migration's revoke.
+do $$
+begin
+  if to_regclass('supabase_migrations.schema_migrations') is null then
+    alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+    alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+    alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+  end if;
+end
+$$;
