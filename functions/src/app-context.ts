@@ -6,7 +6,9 @@
  *   DATABASE_POOL_MAX     pool size per instance (default 4)
  */
 import pg from 'pg';
+import { defaultRuleCache, evaluateAcceptedBatch } from './alerts/index.js';
 import { IngestService } from './ingest/ingest-service.js';
+import type { AcceptedRow } from './ingest/write-batch.js';
 
 export interface AppContext {
   pool: pg.Pool;
@@ -20,9 +22,33 @@ export function appContext(env: NodeJS.ProcessEnv = process.env): AppContext {
   const url = env.DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL is not set: configure it in the Function App settings');
   const pool = new pg.Pool({ connectionString: url, max: Number(env.DATABASE_POOL_MAX ?? 4) });
-  pool.on('error', (error) => console.error(JSON.stringify({ msg: 'pg pool error', error: error.message })));
-  context = { pool, ingest: new IngestService({ pool, onError: logError }) };
+  pool.on('error', (error) => logError('pg pool', error));
+  context = { pool, ingest: createIngestWithAlerts(pool, { onError: logError }) };
   return context;
+}
+
+/**
+ * mqtt_ingest as deployed: alert rules are evaluated on what each batch really inserted, after its
+ * commit. `observe` sees the same rows first (the sandbox and benchmark measure latency with it).
+ */
+export function createIngestWithAlerts(
+  pool: pg.Pool,
+  options: { onError: (what: string, error: unknown) => void; observe?: (rows: AcceptedRow[]) => void },
+): IngestService {
+  const rules = defaultRuleCache(pool);
+  return new IngestService({
+    pool,
+    onError: options.onError,
+    onCommitted: async (rows) => {
+      options.observe?.(rows);
+      await evaluateAcceptedBatch(
+        pool,
+        rows.map((r) => ({ tenantId: r.tenantId, deviceId: r.deviceId, ts: r.ts, metrics: r.metrics as Record<string, unknown> })),
+        new Date(),
+        rules,
+      );
+    },
+  });
 }
 
 function logError(what: string, error: unknown): void {

@@ -1,0 +1,203 @@
+/**
+ * Throughput of the bridge on this machine: own Mosquitto, publishers in child processes (QoS 1,
+ * as fast as the broker takes them), the bridge bundled with esbuild and run in its own process
+ * as in production, and an ingest stand-in (in this process) that answers at once (it gunzips
+ * and parses each batch to build the per-message results).
+ *
+ *   node --import tsx bridge/bench.ts [messages=200000] [publishers=4] [maxInflight=20] [rate/s=0: max]
+ *
+ * Prints one JSON line: messages/s from the first message received to the last one accepted by
+ * the stand-in, and the bridge process' peak RSS (VmHWM). BENCH_NODE_FLAGS adds node flags.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import mqtt from 'mqtt';
+import type { IngestBatch } from '../common/ingest-protocol.js';
+import { freePort, startMosquitto, tempDir, waitFor } from './test-support.js';
+
+const self = fileURLToPath(import.meta.url);
+
+async function publisher(url: string, count: number, offset: number, rate: number): Promise<void> {
+  const client = mqtt.connect(url, { clientId: `bench-pub-${offset}`, protocolVersion: 4, clean: true });
+  await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+  const topic = `t/tenant-a/dev-${String(offset).padStart(4, '0')}/telemetry`;
+  let acked = 0;
+  const window = 1000;
+  let sent = 0;
+  const started = Date.now();
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      if (rate > 0) {
+        const due = Math.floor(((Date.now() - started) / 1000) * rate);
+        if (sent >= due && sent < count) {
+          if (sent - acked === 0) setTimeout(pump, 5);
+          return;
+        }
+      }
+      while (
+        sent < count &&
+        sent - acked < window &&
+        (rate === 0 || sent < Math.floor(((Date.now() - started) / 1000) * rate) + 1)
+      ) {
+        const i = offset + sent++;
+        const payload = `{"ts":${1767225600000 + i},"id":"m-${i}","metrics":{"temp":${20 + (i % 10)},"hum":${40 + (i % 7)},"door":false}}`;
+        client.publish(topic, payload, { qos: 1 }, () => {
+          acked++;
+          if (acked === count) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  await client.endAsync();
+}
+
+async function main(): Promise<void> {
+  const [, , first, second, third, fourth, fifth] = process.argv;
+  if (first === '--publisher') {
+    await publisher(second as string, Number(third), Number(fourth), Number(fifth));
+    return;
+  }
+  const N = Number(first ?? 200_000);
+  const P = Number(second ?? 4);
+  const inflight = Number(third ?? 20);
+  const totalRate = Number(fourth ?? 0);
+  const broker = await startMosquitto({ extra: [] });
+  // startMosquitto sets max_inflight_messages 100 for the tests; the bench uses the given value.
+  const conf = path.join(broker.dir, 'mosquitto.conf');
+  fs.writeFileSync(
+    conf,
+    fs.readFileSync(conf, 'utf8').replace(/max_inflight_messages \d+/, `max_inflight_messages ${inflight}`),
+  );
+  await broker.stop();
+  await broker.start();
+
+  let accepted = 0;
+  let lastAcceptAt = 0;
+  const port = await freePort();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const batch = JSON.parse(gunzipSync(Buffer.concat(chunks)).toString('utf8')) as IngestBatch;
+      accepted += batch.messages.length;
+      lastAcceptAt = Date.now();
+      const results = batch.messages.map((m) => ({ id: m.id, status: 'inserted' }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+
+  // The bridge runs as in production: a bundled file in its own process.
+  const dir = tempDir('bench');
+  const bundle = path.join(dir, 'bridge.cjs');
+  const root = path.resolve(path.dirname(self), '..');
+  const built = spawnSync(
+    path.join(root, 'node_modules/.bin/esbuild'),
+    [
+      path.join(root, 'bridge/main.ts'),
+      '--bundle',
+      '--platform=node',
+      '--format=cjs',
+      '--target=node20',
+      `--outfile=${bundle}`,
+      '--log-level=warning',
+    ],
+    { stdio: 'inherit' },
+  );
+  if (built.status !== 0) throw new Error('esbuild failed');
+  const healthPort = await freePort();
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, bundle], {
+    env: {
+      ...process.env,
+      BRIDGE_MQTT_URL: broker.url,
+      BRIDGE_MQTT_CLIENT_ID: 'bridge-bench',
+      BRIDGE_INGEST_URL: `http://127.0.0.1:${port}/api/mqtt_ingest`,
+      BRIDGE_INGEST_KEY: 'bench',
+      BRIDGE_JOURNAL_DIR: path.join(dir, 'journal'),
+      BRIDGE_HEALTH_PORT: String(healthPort),
+      BRIDGE_LOG_LEVEL: 'warn',
+    },
+    stdio: 'inherit',
+  });
+  const metrics = async (): Promise<Record<string, number>> =>
+    (await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).json()) as Record<string, number>;
+  await waitFor(async () => (await metrics().catch(() => undefined)) !== undefined, 10_000, 'bridge health');
+  await waitFor(async () => (await metrics()).connected as unknown as boolean, 10_000, 'bridge connected');
+  await new Promise((r) => setTimeout(r, 300)); // subscribed
+  let firstReceiveAt = 0;
+  let peak: Record<string, number> = {};
+  const sampler = setInterval(() => {
+    void metrics().then((m) => {
+      if (!firstReceiveAt && (m.received ?? 0) > 0) firstReceiveAt = Date.now();
+      if ((m.rssBytes ?? 0) > (peak.rssBytes ?? 0)) peak = m;
+    });
+  }, 50);
+
+  const t0 = Date.now();
+  const per = Math.floor(N / P);
+  const children = [...Array(P).keys()].map(
+    (k) =>
+      new Promise<void>((resolve, reject) => {
+        const args = [self, '--publisher', broker.url, String(per), String(k * per), String(totalRate / P)];
+        const c = spawn(process.execPath, ['--import', 'tsx', ...args], {
+          stdio: 'inherit',
+        });
+        c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`publisher exited ${code}`))));
+      }),
+  );
+  await Promise.all(children);
+  const published = Date.now();
+  await waitFor(() => accepted >= per * P, 120_000, 'all accepted', 5);
+  clearInterval(sampler);
+  const s = await metrics();
+  const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  const anon = Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  const seconds = (lastAcceptAt - (firstReceiveAt || t0)) / 1000;
+  process.stdout.write(
+    `${JSON.stringify({
+      messages: per * P,
+      publishers: P,
+      brokerMaxInflight: inflight,
+      offeredRate: totalRate || 'max',
+      nodeFlags: nodeFlags.join(' '),
+      seconds: Number(seconds.toFixed(2)),
+      msgPerSec: Math.round((per * P) / seconds),
+      publishSeconds: Number(((published - t0) / 1000).toFixed(2)),
+      bridgePeakRssMB: Math.round(hwm),
+      bridgeRssAfterMB: Math.round(rss),
+      bridgeRssAnonAfterMB: Math.round(anon),
+      batches: s.batches,
+      avgBatch: Math.round((s.forwarded ?? 0) / Math.max(1, s.batches ?? 1)),
+      received: s.received,
+      forwarded: s.forwarded,
+      atPeak: {
+        rssMB: Math.round((peak.rssBytes ?? 0) / 1048576),
+        heapUsedMB: Math.round((peak.heapUsedBytes ?? 0) / 1048576),
+        externalMB: Math.round((peak.externalBytes ?? 0) / 1048576),
+        pending: peak.pending,
+        spilled: peak.spilled,
+      },
+    })}\n`,
+  );
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+  server.close();
+  await broker.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(broker.dir, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

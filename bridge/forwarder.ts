@@ -1,0 +1,411 @@
+/**
+ * Forwarder: takes records from the journal in seq order, batches them (maxBatch / maxBatchBytes,
+ * linger), POSTs gzip JSON IngestBatch to mqtt_ingest, keeps up to maxInflightBatches requests in
+ * flight, and advances the journal cursor only over a contiguous prefix of accepted batches.
+ *
+ * A batch is retried until ingest answers 2xx: non-2xx, network errors and timeouts back off
+ * exponentially with jitter (503/429 honour Retry-After). Nothing is ever dropped. While a batch
+ * is failing no new batches are started, so a recovering ingest is not flooded.
+ */
+import { promisify } from 'node:util';
+import { gzip as gzipCb } from 'node:zlib';
+import { FUNCTION_KEY_HEADER, type IngestResponse, type IngestStatus } from '../common/ingest-protocol.js';
+import { createHttpClient, type FetchLike, type HttpClient } from './http.js';
+import type { JournalRecord } from './journal.js';
+import { errorText, type Logger } from './log.js';
+
+const gzip = promisify(gzipCb);
+
+export type SleepFn = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+/** setTimeout-based sleep that rejects with an AbortError when the signal fires. */
+export const realSleep: SleepFn = (ms, signal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** Exponential backoff with "equal jitter": between half and all of min(max, base * 2^attempt). */
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling / 2 + (ceiling / 2) * random());
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date. Undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}
+
+/** The IngestBatch JSON (common/ingest-protocol.ts) for these records (ids `<bridgeId>:<seq>`), built without intermediate objects. */
+export function encodeBatch(records: readonly JournalRecord[], bridgeId: string): string {
+  const parts: string[] = new Array<string>(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as JournalRecord;
+    parts[i] =
+      `{"id":"${bridgeId}:${r.seq}","topic":${JSON.stringify(r.topic)},` +
+      `"payload":"${r.payload.toString('base64')}","receivedAt":${r.receivedAt}}`;
+  }
+  return `{"messages":[${parts.join(',')}]}`;
+}
+
+/** Where the forwarder gets records from and reports progress to (the Journal). */
+export interface ForwarderSource {
+  readonly hasDispatchable: boolean;
+  readonly undispatched: number;
+  readonly spilled: boolean;
+  readonly dispatchedThrough: number;
+  readonly cursor: number;
+  oldestUndispatchedAt(): number | undefined;
+  take(maxCount: number, maxBytes: number): JournalRecord[];
+  commit(seq: number): void;
+}
+
+export interface ForwarderOptions {
+  bridgeId: string;
+  ingestUrl: string;
+  ingestKey: string;
+  maxBatch: number;
+  maxBatchBytes: number;
+  lingerMs: number;
+  maxInflightBatches: number;
+  requestTimeoutMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  maxRetryAfterMs: number;
+  gzipLevel: number;
+}
+
+export type { FetchLike } from './http.js';
+
+export interface ForwarderDeps {
+  /** HTTP client (default: node:http keep-alive client; the global fetch works too). */
+  fetch?: FetchLike;
+  sleep?: SleepFn;
+  now?: () => number;
+  random?: () => number;
+  logger?: Logger;
+}
+
+export interface ForwarderCounters {
+  forwarded: number;
+  batches: number;
+  retries: number;
+  inserted: number;
+  duplicates: number;
+  rejected: number;
+  lastError: string | null;
+  lastErrorAt: number | null;
+  lastForwardAt: number | null;
+}
+
+interface Batch {
+  firstSeq: number;
+  lastSeq: number;
+  count: number;
+  firstReceivedAt: number;
+  done: boolean;
+}
+
+export class Forwarder {
+  readonly counters: ForwarderCounters = {
+    forwarded: 0,
+    batches: 0,
+    retries: 0,
+    inserted: 0,
+    duplicates: 0,
+    rejected: 0,
+    lastError: null,
+    lastErrorAt: null,
+    lastForwardAt: null,
+  };
+  /** Called after the cursor advanced (journal space may have been freed). */
+  onCommit: (() => void) | undefined;
+
+  private readonly inflight: Batch[] = [];
+  private failing = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private flushing = false;
+  private stopped = false;
+  private readonly abort = new AbortController();
+  private readonly idleWaiters: Array<() => void> = [];
+  private outageSince: number | undefined;
+  private outageAttempts = 0;
+  private readonly fetchFn: FetchLike;
+  private http: HttpClient | undefined;
+  private readonly sleep: SleepFn;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly log: Logger | undefined;
+
+  constructor(
+    private readonly opts: ForwarderOptions,
+    private readonly source: ForwarderSource,
+    deps: ForwarderDeps = {},
+  ) {
+    if (deps.fetch) {
+      this.fetchFn = deps.fetch;
+    } else {
+      this.http = createHttpClient(Math.max(2, opts.maxInflightBatches * 2));
+      this.fetchFn = this.http.fetch;
+    }
+    this.sleep = deps.sleep ?? realSleep;
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+    this.log = deps.logger;
+  }
+
+  get inflightBatches(): number {
+    return this.inflight.length;
+  }
+
+  /** receivedAt of the oldest message not yet accepted by ingest. */
+  oldestPendingAt(): number | undefined {
+    return this.inflight[0]?.firstReceivedAt ?? this.source.oldestUndispatchedAt();
+  }
+
+  /** New records are in the source. Cheap: called once per received message. */
+  notify(): void {
+    if (this.lingerTimer !== undefined || this.failing > 0 || this.stopped) return;
+    if (this.inflight.length >= this.opts.maxInflightBatches) return;
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    while (
+      this.inflight.length < this.opts.maxInflightBatches &&
+      this.failing === 0 &&
+      this.source.hasDispatchable
+    ) {
+      if (!this.flushing && !this.source.spilled && this.source.undispatched < this.opts.maxBatch) {
+        const oldest = this.source.oldestUndispatchedAt();
+        const wait = oldest === undefined ? 0 : oldest + this.opts.lingerMs - this.now();
+        if (wait > 0) {
+          if (this.lingerTimer === undefined) {
+            this.lingerTimer = setTimeout(() => {
+              this.lingerTimer = undefined;
+              this.pump();
+            }, Math.ceil(wait));
+          }
+          return;
+        }
+      }
+      const records = this.source.take(this.opts.maxBatch, this.opts.maxBatchBytes);
+      if (records.length === 0) break;
+      const first = records[0] as JournalRecord;
+      const batch: Batch = {
+        firstSeq: first.seq,
+        lastSeq: (records[records.length - 1] as JournalRecord).seq,
+        count: records.length,
+        firstReceivedAt: first.receivedAt,
+        done: false,
+      };
+      this.inflight.push(batch);
+      void this.send(batch, records).catch((err: unknown) => {
+        // send() handles its own errors; this is a bug guard that keeps the batch unacknowledged.
+        this.log?.error('forwarder_internal_error', { error: errorText(err) });
+      });
+    }
+    if (this.lingerTimer !== undefined && (!this.source.hasDispatchable || this.flushing)) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+      if (this.flushing) this.pump();
+    }
+    this.checkIdle();
+  }
+
+  private async send(batch: Batch, records: JournalRecord[]): Promise<void> {
+    const json = encodeBatch(records, this.opts.bridgeId);
+    records.length = 0;
+    const body = await gzip(Buffer.from(json, 'utf8'), { level: this.opts.gzipLevel });
+    let attempt = 0;
+    let markedFailing = false;
+    for (;;) {
+      if (this.stopped) return;
+      let failure: string;
+      let retryAfterMs: number | undefined;
+      try {
+        const res = await this.fetchFn(this.opts.ingestUrl, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'content-encoding': 'gzip',
+            [FUNCTION_KEY_HEADER]: this.opts.ingestKey,
+          },
+          body,
+          signal: AbortSignal.any([AbortSignal.timeout(this.opts.requestTimeoutMs), this.abort.signal]),
+        });
+        const text = await res.text();
+        if (res.status >= 200 && res.status < 300) {
+          this.accept(batch, res.status, text);
+          batch.done = true;
+          if (markedFailing) this.failing--;
+          this.recovered();
+          this.complete();
+          return;
+        }
+        failure = `ingest answered HTTP ${res.status}${text ? `: ${text.slice(0, 200).replace(/\s+/g, ' ')}` : ''}`;
+        if (res.status === 503 || res.status === 429) {
+          const ra = parseRetryAfter(res.headers.get('retry-after'), this.now());
+          if (ra !== undefined) retryAfterMs = Math.min(ra, this.opts.maxRetryAfterMs);
+        }
+      } catch (err) {
+        if (this.stopped) return;
+        failure = `ingest request failed: ${errorText(err)}`;
+      }
+      this.counters.retries++;
+      this.counters.lastError = failure;
+      this.counters.lastErrorAt = this.now();
+      if (!markedFailing) {
+        markedFailing = true;
+        this.failing++;
+      }
+      const delay =
+        retryAfterMs ?? backoffDelay(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs, this.random);
+      attempt++;
+      this.failed(failure, delay, batch);
+      try {
+        await this.sleep(delay, this.abort.signal);
+      } catch {
+        return; // stopped
+      }
+    }
+  }
+
+  private accept(batch: Batch, status: number, text: string): void {
+    this.counters.forwarded += batch.count;
+    this.counters.batches++;
+    this.counters.lastForwardAt = this.now();
+    let results: IngestResponse['results'] | undefined;
+    try {
+      results = (JSON.parse(text) as IngestResponse).results;
+    } catch {
+      results = undefined;
+    }
+    if (!Array.isArray(results)) {
+      this.log?.warn('ingest_response_unreadable', {
+        status,
+        firstSeq: batch.firstSeq,
+        note: 'a 2xx answer means the batch is durably handled; per-message counts are unknown',
+      });
+      return;
+    }
+    if (results.length !== batch.count) {
+      this.log?.warn('ingest_results_mismatch', {
+        expected: batch.count,
+        got: results.length,
+        firstSeq: batch.firstSeq,
+      });
+    }
+    const counts: Record<IngestStatus, number> = { inserted: 0, duplicate: 0, rejected: 0 };
+    for (const r of results) {
+      if (r && (r.status === 'inserted' || r.status === 'duplicate' || r.status === 'rejected'))
+        counts[r.status]++;
+    }
+    this.counters.inserted += counts.inserted;
+    this.counters.duplicates += counts.duplicate;
+    this.counters.rejected += counts.rejected;
+  }
+
+  private failed(failure: string, delayMs: number, batch: Batch): void {
+    this.outageAttempts++;
+    if (this.outageSince === undefined) {
+      this.outageSince = this.now();
+      this.log?.warn('ingest_unavailable', {
+        error: failure,
+        retryInMs: delayMs,
+        firstSeq: batch.firstSeq,
+        policy:
+          'retrying with backoff until ingest accepts; messages stay in the journal, nothing is dropped',
+      });
+    } else if (this.outageAttempts % 20 === 0) {
+      this.log?.warn('ingest_still_unavailable', {
+        error: failure,
+        attempts: this.outageAttempts,
+        downForMs: this.now() - this.outageSince,
+      });
+    }
+  }
+
+  private recovered(): void {
+    if (this.outageSince === undefined) return;
+    this.log?.info('ingest_recovered', {
+      downForMs: this.now() - this.outageSince,
+      failedAttempts: this.outageAttempts,
+    });
+    this.outageSince = undefined;
+    this.outageAttempts = 0;
+  }
+
+  private complete(): void {
+    let committed: number | undefined;
+    while (this.inflight[0]?.done) {
+      committed = (this.inflight.shift() as Batch).lastSeq;
+    }
+    if (
+      this.inflight.length === 0 &&
+      !this.source.hasDispatchable &&
+      this.source.dispatchedThrough > (committed ?? 0)
+    ) {
+      committed = this.source.dispatchedThrough;
+    }
+    if (committed !== undefined && committed > this.source.cursor) {
+      this.source.commit(committed);
+      this.onCommit?.();
+    }
+    this.pump();
+  }
+
+  private checkIdle(): void {
+    if (this.inflight.length > 0 || this.source.hasDispatchable) return;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * Sends everything that is in the journal now (no linger) and resolves true once all of it was
+   * accepted, or false at the deadline (the rest stays in the journal for the next start).
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    this.flushing = true;
+    this.pump();
+    if (this.inflight.length === 0 && !this.source.hasDispatchable) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
+    const deadline = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([idle, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Aborts requests and retries; unaccepted batches stay in the journal. */
+  stop(): void {
+    this.stopped = true;
+    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    this.abort.abort(new Error('bridge stopping'));
+    this.http?.close();
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+}

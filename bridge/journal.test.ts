@@ -1,0 +1,316 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  Journal,
+  JournalLockedError,
+  RecordTooLargeError,
+  decodeRecord,
+  encodeRecord,
+  stampRecord,
+  type JournalRecord,
+} from './journal.js';
+import { createMemoryLogger } from './log.js';
+import { tempDir } from './test-support.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function newDir(): string {
+  const d = tempDir('journal');
+  dirs.push(d);
+  return d;
+}
+
+function open(dir: string, over: Partial<Parameters<typeof Journal.open>[0]> = {}): Journal {
+  return Journal.open({
+    dir,
+    segmentBytes: 4096,
+    maxBytes: 1024 * 1024,
+    maxMemoryMessages: 1000,
+    maxMemoryBytes: 1024 * 1024,
+    now: () => 1_000,
+    ...over,
+  });
+}
+
+function appendN(j: Journal, from: number, to: number, packetIdBase = 0): number[] {
+  const seqs: number[] = [];
+  for (let i = from; i < to; i++) {
+    const r = j.append(
+      `t/a/d${i % 3}/telemetry`,
+      Buffer.from(`payload-${i}`),
+      1_000 + i,
+      packetIdBase ? packetIdBase + i : 0,
+    );
+    if (r.kind !== 'appended') throw new Error(`unexpected ${r.kind}`);
+    seqs.push(r.seq);
+  }
+  return seqs;
+}
+
+function takeAll(j: Journal): JournalRecord[] {
+  const out: JournalRecord[] = [];
+  for (;;) {
+    const batch = j.take(7, 1 << 20);
+    if (batch.length === 0) return out;
+    out.push(...batch);
+  }
+}
+
+const text = (r: JournalRecord): string => r.payload.toString('utf8');
+
+describe('record codec', () => {
+  it('round-trips and rejects corruption', () => {
+    const buf = encodeRecord('t/x/y/telemetry', Buffer.from([0, 1, 2, 255]), 1234.5, 42);
+    stampRecord(buf, 77);
+    const r = decodeRecord(buf, 0, buf.length);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.record).toMatchObject({
+      seq: 77,
+      topic: 't/x/y/telemetry',
+      receivedAt: 1234.5,
+      bytes: buf.length,
+    });
+    expect([...r.record.payload]).toEqual([0, 1, 2, 255]);
+    expect(r.packetId).toBe(42);
+    expect(decodeRecord(buf, 0, buf.length - 1)).toEqual({
+      ok: false,
+      reason: 'incomplete',
+      need: buf.length,
+    });
+    const bad = Buffer.from(buf);
+    bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 1;
+    expect(decodeRecord(bad, 0, bad.length)).toEqual({ ok: false, reason: 'invalid' });
+    expect(decodeRecord(Buffer.alloc(64), 0, 64)).toEqual({ ok: false, reason: 'invalid' });
+  });
+});
+
+describe('Journal', () => {
+  it('starts a new journal at epoch microseconds and hands records out in order', async () => {
+    const j = open(newDir());
+    const seqs = appendN(j, 0, 20);
+    expect(seqs[0]).toBe(1_000_000);
+    expect(seqs[19]).toBe(1_000_019);
+    expect(j.pending).toBe(20);
+    const got = takeAll(j);
+    expect(got.map((r) => r.seq)).toEqual(seqs);
+    expect(got.map(text)).toEqual(seqs.map((_, i) => `payload-${i}`));
+    expect(got[5]?.topic).toBe('t/a/d2/telemetry');
+    expect(j.undispatched).toBe(0);
+    expect(j.pending).toBe(20);
+    await j.close();
+  });
+
+  it('replays everything after the cursor on reopen, then continues the sequence', async () => {
+    const dir = newDir();
+    const j = open(dir);
+    const seqs = appendN(j, 0, 100);
+    takeAll(j);
+    j.commit(seqs[39] as number);
+    await j.close();
+
+    const j2 = open(dir);
+    expect(j2.cursor).toBe(seqs[39]);
+    expect(j2.pending).toBe(60);
+    const replay = takeAll(j2);
+    expect(replay.map((r) => r.seq)).toEqual(seqs.slice(40));
+    expect(replay.map(text)).toEqual(seqs.slice(40).map((_, i) => `payload-${i + 40}`));
+    const next = appendN(j2, 100, 101);
+    expect(next[0]).toBe((seqs[99] as number) + 1);
+    await j2.close();
+  });
+
+  it('replays from an unclean stop (no close, lock of a dead process)', async () => {
+    const dir = newDir();
+    const j = open(dir);
+    const seqs = appendN(j, 0, 30);
+    j.commit(seqs[9] as number);
+    // Simulate a SIGKILL: no close(); the lock names a pid that no longer exists.
+    fs.writeFileSync(path.join(dir, 'journal.lock'), '999999');
+    (j as unknown as { fd: number }).fd = -1;
+    const j2 = open(dir);
+    expect(takeAll(j2).map((r) => r.seq)).toEqual(seqs.slice(10));
+    await j2.close();
+  });
+
+  it('refuses a journal that another live process holds', () => {
+    const dir = newDir();
+    fs.writeFileSync(path.join(dir, 'journal.lock'), String(process.ppid));
+    expect(() => open(dir)).toThrow(JournalLockedError);
+  });
+
+  it('detects and truncates a torn last record, without losing earlier ones', async () => {
+    const dir = newDir();
+    const log = createMemoryLogger();
+    const j = open(dir);
+    const seqs = appendN(j, 0, 10);
+    await j.close();
+    const seg = fs.readdirSync(dir).find((f) => f.startsWith('seg-')) as string;
+    const file = path.join(dir, seg);
+    const whole = fs.statSync(file).size;
+    // A crash in the middle of the 11th write: half a record at the end.
+    const partial = encodeRecord('t/a/b/telemetry', Buffer.from('never acknowledged'), 1, 0);
+    stampRecord(partial, (seqs[9] as number) + 1);
+    fs.appendFileSync(file, partial.subarray(0, 20));
+
+    const j2 = open(dir, { logger: log });
+    expect(fs.statSync(file).size).toBe(whole);
+    expect(log.entries.find((e) => e.msg === 'journal_torn_tail_truncated')?.fields).toMatchObject({
+      discardedBytes: 20,
+    });
+    expect(takeAll(j2).map(text)).toEqual(seqs.map((_, i) => `payload-${i}`));
+    // The torn record's seq is reused: it was never acknowledged, so no id was ever sent for it.
+    expect(appendN(j2, 10, 11)[0]).toBe((seqs[9] as number) + 1);
+    await j2.close();
+  });
+
+  it('rotates segments and deletes only wholly forwarded ones', async () => {
+    const dir = newDir();
+    const j = open(dir, { segmentBytes: 4096 });
+    const seqs = appendN(j, 0, 300); // ~ 55 bytes each -> several segments
+    const segs = () =>
+      fs
+        .readdirSync(dir)
+        .filter((f) => f.startsWith('seg-'))
+        .sort();
+    const before = segs();
+    expect(before.length).toBeGreaterThan(3);
+    const bytesBefore = j.bytes;
+    takeAll(j);
+    // Commit up to just before the start of the 3rd segment: the first two go.
+    const third = Number(/seg-(\d+)/.exec(before[2] as string)?.[1]);
+    j.commit(third - 1);
+    expect(segs()).toEqual(before.slice(2));
+    expect(j.bytes).toBeLessThan(bytesBefore);
+    // Commit one short of the end of the 3rd: it stays.
+    const fourth = Number(/seg-(\d+)/.exec(before[3] as string)?.[1]);
+    j.commit(fourth - 2);
+    expect(segs()).toEqual(before.slice(2));
+    // Everything forwarded: only the active segment remains.
+    j.commit(seqs[299] as number);
+    expect(segs()).toEqual(before.slice(-1));
+    expect(j.pending).toBe(0);
+    await j.close();
+    const j2 = open(dir);
+    expect(j2.pending).toBe(0);
+    expect(appendN(j2, 300, 301)[0]).toBe((seqs[299] as number) + 1);
+    await j2.close();
+  });
+
+  it('skips (and reports) corrupt data inside an older segment and continues with the next one', async () => {
+    const dir = newDir();
+    const j = open(dir, { segmentBytes: 1024 });
+    const seqs = appendN(j, 0, 60);
+    await j.close();
+    const segs = fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith('seg-'))
+      .sort();
+    expect(segs.length).toBeGreaterThan(2);
+    const firstFile = path.join(dir, segs[0] as string);
+    const fd = fs.openSync(firstFile, 'r+');
+    fs.writeSync(fd, Buffer.alloc(8, 0xee), 0, 8, 200); // inside the 4th record or so
+    fs.closeSync(fd);
+    const log = createMemoryLogger();
+    const j2 = open(dir, { logger: log });
+    const got = takeAll(j2).map((r) => r.seq);
+    const secondFirst = Number(/seg-(\d+)/.exec(segs[1] as string)?.[1]);
+    // Everything before the damage and everything from the second segment on.
+    expect(got.filter((s) => s >= secondFirst)).toEqual(seqs.filter((s) => s >= secondFirst));
+    expect(got.filter((s) => s < secondFirst).length).toBeGreaterThan(0);
+    expect(got.filter((s) => s < secondFirst).length).toBeLessThan(
+      seqs.filter((s) => s < secondFirst).length,
+    );
+    expect(log.entries.some((e) => e.msg === 'journal_unreadable_data')).toBe(true);
+    expect(j2.discardedBytes).toBeGreaterThan(0);
+    await j2.close();
+  });
+
+  it('survives a lost or corrupt cursor by replaying (same seqs, so the same ids)', async () => {
+    const dir = newDir();
+    const j = open(dir);
+    const seqs = appendN(j, 0, 5);
+    j.commit(seqs[4] as number);
+    await j.close();
+    fs.writeFileSync(path.join(dir, 'cursor.json'), '');
+    const log = createMemoryLogger();
+    const j2 = open(dir, { logger: log });
+    expect(log.entries.some((e) => e.msg === 'journal_cursor_unreadable')).toBe(true);
+    expect(takeAll(j2).map((r) => r.seq)).toEqual(seqs);
+    await j2.close();
+  });
+
+  it('keeps at most the memory bound in memory and reads the rest back from disk in order', async () => {
+    const dir = newDir();
+    const j = open(dir, { maxMemoryMessages: 10, segmentBytes: 2048 });
+    const seqs = appendN(j, 0, 200);
+    expect(j.memoryMessages).toBe(10);
+    expect(j.spilled).toBe(true);
+    const first = j.take(5, 1 << 20);
+    expect(first.map((r) => r.seq)).toEqual(seqs.slice(0, 5));
+    // Appends while spilled go to disk only.
+    const more = appendN(j, 200, 210);
+    const rest = takeAll(j);
+    expect(rest.map((r) => r.seq)).toEqual([...seqs.slice(5), ...more]);
+    expect(rest.map(text)).toEqual([...Array(205).keys()].map((i) => `payload-${i + 5}`));
+    expect(j.spilled).toBe(false);
+    // Back to memory mode.
+    appendN(j, 210, 212);
+    expect(j.memoryMessages).toBe(2);
+    await j.close();
+  });
+
+  it('refuses appends beyond maxBytes ("full") until forwarded segments are deleted', async () => {
+    const dir = newDir();
+    const j = open(dir, { segmentBytes: 4096, maxBytes: 16384 });
+    let n = 0;
+    for (;;) {
+      const r = j.append('t/a/b/telemetry', Buffer.alloc(100, 1), 1, 0);
+      if (r.kind === 'full') break;
+      n++;
+    }
+    expect(j.bytes).toBeLessThanOrEqual(16384);
+    expect(j.bytes + 128).toBeGreaterThan(16384);
+    expect(() => j.append('t/a/b/telemetry', Buffer.alloc(4100), 1, 0)).toThrow(RecordTooLargeError);
+    const all = takeAll(j);
+    expect(all).toHaveLength(n);
+    j.commit(all[all.length - 1]?.seq as number);
+    expect(j.bytes).toBeLessThanOrEqual(4096);
+    expect(j.append('t/a/b/telemetry', Buffer.alloc(100, 1), 1, 0).kind).toBe('appended');
+    await j.close();
+  });
+
+  it('recognises a DUP redelivery of the last message journaled under a packet id, also after a restart', async () => {
+    const dir = newDir();
+    const j = open(dir);
+    const a = j.append('t/a/b/telemetry', Buffer.from('A'), 1, 7, false);
+    expect(a.kind).toBe('appended');
+    // Same packet id, same content, DUP set: the broker did not get our PUBACK.
+    expect(j.append('t/a/b/telemetry', Buffer.from('A'), 2, 7, true)).toEqual({
+      kind: 'redelivery',
+      seq: (a as { seq: number }).seq,
+    });
+    // Without DUP it is a new message that reuses the id.
+    expect(j.append('t/a/b/telemetry', Buffer.from('A'), 3, 7, false).kind).toBe('appended');
+    // DUP with different content is a different message.
+    expect(j.append('t/a/b/telemetry', Buffer.from('B'), 4, 7, true).kind).toBe('appended');
+    await j.close();
+    const j2 = open(dir);
+    expect(j2.append('t/a/b/telemetry', Buffer.from('B'), 5, 7, true).kind).toBe('redelivery');
+    expect(j2.append('t/a/b/telemetry', Buffer.from('A'), 6, 8, true).kind).toBe('appended');
+    expect(j2.pending).toBe(4);
+    await j2.close();
+  });
+
+  it('fsyncs on sync() and reports it', async () => {
+    const j = open(newDir());
+    appendN(j, 0, 3);
+    expect(j.lastSyncAt).toBe(0);
+    await j.sync();
+    expect(j.lastSyncAt).toBeGreaterThan(0);
+    await j.close();
+  });
+});

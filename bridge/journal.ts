@@ -1,0 +1,769 @@
+/**
+ * The bridge's local append-only journal.
+ *
+ * Every message the bridge acknowledges to the broker is first appended here with a synchronous
+ * write (it is in the OS page cache before the PUBACK leaves: a SIGKILL of the bridge loses
+ * nothing). `sync()` fdatasyncs on a short interval: a machine power loss can lose at most the
+ * messages acknowledged since the last completed sync.
+ *
+ * Layout of the journal directory:
+ *   seg-<firstSeq, 16 digits>.log   segments, records appended in seq order
+ *   cursor.json                     {"seq": N}: every seq <= N was accepted by ingest (temp + rename)
+ *   journal.lock                    pid of the process that has the journal open
+ *
+ * Record (little endian), length-prefixed and checksummed so a torn tail is detected:
+ *   0  u32  total record length (header + topic + payload)
+ *   4  u32  crc32 of bytes 8..end
+ *   8  f64  seq (an integer; a new journal starts at the current epoch microseconds, so ids never
+ *           repeat even if the directory is lost)
+ *   16 f64  receivedAt (epoch ms)
+ *   24 u16  MQTT packet id (0 for QoS 0)
+ *   26 u16  topic length in bytes
+ *   28      topic (UTF-8), then payload (raw bytes)
+ *
+ * Memory: unforwarded records stay in memory up to maxMemoryMessages / maxMemoryBytes; beyond that
+ * the journal "spills": new records are only on disk and are read back in order when the
+ * forwarder needs them. Disk: appends beyond maxBytes are refused ('full'); segments whose
+ * records are all forwarded are deleted.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { Logger } from './log.js';
+
+export const RECORD_HEADER_BYTES = 28;
+/** Largest record accepted when reading (MQTT's own limit is 256 MiB; keep corrupt lengths out). */
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024 + 65_536 + RECORD_HEADER_BYTES;
+const SEGMENT_RE = /^seg-(\d{16})\.log$/;
+const CURSOR_FILE = 'cursor.json';
+const LOCK_FILE = 'journal.lock';
+const READ_CHUNK = 1024 * 1024;
+
+export interface JournalRecord {
+  seq: number;
+  topic: string;
+  payload: Buffer;
+  receivedAt: number;
+  /** Size of the record in the journal. */
+  bytes: number;
+}
+
+export interface JournalOptions {
+  dir: string;
+  segmentBytes: number;
+  maxBytes: number;
+  maxMemoryMessages: number;
+  maxMemoryBytes: number;
+  logger?: Logger;
+  now?: () => number;
+  /** pwrite(2); injectable to test I/O failures (disk full). */
+  write?: (fd: number, buf: Buffer, offset: number, length: number, position: number) => number;
+}
+
+export type AppendResult =
+  | { kind: 'appended'; seq: number }
+  /** A redelivery (DUP) of the last message journaled under this packet id: ack it, don't store twice. */
+  | { kind: 'redelivery'; seq: number }
+  /** The journal is at maxBytes: the caller must not acknowledge the message yet. */
+  | { kind: 'full' };
+
+interface Segment {
+  firstSeq: number;
+  file: string;
+  /** Valid bytes (for the active segment: the write offset). */
+  size: number;
+}
+
+export function segmentName(firstSeq: number): string {
+  return `seg-${String(firstSeq).padStart(16, '0')}.log`;
+}
+
+/** Encodes a record with seq 0; `stampRecord` fills seq and the checksum. */
+export function encodeRecord(topic: string, payload: Buffer, receivedAt: number, packetId: number): Buffer {
+  const topicBytes = Buffer.byteLength(topic, 'utf8');
+  if (topicBytes > 0xffff) throw new Error(`topic too long (${topicBytes} bytes)`);
+  const len = RECORD_HEADER_BYTES + topicBytes + payload.length;
+  const buf = Buffer.allocUnsafe(len);
+  buf.writeUInt32LE(len, 0);
+  buf.writeUInt32LE(0, 4);
+  buf.writeDoubleLE(0, 8);
+  buf.writeDoubleLE(receivedAt, 16);
+  buf.writeUInt16LE(packetId & 0xffff, 24);
+  buf.writeUInt16LE(topicBytes, 26);
+  buf.write(topic, RECORD_HEADER_BYTES, topicBytes, 'utf8');
+  payload.copy(buf, RECORD_HEADER_BYTES + topicBytes);
+  return buf;
+}
+
+export function stampRecord(buf: Buffer, seq: number): void {
+  buf.writeDoubleLE(seq, 8);
+  buf.writeUInt32LE(crc32(buf.subarray(8)), 4);
+}
+
+/** Checksum of what identifies a delivery: packet id, topic and payload. */
+function contentCrc(buf: Buffer): number {
+  return crc32(buf.subarray(24));
+}
+
+export type DecodeResult =
+  | { ok: true; record: JournalRecord; packetId: number; contentCrc: number; next: number }
+  /** Fewer bytes than the record needs: `need` is its full length when known. */
+  | { ok: false; reason: 'incomplete'; need: number }
+  | { ok: false; reason: 'invalid' };
+
+export function decodeRecord(buf: Buffer, offset: number, end: number): DecodeResult {
+  const avail = end - offset;
+  if (avail < 8) return { ok: false, reason: 'incomplete', need: RECORD_HEADER_BYTES };
+  const len = buf.readUInt32LE(offset);
+  if (len < RECORD_HEADER_BYTES || len > MAX_RECORD_BYTES) return { ok: false, reason: 'invalid' };
+  if (avail < len) return { ok: false, reason: 'incomplete', need: len };
+  const body = buf.subarray(offset + 8, offset + len);
+  if (crc32(body) !== buf.readUInt32LE(offset + 4)) return { ok: false, reason: 'invalid' };
+  const seq = buf.readDoubleLE(offset + 8);
+  const receivedAt = buf.readDoubleLE(offset + 16);
+  const topicLen = buf.readUInt16LE(offset + 26);
+  if (!Number.isSafeInteger(seq) || seq <= 0 || RECORD_HEADER_BYTES + topicLen > len) {
+    return { ok: false, reason: 'invalid' };
+  }
+  const topicStart = offset + RECORD_HEADER_BYTES;
+  const record: JournalRecord = {
+    seq,
+    topic: buf.toString('utf8', topicStart, topicStart + topicLen),
+    payload: buf.subarray(topicStart + topicLen, offset + len),
+    receivedAt,
+    bytes: len,
+  };
+  return {
+    ok: true,
+    record,
+    packetId: buf.readUInt16LE(offset + 24),
+    contentCrc: crc32(buf.subarray(offset + 24, offset + len)),
+    next: offset + len,
+  };
+}
+
+/** A FIFO with O(1) shift. */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(item: T): void {
+    this.items.push(item);
+  }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined as T;
+    this.head++;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
+export class JournalLockedError extends Error {}
+export class RecordTooLargeError extends Error {}
+
+export class Journal {
+  private readonly opts: JournalOptions;
+  private readonly log: Logger | undefined;
+  private segments: Segment[] = [];
+  private fd = -1;
+  private nextSeq = 1;
+  private cursorSeq = 0;
+  /** Highest seq handed to the forwarder (or skipped as already forwarded). */
+  private dispatchedSeq = 0;
+  /** Highest seq held in memory or dispatched; records above it are only on disk. */
+  private loadedSeq = 0;
+  private totalBytes = 0;
+  private readonly mem = new Fifo<JournalRecord>();
+  private memBytes = 0;
+  private spilling = false;
+  private readPos = { firstSeq: 0, offset: 0 };
+  private readFd = -1;
+  private readFdSeq = -1;
+  private readBuf: Buffer | undefined;
+  private readBufSeq = -1;
+  private readBufStart = 0;
+  private readBufLen = 0;
+  private spillHeadReceivedAt: number | undefined;
+  private dirty = false;
+  private dirDirty = false;
+  private syncing: Promise<void> | undefined;
+  private closed = false;
+  private readonly pendingCloses = new Set<Promise<void>>();
+  private readonly lastBySeqId = new Float64Array(65_536);
+  private readonly lastByCrc = new Uint32Array(65_536);
+  private readonly lastByLen = new Uint32Array(65_536);
+  /** Bytes of unreadable data found (torn tails after a crash, corruption). */
+  discardedBytes = 0;
+  lastSyncAt = 0;
+
+  private readonly write: NonNullable<JournalOptions['write']>;
+
+  private constructor(opts: JournalOptions) {
+    this.opts = opts;
+    this.log = opts.logger;
+    this.write = opts.write ?? ((fd, buf, off, len, pos) => fs.writeSync(fd, buf, off, len, pos));
+  }
+
+  /** Opens (or creates) the journal: takes the lock, truncates a torn tail, positions replay. */
+  static open(opts: JournalOptions): Journal {
+    const j = new Journal(opts);
+    fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 }); // payloads are tenant data
+    j.lock();
+    try {
+      j.load();
+    } catch (err) {
+      j.unlock();
+      throw err;
+    }
+    return j;
+  }
+
+  // ---- state -------------------------------------------------------------------------------
+
+  get cursor(): number {
+    return this.cursorSeq;
+  }
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+  /** Messages in the journal not yet accepted by ingest (including those in flight). */
+  get pending(): number {
+    return this.nextSeq - 1 - this.cursorSeq;
+  }
+  /** Messages not yet handed to the forwarder. */
+  get undispatched(): number {
+    return this.nextSeq - 1 - this.dispatchedSeq;
+  }
+  get bytes(): number {
+    return this.totalBytes;
+  }
+  get maxBytes(): number {
+    return this.opts.maxBytes;
+  }
+  /** Highest seq handed to the forwarder. */
+  get dispatchedThrough(): number {
+    return this.dispatchedSeq;
+  }
+  /** Whether take() can return something now. */
+  get hasDispatchable(): boolean {
+    return this.mem.length > 0 || this.spilling;
+  }
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+  get memoryMessages(): number {
+    return this.mem.length;
+  }
+  /** True while unforwarded records exist only on disk. */
+  get spilled(): boolean {
+    return this.spilling;
+  }
+  /** receivedAt of the oldest record not yet handed to the forwarder. */
+  oldestUndispatchedAt(): number | undefined {
+    if (this.undispatched === 0) return undefined;
+    return this.mem.peek()?.receivedAt ?? this.spillHeadReceivedAt;
+  }
+
+  // ---- writing -----------------------------------------------------------------------------
+
+  /**
+   * Appends a message synchronously (write(2) to the active segment). Throws on I/O errors; the
+   * segment is then truncated back so it stays readable.
+   */
+  append(topic: string, payload: Buffer, receivedAt: number, packetId = 0, dup = false): AppendResult {
+    if (this.closed) throw new Error('journal is closed');
+    const buf = encodeRecord(topic, payload, receivedAt, packetId);
+    if (buf.length > this.opts.maxBytes / 4) {
+      // It could never be guaranteed room (space is freed a segment at a time): refuse loudly.
+      throw new RecordTooLargeError(
+        `message of ${payload.length} bytes exceeds the journal's per-message limit (${Math.floor(this.opts.maxBytes / 4)} bytes, a quarter of maxJournalBytes); limit message_size_limit on the broker`,
+      );
+    }
+    if (packetId > 0) {
+      const crc = contentCrc(buf);
+      if (
+        dup &&
+        this.lastBySeqId[packetId] !== 0 &&
+        this.lastByCrc[packetId] === crc &&
+        this.lastByLen[packetId] === buf.length
+      ) {
+        return { kind: 'redelivery', seq: this.lastBySeqId[packetId] ?? 0 };
+      }
+      if (this.totalBytes + buf.length > this.opts.maxBytes) return { kind: 'full' };
+      this.writeRecord(buf, topic);
+      this.lastBySeqId[packetId] = this.nextSeq - 1;
+      this.lastByCrc[packetId] = crc;
+      this.lastByLen[packetId] = buf.length;
+    } else {
+      if (this.totalBytes + buf.length > this.opts.maxBytes) return { kind: 'full' };
+      this.writeRecord(buf, topic);
+    }
+    return { kind: 'appended', seq: this.nextSeq - 1 };
+  }
+
+  /** Whether a record of this size could be appended now. */
+  hasRoomFor(bytes: number): boolean {
+    return this.totalBytes + bytes <= this.opts.maxBytes;
+  }
+
+  private writeRecord(buf: Buffer, topic: string): void {
+    let active = this.activeSegment();
+    if (active.size > 0 && active.size + buf.length > this.opts.segmentBytes) {
+      this.rotate();
+      active = this.activeSegment();
+    }
+    const seq = this.nextSeq;
+    stampRecord(buf, seq);
+    const offset = active.size;
+    try {
+      let written = 0;
+      while (written < buf.length) {
+        written += this.write(this.fd, buf, written, buf.length - written, offset + written);
+      }
+    } catch (err) {
+      try {
+        fs.ftruncateSync(this.fd, offset);
+      } catch {
+        // The reader stops at the first invalid record; the next start truncates the tail.
+      }
+      throw err;
+    }
+    this.nextSeq = seq + 1;
+    active.size = offset + buf.length;
+    this.totalBytes += buf.length;
+    this.dirty = true;
+
+    if (
+      !this.spilling &&
+      this.mem.length < this.opts.maxMemoryMessages &&
+      this.memBytes + buf.length <= this.opts.maxMemoryBytes
+    ) {
+      const topicLen = buf.readUInt16LE(26);
+      this.mem.push({
+        seq,
+        topic,
+        payload: buf.subarray(RECORD_HEADER_BYTES + topicLen),
+        receivedAt: buf.readDoubleLE(16),
+        bytes: buf.length,
+      });
+      this.memBytes += buf.length;
+      this.loadedSeq = seq;
+    } else if (!this.spilling) {
+      this.spilling = true;
+      this.readPos = { firstSeq: active.firstSeq, offset };
+      this.spillHeadReceivedAt = buf.readDoubleLE(16);
+      this.log?.info('journal_spill_start', {
+        seq,
+        memoryMessages: this.mem.length,
+        memoryBytes: this.memBytes,
+        note: 'unforwarded messages beyond the memory bound are read back from the journal',
+      });
+    }
+  }
+
+  private activeSegment(): Segment {
+    const seg = this.segments[this.segments.length - 1];
+    if (!seg) throw new Error('journal has no active segment');
+    return seg;
+  }
+
+  private rotate(): void {
+    const oldFd = this.fd;
+    const seg: Segment = {
+      firstSeq: this.nextSeq,
+      file: path.join(this.opts.dir, segmentName(this.nextSeq)),
+      size: 0,
+    };
+    this.fd = fs.openSync(seg.file, 'wx', 0o600);
+    this.segments.push(seg);
+    this.dirDirty = true;
+    // Wait for a sync that may still be running on the old descriptor before closing it.
+    const closing = (this.syncing ?? Promise.resolve()).then(
+      () =>
+        new Promise<void>((resolve) => {
+          fs.fdatasync(oldFd, () => fs.close(oldFd, () => resolve()));
+        }),
+    );
+    this.pendingCloses.add(closing);
+    void closing.then(() => this.pendingCloses.delete(closing));
+  }
+
+  /** fdatasync of what was appended since the last call (and of the directory after a rotation). */
+  sync(): Promise<void> {
+    if (this.syncing) return this.syncing;
+    if ((!this.dirty && !this.dirDirty) || this.closed) return Promise.resolve();
+    const fd = this.fd;
+    const syncDir = this.dirDirty;
+    this.dirty = false;
+    this.dirDirty = false;
+    const started = Date.now();
+    this.syncing = new Promise<void>((resolve) => {
+      fs.fdatasync(fd, (err) => {
+        if (err) {
+          this.dirty = true;
+          this.log?.error('journal_sync_failed', { error: err.message });
+        } else {
+          this.lastSyncAt = started;
+        }
+        if (!syncDir) return resolve();
+        fs.open(this.opts.dir, 'r', (openErr, dfd) => {
+          if (openErr) return resolve();
+          fs.fsync(dfd, () => fs.close(dfd, () => resolve()));
+        });
+      });
+    }).finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  // ---- reading (forwarder side) ------------------------------------------------------------
+
+  /** Hands out the next records in seq order, at most maxCount / maxBytes (at least one). */
+  take(maxCount: number, maxBytes: number): JournalRecord[] {
+    const out: JournalRecord[] = [];
+    let bytes = 0;
+    while (out.length < maxCount) {
+      if (this.mem.length === 0) {
+        if (!this.spilling) break;
+        this.loadFromDisk(Math.max(maxCount - out.length, 1));
+        if (this.mem.length === 0) break;
+      }
+      const next = this.mem.peek() as JournalRecord;
+      if (out.length > 0 && bytes + next.bytes > maxBytes) break;
+      this.mem.shift();
+      this.memBytes -= next.bytes;
+      out.push(next);
+      bytes += next.bytes;
+      this.dispatchedSeq = next.seq;
+    }
+    // Past records that turned out unreadable, nothing is left to hand out.
+    if (this.mem.length === 0 && !this.spilling) this.dispatchedSeq = this.loadedSeq;
+    return out;
+  }
+
+  /** Reads spilled records back into memory, up to `count` records (and a byte budget). */
+  private loadFromDisk(count: number): void {
+    let loaded = 0;
+    let loadedBytes = 0;
+    const byteBudget = Math.max(this.opts.maxMemoryBytes / 4, READ_CHUNK);
+    while (this.spilling && loaded < count && loadedBytes < byteBudget) {
+      const idx = this.segments.findIndex((s) => s.firstSeq === this.readPos.firstSeq);
+      const seg = this.segments[idx];
+      if (!seg) {
+        // Deleted under us (every record in it forwarded): continue with the next one.
+        const next = this.segments.find((s) => s.firstSeq > this.readPos.firstSeq);
+        if (!next) {
+          this.endSpill();
+          break;
+        }
+        this.readPos = { firstSeq: next.firstSeq, offset: 0 };
+        continue;
+      }
+      const isActive = idx === this.segments.length - 1;
+      // Records of one segment, through the read-ahead buffer.
+      while (loaded < count && loadedBytes < byteBudget) {
+        const end = seg.size;
+        const offset = this.readPos.offset;
+        if (offset >= end) break;
+        let rel = offset - this.readBufStart;
+        if (this.readBufSeq !== seg.firstSeq || !this.readBuf || rel < 0 || rel >= this.readBufLen) {
+          this.fillReadBuf(seg, offset, Math.min(end - offset, READ_CHUNK));
+          rel = 0;
+        }
+        const r = decodeRecord(this.readBuf as Buffer, rel, this.readBufLen);
+        if (r.ok) {
+          this.readPos.offset = this.readBufStart + r.next;
+          if (r.record.seq > this.loadedSeq) {
+            this.mem.push(r.record);
+            this.memBytes += r.record.bytes;
+            this.loadedSeq = r.record.seq;
+            this.spillHeadReceivedAt = r.record.receivedAt; // a lower bound for the next one's age
+            loaded++;
+            loadedBytes += r.record.bytes;
+          }
+          continue;
+        }
+        if (r.reason === 'incomplete' && offset + r.need <= end && (rel > 0 || this.readBufLen < r.need)) {
+          // The record continues past the buffer: read again from its start.
+          this.fillReadBuf(seg, offset, Math.max(r.need, Math.min(end - offset, READ_CHUNK)));
+          continue;
+        }
+        // Unreadable bytes: a torn tail (crash) or corruption. Skip the rest of this segment.
+        this.discardedBytes += end - offset;
+        this.log?.error('journal_unreadable_data', {
+          segment: path.basename(seg.file),
+          offset,
+          bytes: end - offset,
+        });
+        this.readPos.offset = end;
+      }
+      if (this.readPos.offset < seg.size) continue; // budget reached
+      if (isActive) {
+        this.endSpill();
+        break;
+      }
+      const next = this.segments[idx + 1] as Segment;
+      this.readPos = { firstSeq: next.firstSeq, offset: 0 };
+    }
+  }
+
+  private fillReadBuf(seg: Segment, offset: number, length: number): void {
+    if (this.readFdSeq !== seg.firstSeq) {
+      this.closeReadFd();
+      this.readFd = fs.openSync(seg.file, 'r');
+      this.readFdSeq = seg.firstSeq;
+    }
+    // A new buffer each time: records handed out keep referencing the previous one.
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const n = fs.readSync(this.readFd, buf, got, length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    this.readBuf = buf;
+    this.readBufSeq = seg.firstSeq;
+    this.readBufStart = offset;
+    this.readBufLen = got;
+  }
+
+  private endSpill(): void {
+    if (this.loadedSeq < this.nextSeq - 1) {
+      const lost = this.nextSeq - 1 - this.loadedSeq;
+      this.log?.error('journal_records_unreadable', {
+        fromSeq: this.loadedSeq + 1,
+        toSeq: this.nextSeq - 1,
+        count: lost,
+      });
+      this.loadedSeq = this.nextSeq - 1;
+    }
+    this.spilling = false;
+    this.spillHeadReceivedAt = undefined;
+    this.closeReadFd();
+    this.log?.info('journal_spill_end', { seq: this.loadedSeq });
+  }
+
+  private closeReadFd(): void {
+    if (this.readFd >= 0) fs.closeSync(this.readFd);
+    this.readFd = -1;
+    this.readFdSeq = -1;
+    this.readBuf = undefined;
+    this.readBufSeq = -1;
+  }
+
+  /**
+   * Records that every seq <= `seq` was accepted by ingest: persists the cursor (temp + rename)
+   * and deletes segments that are wholly forwarded (never the active one).
+   */
+  commit(seq: number): void {
+    if (seq <= this.cursorSeq) return;
+    if (seq > this.nextSeq - 1) throw new Error(`commit beyond the journal (${seq} > ${this.nextSeq - 1})`);
+    this.cursorSeq = seq;
+    this.writeCursor();
+    while (this.segments.length > 1) {
+      const [first, second] = this.segments as [Segment, Segment];
+      if (second.firstSeq - 1 > this.cursorSeq) break;
+      try {
+        fs.unlinkSync(first.file);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          this.log?.warn('journal_segment_delete_failed', {
+            file: first.file,
+            error: (err as Error).message,
+          });
+          break;
+        }
+      }
+      this.totalBytes -= first.size;
+      this.segments.shift();
+    }
+  }
+
+  private writeCursor(): void {
+    const file = path.join(this.opts.dir, CURSOR_FILE);
+    const tmp = `${file}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ seq: this.cursorSeq, updatedAt: new Date().toISOString() }), {
+      mode: 0o600,
+    });
+    fs.renameSync(tmp, file);
+  }
+
+  /** Final fdatasync, cursor write and lock release. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.syncing) await this.syncing;
+    this.closed = true;
+    await Promise.all([...this.pendingCloses]);
+    try {
+      fs.fdatasyncSync(this.fd);
+      const dfd = fs.openSync(this.opts.dir, 'r');
+      fs.fsyncSync(dfd);
+      fs.closeSync(dfd);
+    } finally {
+      fs.closeSync(this.fd);
+      this.fd = -1;
+      this.closeReadFd();
+      if (this.cursorSeq > 0) this.writeCursor();
+      this.unlock();
+    }
+  }
+
+  // ---- open --------------------------------------------------------------------------------
+
+  private lock(): void {
+    const file = path.join(this.opts.dir, LOCK_FILE);
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+      throw new JournalLockedError(`journal ${this.opts.dir} is in use by process ${pid} (${file})`);
+    }
+    if (pid === process.pid) {
+      throw new JournalLockedError(`journal ${this.opts.dir} is already open in this process`);
+    }
+    fs.writeFileSync(file, String(process.pid));
+  }
+
+  private unlock(): void {
+    const file = path.join(this.opts.dir, LOCK_FILE);
+    try {
+      if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
+    } catch {
+      // already gone
+    }
+  }
+
+  private load(): void {
+    const dir = this.opts.dir;
+    for (const name of fs.readdirSync(dir)) {
+      if (name.endsWith('.tmp')) fs.rmSync(path.join(dir, name), { force: true });
+    }
+    const segments: Segment[] = fs
+      .readdirSync(dir)
+      .map((name) => SEGMENT_RE.exec(name))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => {
+        const file = path.join(dir, m[0]);
+        return { firstSeq: Number(m[1]), file, size: fs.statSync(file).size };
+      })
+      .sort((a, b) => a.firstSeq - b.firstSeq);
+
+    let cursor = this.readCursor();
+    let lastSeq = 0;
+    const last = segments[segments.length - 1];
+    if (last) {
+      // Scan the last segment: its last valid record, the packet-id map, and a torn tail to cut.
+      const data = fs.readFileSync(last.file);
+      let pos = 0;
+      for (;;) {
+        const r = decodeRecord(data, pos, data.length);
+        if (!r.ok) break;
+        lastSeq = r.record.seq;
+        if (r.packetId > 0) {
+          this.lastBySeqId[r.packetId] = r.record.seq;
+          this.lastByCrc[r.packetId] = r.contentCrc;
+          this.lastByLen[r.packetId] = r.record.bytes;
+        }
+        pos = r.next;
+      }
+      if (pos < data.length) {
+        this.discardedBytes += data.length - pos;
+        this.log?.warn('journal_torn_tail_truncated', {
+          segment: path.basename(last.file),
+          validBytes: pos,
+          discardedBytes: data.length - pos,
+          note: 'an incomplete last record from a crash; it was never acknowledged to the broker',
+        });
+        fs.truncateSync(last.file, pos);
+      }
+      last.size = pos;
+      if (lastSeq === 0) lastSeq = last.firstSeq - 1;
+      const first = segments[0] as Segment;
+      if (cursor === undefined || cursor < first.firstSeq - 1) cursor = first.firstSeq - 1;
+    }
+    const fresh = segments.length === 0;
+    const now = this.opts.now ?? Date.now;
+    const startSeq = Math.max(lastSeq + 1, (cursor ?? 0) + 1, fresh ? Math.floor(now()) * 1000 : 0);
+    this.cursorSeq = Math.min(cursor ?? startSeq - 1, startSeq - 1);
+    this.nextSeq = startSeq;
+    if (fresh || (last && last.firstSeq > startSeq)) {
+      const seg: Segment = { firstSeq: startSeq, file: path.join(dir, segmentName(startSeq)), size: 0 };
+      segments.push(seg);
+      this.dirDirty = true;
+    }
+    this.segments = segments;
+    const active = this.activeSegment();
+    this.fd = fs.openSync(active.file, fs.existsSync(active.file) ? 'r+' : 'wx', 0o600);
+    this.totalBytes = segments.reduce((sum, s) => sum + s.size, 0);
+    this.dispatchedSeq = this.cursorSeq;
+    this.loadedSeq = this.cursorSeq;
+    if (this.pending > 0) {
+      // Replay: read everything after the cursor back from disk.
+      const from = [...segments].reverse().find((s) => s.firstSeq <= this.cursorSeq + 1) ?? segments[0];
+      this.spilling = true;
+      this.readPos = { firstSeq: (from as Segment).firstSeq, offset: 0 };
+    }
+    // Segments already wholly forwarded (a crash between commit and delete).
+    if (this.cursorSeq > 0) this.commitDeleteOnly();
+    this.log?.info('journal_opened', {
+      dir,
+      segments: this.segments.length,
+      bytes: this.totalBytes,
+      cursor: this.cursorSeq,
+      lastSeq: this.lastSeq,
+      replay: this.pending,
+    });
+  }
+
+  private commitDeleteOnly(): void {
+    const seq = this.cursorSeq;
+    this.cursorSeq = seq - 1;
+    this.commit(seq);
+  }
+
+  private readCursor(): number | undefined {
+    const file = path.join(this.opts.dir, CURSOR_FILE);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      const seq = (JSON.parse(text) as { seq?: unknown }).seq;
+      if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0) return seq;
+    } catch {
+      // fall through
+    }
+    this.log?.warn('journal_cursor_unreadable', {
+      file,
+      note: 'replaying every segment; ingest treats the repeated ids as duplicates',
+    });
+    return undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

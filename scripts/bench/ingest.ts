@@ -1,0 +1,261 @@
+/**
+ * `npm run bench:ingest [-- --json]`: the ingest pipeline against its baselines, in one run, on the
+ * same machine, broker, database and messages:
+ *   pipeline  N messages from M devices, QoS 1: Mosquitto -> bridge (own process) -> mqtt_ingest
+ *             (local Functions host) -> Postgres, until every row is committed;
+ *   rated     the pipeline at a fixed offered rate, for publish -> commit p50/p99;
+ *   broker    the same messages pub -> sub through the same broker, QoS 1, no processing;
+ *   copy      COPY of the same rows into the same table;
+ *   naive     one HTTP call and one INSERT per message, PUBACK after it (the seed's shape).
+ * Options: --messages N (30000) --devices M (20) --rate R (2000) --rated-seconds S (10)
+ *          --naive-messages K (2000) --json
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import mqtt from 'mqtt';
+import pg from 'pg';
+import { hashPassword } from '../../broker/password-hash.js';
+import { freePort } from '../../common/free-port.js';
+import { createDevice, createTenant, setTenantRateLimit, upsertPlan } from '../../common/provisioning.js';
+import { TELEMETRY_FILTER, telemetryTopic } from '../../common/topics.js';
+import { createIngestWithAlerts } from '../../functions/src/app-context.js';
+import { startLocalFunctionsHost } from '../../functions/src/local-host.js';
+import { applyMigrations } from '../../supabase/migrate.js';
+import { LatencyRecorder } from '../lib/latency.js';
+import { provideBroker } from '../sandbox/broker.js';
+import { copyBaseline, type CopyRow } from './baseline-copy.js';
+import { startNaiveBaseline } from './baseline-naive.js';
+import { bundleBridge, startBridgeProcess } from './bridge-process.js';
+import { connectDevices, publishAll, type BenchDevice } from './publisher.js';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    messages: { type: 'string', default: '30000' },
+    devices: { type: 'string', default: '20' },
+    rate: { type: 'string', default: '2000' },
+    'rated-seconds': { type: 'string', default: '10' },
+    'naive-messages': { type: 'string', default: '2000' },
+  },
+});
+const N = positiveInt('messages');
+const M = positiveInt('devices');
+const RATE = positiveInt('rate');
+const RATED_SECONDS = positiveInt('rated-seconds');
+const NAIVE_N = positiveInt('naive-messages');
+const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DIR = join('.ops', 'bench');
+
+const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+function positiveInt(name: keyof typeof args): number {
+  const value = Number(args[name]);
+  if (!Number.isInteger(value) || value <= 0) {
+    process.stderr.write(`--${name} must be a positive integer, got ${JSON.stringify(args[name])}\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await sleep(5);
+  }
+  return Date.now();
+}
+
+async function main(): Promise<void> {
+  await rm(DIR, { recursive: true, force: true });
+  await mkdir(DIR, { recursive: true });
+  const cleanup: (() => Promise<void>)[] = [];
+  try {
+    // Database: a fresh one on the local server, migrated like production.
+    const dbName = 'bench_ingest';
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect().catch((e: Error) => {
+      throw new Error(`bench:ingest needs PostgreSQL at ${ADMIN_URL} (set BENCH_DATABASE_ADMIN_URL): ${e.message}`);
+    });
+    await admin.query(`drop database if exists ${dbName} with (force)`);
+    await admin.query(`create database ${dbName}`);
+    await admin.end();
+    const dbUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
+    progress('applying migrations');
+    await applyMigrations(dbUrl, { shim: true });
+    const pool = new pg.Pool({ connectionString: dbUrl, max: 6 });
+    pool.on('error', () => undefined);
+    cleanup.push(() => pool.end());
+
+    await upsertPlan(pool, { id: 'bench', name: 'Bench', maxDevices: 10_000, maxMessagesPerDay: 1e12, retentionDays: 7, aiTokensPerMonth: 0, monthlyPriceCents: 0 });
+    const tenantId = await createTenant(pool, { slug: 'bench', name: 'Bench', planId: 'bench' });
+    await setTenantRateLimit(pool, tenantId, { perSecond: 1e9, burst: 1e9, reason: 'benchmark' });
+    const devices: (BenchDevice & { id: string })[] = [];
+    const users = [];
+    for (let i = 0; i < M; i++) {
+      const key = `bench-${i}`;
+      const password = randomBytes(9).toString('base64url');
+      const passwordHash = hashPassword(password);
+      const id = await createDevice(pool, { tenantId, deviceKey: key, credentialHash: passwordHash });
+      devices.push({ id, username: key, password, topic: telemetryTopic('bench', key) });
+      users.push({ username: key, hash: passwordHash, tenantSlug: 'bench', role: 'device' as const });
+    }
+    const bridgeUser = { username: 'svc-bridge', password: randomBytes(12).toString('base64url') };
+    users.push({ username: bridgeUser.username, hash: hashPassword(bridgeUser.password), role: 'bridge' as const });
+
+    const broker = await provideBroker({ users, dir: join(DIR, 'broker'), log: progress, requireReal: true });
+    cleanup.push(() => broker.stop());
+    const publishers = await connectDevices(broker.url, devices, 'bench-pub');
+    cleanup.push(async () => void (await Promise.all(publishers.map((c) => c.endAsync()))));
+
+    let run = 0;
+    const payloadFor = (tag: string) => (i: number, now: number) =>
+      JSON.stringify({ ts: now, id: `${tag}-${i}`, metrics: { temperature: 20 + (i % 50) / 10, humidity: 40 + (i % 30), battery: 90 } });
+
+    // 1. Baseline broker: the same messages pub -> sub, QoS 1, no processing.
+    progress(`broker baseline: ${N} messages`);
+    const sub = await mqtt.connectAsync(broker.url, { username: bridgeUser.username, password: bridgeUser.password, clientId: 'bench-sub', clean: true });
+    let subReceived = 0;
+    sub.on('message', () => (subReceived += 1));
+    await sub.subscribeAsync(TELEMETRY_FILTER, { qos: 1 });
+    const b = await publishAll({ url: broker.url, devices, payloads: payloadFor(`warm${run++}`), count: N }, publishers);
+    const brokerEnd = await waitFor('the subscriber to receive every message', () => subReceived >= N, 120_000);
+    const brokerRate = N / ((brokerEnd - b.firstAt) / 1000);
+    await sub.endAsync();
+
+    // 2. Pipeline: bridge (own process) -> local Functions host -> Postgres.
+    const latency = new LatencyRecorder();
+    let committed = 0;
+    const ingest = createIngestWithAlerts(pool, {
+      observe: (rows) => {
+        committed += rows.length;
+        latency.record(rows.map((r) => r.ts.getTime()));
+      },
+      onError: (what, e) => progress(`${what}: ${(e as Error).message}`),
+    });
+    const functionKey = randomBytes(24).toString('base64url');
+    const host = await startLocalFunctionsHost({ pool, ingest, functionKey });
+    cleanup.push(() => host.close());
+    const bundle = await bundleBridge(DIR);
+    const healthPort = await freePort();
+    const bridge = startBridgeProcess(bundle, {
+      BRIDGE_MQTT_URL: broker.url,
+      BRIDGE_MQTT_USERNAME: bridgeUser.username,
+      BRIDGE_MQTT_PASSWORD: bridgeUser.password,
+      BRIDGE_MQTT_CLIENT_ID: 'bench-bridge',
+      BRIDGE_INGEST_URL: host.ingestUrl,
+      BRIDGE_INGEST_KEY: functionKey,
+      BRIDGE_JOURNAL_DIR: join(DIR, 'journal'),
+      BRIDGE_HEALTH_PORT: String(healthPort),
+      BRIDGE_LOG_LEVEL: 'warn',
+    });
+    cleanup.push(() => bridge.stop());
+    await waitFor(
+      'the bridge to subscribe',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${healthPort}/metrics`).catch(() => null);
+        return res?.ok === true && ((await res.json()) as { connected?: boolean }).connected === true;
+      },
+      30_000,
+    );
+    await sleep(300);
+
+    progress(`pipeline: ${N} messages from ${M} devices, as fast as the broker takes them`);
+    const tagP = `p${run++}`;
+    const p = await publishAll({ url: broker.url, devices, payloads: payloadFor(tagP), count: N }, publishers);
+    const pipelineEnd = await waitFor('every message to be committed', () => committed >= N, 300_000);
+    const pipelineRate = N / ((pipelineEnd - p.firstAt) / 1000);
+    const throughputP99 = latency.percentile(99);
+
+    progress(`rated: ${RATE} msg/s offered for ${RATED_SECONDS} s`);
+    latency.reset();
+    const ratedCount = RATE * RATED_SECONDS;
+    const before = committed;
+    await publishAll({ url: broker.url, devices, payloads: payloadFor(`r${run++}`), count: ratedCount, rate: RATE }, publishers);
+    await waitFor('the rated run to be committed', () => committed - before >= ratedCount, 120_000);
+    const p50 = latency.percentile(50);
+    const p99 = latency.percentile(99);
+    const rssMb = await bridge.peakRssMb();
+
+    const published = N + ratedCount;
+    const counts = await pool.query<{ total: number; distinct: number }>(
+      `select count(*)::int as total, count(distinct (device_id, msg_key))::int as distinct from public.telemetry`,
+    );
+    const { total, distinct } = counts.rows[0]!;
+    await bridge.stop();
+
+    // 3. Baseline database: COPY of the same rows.
+    progress(`copy baseline: ${N} rows`);
+    const rows: CopyRow[] = Array.from({ length: N }, (_, i) => {
+      const d = devices[i % M]!;
+      const doc = JSON.parse(payloadFor(tagP)(i, p.publishTimes[i]!)) as { ts: number; metrics: unknown };
+      return { tenantId, deviceId: d.id, ts: new Date(doc.ts), key: `id:${tagP}-${i}`, metrics: JSON.stringify(doc.metrics) };
+    });
+    const copy = await copyBaseline(dbUrl, rows);
+    const copyRate = copy.rows / copy.seconds;
+
+    // 4. Baseline naive: one HTTP call + one INSERT per message.
+    progress(`naive baseline: ${NAIVE_N} messages`);
+    await pool.query('truncate public.telemetry');
+    const naive = await startNaiveBaseline({
+      mqttUrl: broker.url,
+      username: bridgeUser.username,
+      password: bridgeUser.password,
+      databaseUrl: dbUrl,
+      devices: new Map(devices.map((d) => [d.username, { id: d.id, tenantId }])),
+    });
+    const n = await publishAll({ url: broker.url, devices, payloads: payloadFor(`n${run++}`), count: NAIVE_N }, publishers);
+    const naiveEnd = await waitFor('the naive path to insert every message', () => naive.received() >= NAIVE_N, 600_000);
+    const naiveRate = NAIVE_N / ((naiveEnd - n.firstAt) / 1000);
+    await naive.stop();
+
+    const result = {
+      pipeline_msgs_per_s: Math.round(pipelineRate),
+      broker_msgs_per_s: Math.round(brokerRate),
+      copy_rows_per_s: Math.round(copyRate),
+      naive_msgs_per_s: Math.round(naiveRate),
+      p50_ms: Math.round(p50),
+      p99_ms: Math.round(p99),
+      bridge_peak_rss_mb: Math.round(rssMb * 10) / 10,
+      lost: published - distinct,
+      duplicated: total - distinct,
+      messages: N,
+      devices: M,
+      rated_msgs_per_s: RATE,
+      throughput_run_p99_ms: Math.round(throughputP99),
+      services: { broker: broker.kind, database: 'real' },
+    };
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      const check = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+      const rows = [
+        ['pipeline', `${result.pipeline_msgs_per_s} msg/s`, `>= 0.5 x broker (${Math.round(brokerRate / 2)}) and >= 10 x naive (${Math.round(naiveRate * 10)})`, check(pipelineRate >= brokerRate / 2 && pipelineRate >= 10 * naiveRate)],
+        ['broker baseline', `${result.broker_msgs_per_s} msg/s`, '', ''],
+        ['copy baseline', `${result.copy_rows_per_s} rows/s`, '', ''],
+        ['naive baseline', `${result.naive_msgs_per_s} msg/s`, '', ''],
+        [`latency at ${RATE} msg/s`, `p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms`, 'p99 <= 500 ms', check(p99 <= 500)],
+        ['bridge peak RSS', `${result.bridge_peak_rss_mb} MB`, '<= 100 MB', check(rssMb <= 100)],
+        ['lost / duplicated', `${result.lost} / ${result.duplicated}`, '0 / 0', check(result.lost === 0 && result.duplicated === 0)],
+      ];
+      process.stdout.write(`\nbench:ingest (${N} messages, ${M} devices, QoS 1)\n`);
+      for (const [name, value, target, verdict] of rows) {
+        process.stdout.write(`  ${name!.padEnd(24)} ${value!.padEnd(28)} ${target!.padEnd(52)} ${verdict}\n`);
+      }
+    }
+  } finally {
+    for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: Error) => {
+    process.stderr.write(`[bench] failed: ${error.message}\n`);
+    process.exit(1);
+  },
+);

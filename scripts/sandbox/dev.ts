@@ -1,0 +1,50 @@
+/**
+ * `npm run dev`: the whole platform, kept running, with the simulator publishing continuously.
+ * Prints a status line every 10 s; Ctrl-C (SIGINT/SIGTERM) stops everything cleanly.
+ */
+import { join } from 'node:path';
+import { startPlatform } from './platform.js';
+import { startSimulator } from './simulator.js';
+
+const log = (line: string) => process.stdout.write(`[dev] ${line}\n`);
+
+async function main(): Promise<void> {
+  const platform = await startPlatform({
+    databaseName: 'mqtt_saas_dev',
+    dir: join('.ops', 'local', 'dev'),
+    databaseUrl: process.env.DATABASE_URL,
+    mqttUrl: process.env.MQTT_URL,
+    log,
+  });
+  const simulator = await startSimulator({
+    url: platform.env.mqtt.url,
+    devices: platform.env.devices,
+    ratePerDevice: Number(process.env.SANDBOX_RATE_PER_DEVICE ?? 2),
+    invalidEvery: 50,
+    mqttOptions: { protocolVersion: platform.broker.protocolVersion },
+  });
+  log(`running: services database=${platform.env.services.database} broker=${platform.env.services.broker}`);
+  log(`MQTT ${platform.env.mqtt.url}, ingest ${platform.env.ingest.url}, details in .ops/local/env.json; Ctrl-C stops`);
+  const status = setInterval(() => {
+    const s = platform.bridge.stats();
+    const published = Object.values(simulator.tally().published).reduce((a, t) => a + t.valid + t.invalid, 0);
+    log(`published ${published}, bridge forwarded ${s.forwarded} (pending ${s.pending}), inserted ${s.inserted}, rejected ${s.rejected}`);
+  }, 10_000);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(status);
+    log('stopping');
+    await simulator.stop();
+    await platform.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`[dev] could not start: ${error.message}\n`);
+  process.exit(1);
+});

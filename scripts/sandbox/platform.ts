@@ -1,0 +1,160 @@
+/**
+ * The whole platform on one machine: database (migrated, seeded), broker, the functions behind the
+ * local host, the bridge, the alert engine's timer, a webhook receiver for alert notifications.
+ * `npm start` and `npm run dev` both build on this; it writes `.ops/local/env.json`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startBridge, createJsonLogger, type Bridge } from '../../bridge/index.js';
+import { LOCAL_ENV_PATH, writeLocalEnv, type LocalEnv } from '../../common/local-env.js';
+import { HEALTH_ROUTE } from '../../common/ingest-protocol.js';
+import { freePort } from '../../common/free-port.js';
+import { lazyMqttPublisher, runAlertsTick } from '../../functions/src/alerts/index.js';
+import { createIngestWithAlerts } from '../../functions/src/app-context.js';
+import type { IngestService } from '../../functions/src/ingest/ingest-service.js';
+import { startLocalFunctionsHost, type LocalHost } from '../../functions/src/local-host.js';
+import { LatencyRecorder } from '../lib/latency.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../lib/webhook-receiver.js';
+import { provideBroker, type SandboxBroker } from './broker.js';
+import { provideDatabase, type SandboxDatabase } from './database.js';
+import { seedSandbox, type SeedResult } from './seed.js';
+
+export interface PlatformOptions {
+  /** Name of the sandbox's own database on a local PostgreSQL. */
+  databaseName: string;
+  /** Working directory for broker files, the bridge journal, status files. */
+  dir: string;
+  databaseUrl?: string;
+  mqttUrl?: string;
+  envPath?: string;
+  log: (line: string) => void;
+  /** Alert timer period (no-data rules, outbox delivery). */
+  alertsTickMs?: number;
+}
+
+export interface Platform {
+  env: LocalEnv;
+  seed: SeedResult;
+  pool: pg.Pool;
+  ingest: IngestService;
+  bridge: Bridge;
+  broker: SandboxBroker;
+  database: SandboxDatabase;
+  host: LocalHost;
+  webhook: WebhookReceiver;
+  latency: LatencyRecorder;
+  /** Runs the alert timer's work now (no-data + outbox delivery). */
+  alertsTick(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const { log } = options;
+  await rm(options.dir, { recursive: true, force: true });
+  await mkdir(options.dir, { recursive: true });
+  const stack: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stack.reverse()) await stop().catch((e: Error) => log(`stop: ${e.message}`));
+  };
+  try {
+    const database = await provideDatabase({ url: options.databaseUrl, name: options.databaseName, log });
+    stack.push(() => database.stop());
+    const pool = new pg.Pool({ connectionString: database.url, max: 6 });
+    pool.on('error', (e) => log(`database pool: ${e.message}`));
+    stack.push(() => pool.end());
+
+    const webhook = await startWebhookReceiver();
+    stack.push(() => webhook.close());
+    const jwtSecret = randomBytes(32).toString('base64url');
+    const seed = await seedSandbox(pool, { jwtSecret, webhookUrl: webhook.url, now: Date.now(), tenantRatePerSecond: 5_000 });
+    log(`seed: ${seed.tenants.length} tenants, ${seed.devices.length} devices + probe, ${seed.users.length} users`);
+
+    const broker = await provideBroker({ url: options.mqttUrl, users: seed.brokerUsers, dir: join(options.dir, 'broker'), log });
+    stack.push(() => broker.stop());
+
+    const alertsPublisher = lazyMqttPublisher(broker.url, {
+      username: seed.service.alerts.username,
+      password: seed.service.alerts.password,
+      clientId: `sandbox-alerts-${process.pid}`,
+      protocolVersion: broker.protocolVersion,
+    });
+    stack.push(() => alertsPublisher.close());
+    const latency = new LatencyRecorder();
+    const ingest = createIngestWithAlerts(pool, {
+      observe: (rows) => latency.record(rows.map((r) => r.ts.getTime())),
+      onError: (what, e) => log(`${what}: ${(e as Error).message}`),
+    });
+    const functionKey = randomBytes(24).toString('base64url');
+    const host = await startLocalFunctionsHost({ pool, ingest, functionKey });
+    stack.push(() => host.close());
+    log(`functions: ${host.url} (mqtt_ingest, health)`);
+
+    const statusFile = join(options.dir, 'bridge-status.json');
+    const bridge = await startBridge(
+      {
+        mqttUrl: broker.url,
+        mqttUsername: seed.service.bridge.username,
+        mqttPassword: seed.service.bridge.password,
+        clientId: 'sandbox-bridge',
+        protocolVersion: broker.protocolVersion,
+        sharedSubscription: broker.sharedSubscriptions,
+        ingestUrl: host.ingestUrl,
+        ingestKey: functionKey,
+        journalDir: join(options.dir, 'bridge-journal'),
+        healthPort: await freePort(),
+        statusFile,
+        statusIntervalMs: 1_000,
+      },
+      { logger: createJsonLogger('warn') },
+    );
+    stack.push(() => bridge.stop());
+    log(`bridge: subscribed (${broker.sharedSubscriptions ? 'shared subscription' : 'plain subscription'})`);
+
+    const alertsTick = async () => {
+      await runAlertsTick(pool, { publishMqtt: alertsPublisher.publish, allowPrivateWebhookTargets: true, budgetMs: 2_000 });
+    };
+    let ticking = false;
+    const timer = setInterval(() => {
+      if (ticking) return;
+      ticking = true;
+      alertsTick()
+        .catch((e: Error) => log(`alerts tick: ${e.message}`))
+        .finally(() => (ticking = false));
+    }, options.alertsTickMs ?? 2_000);
+    stack.push(async () => clearInterval(timer));
+
+    const env: LocalEnv = {
+      generatedAt: new Date().toISOString(),
+      services: { database: database.kind, broker: broker.kind },
+      mqtt: { url: broker.url, tlsUrl: broker.tlsUrl, wsUrl: broker.wsUrl },
+      devices: seed.devices.map(({ dbId: _d, tenantId: _t, ...device }) => device),
+      probe: (({ dbId: _d, tenantId: _t, ...device }) => device)(seed.probe),
+      db: { url: database.url },
+      ingest: { url: host.ingestUrl, key: functionKey, healthUrl: `${host.url}${HEALTH_ROUTE}` },
+      bridge: { healthUrl: bridge.healthPort ? `http://127.0.0.1:${bridge.healthPort}/health` : null, statusFile },
+      users: seed.users,
+      auth: { jwtSecret },
+      webhook: { url: webhook.url },
+    };
+    await writeLocalEnv(env, options.envPath ?? LOCAL_ENV_PATH);
+    return {
+      env,
+      seed,
+      pool,
+      ingest,
+      bridge,
+      broker,
+      database,
+      host,
+      webhook,
+      latency,
+      alertsTick,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
