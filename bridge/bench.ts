@@ -7,9 +7,9 @@
  *   node --import tsx bridge/bench.ts [messages=200000] [publishers=4] [maxInflight=20] [rate/s=0: max]
  *
  * Prints one JSON line: messages/s from the first message received to the last one accepted by
- * the stand-in, and the bridge process' peak RSS (VmHWM). BENCH_NODE_FLAGS adds node flags.
+ * the stand-in, and the bridge process' peak RSS (VmHWM). BENCH_NODE_FLAGS replaces the production node flags (bridge/node-flags.ts).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -17,6 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import mqtt from 'mqtt';
 import type { IngestBatch } from '../common/ingest-protocol.js';
+import { bundleBridge } from './bundle.js';
+import { BRIDGE_NODE_FLAGS } from './node-flags.js';
 import { freePort, startMosquitto, tempDir, waitFor } from './test-support.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -95,24 +97,9 @@ async function main(): Promise<void> {
 
   // The bridge runs as in production: a bundled file in its own process.
   const dir = tempDir('bench');
-  const bundle = path.join(dir, 'bridge.cjs');
-  const root = path.resolve(path.dirname(self), '..');
-  const built = spawnSync(
-    path.join(root, 'node_modules/.bin/esbuild'),
-    [
-      path.join(root, 'bridge/main.ts'),
-      '--bundle',
-      '--platform=node',
-      '--format=cjs',
-      '--target=node20',
-      `--outfile=${bundle}`,
-      '--log-level=warning',
-    ],
-    { stdio: 'inherit' },
-  );
-  if (built.status !== 0) throw new Error('esbuild failed');
+  const bundle = await bundleBridge(dir);
   const healthPort = await freePort();
-  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [...BRIDGE_NODE_FLAGS];
   const child = spawn(process.execPath, [...nodeFlags, bundle], {
     env: {
       ...process.env,

@@ -17,6 +17,7 @@
  *   this connection until then. Logged once on entering and once on leaving that state.
  */
 import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { bridgeSubscription } from '../common/topics.js';
 import { Forwarder, type FetchLike, type SleepFn } from './forwarder.js';
@@ -300,6 +301,21 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
   };
   forwarder.onCommit = releaseWaiters;
 
+  // mqtt.js handles the packets of one socket read on consecutive ticks and writes each PUBACK with
+  // its own write(2). Corked until the next setImmediate (after those ticks), the PUBACKs of a read
+  // leave in one write: fewer syscalls here and fewer reads in the broker. Each is still written
+  // only after its message is in the journal.
+  let corkedStream: Duplex | undefined;
+  const batchAcks = (stream: Duplex): void => {
+    if (corkedStream === stream) return;
+    corkedStream = stream;
+    stream.cork();
+    setImmediate(() => {
+      corkedStream = undefined;
+      stream.uncork();
+    });
+  };
+
   client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
     const stream = client.stream;
     const receivedAt = now();
@@ -326,8 +342,10 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
       return;
     }
     forwarder.notify();
-    if (sameConnection(stream)) callback();
-    else callback(new Error('connection closed before the acknowledgement'));
+    if (sameConnection(stream)) {
+      batchAcks(stream);
+      callback();
+    } else callback(new Error('connection closed before the acknowledgement'));
   };
 
   let subscribedResolve!: () => void;

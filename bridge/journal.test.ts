@@ -128,6 +128,8 @@ describe('Journal', () => {
     const j = open(dir);
     const seqs = appendN(j, 0, 30);
     j.commit(seqs[9] as number);
+    await j.sync(); // the periodic sync writes the cursor
+    j.commit(seqs[19] as number); // committed after the last sync: replayed again (ingest dedups)
     // Simulate a SIGKILL: no close(); the lock names a pid that no longer exists.
     fs.writeFileSync(path.join(dir, 'journal.lock'), '999999');
     (j as unknown as { fd: number }).fd = -1;

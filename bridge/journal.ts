@@ -178,6 +178,8 @@ export class Journal {
   private fd = -1;
   private nextSeq = 1;
   private cursorSeq = 0;
+  /** cursorSeq moved since cursor.json was last written. */
+  private cursorDirty = false;
   /** Highest seq handed to the forwarder (or skipped as already forwarded). */
   private dispatchedSeq = 0;
   /** Highest seq held in memory or dispatched; records above it are only on disk. */
@@ -400,6 +402,7 @@ export class Journal {
 
   /** fdatasync of what was appended since the last call (and of the directory after a rotation). */
   sync(): Promise<void> {
+    if (this.cursorDirty && !this.closed) this.writeCursor();
     if (this.syncing) return this.syncing;
     if ((!this.dirty && !this.dirDirty) || this.closed) return Promise.resolve();
     const fd = this.fd;
@@ -563,14 +566,15 @@ export class Journal {
   }
 
   /**
-   * Records that every seq <= `seq` was accepted by ingest: persists the cursor (temp + rename)
-   * and deletes segments that are wholly forwarded (never the active one).
+   * Records that every seq <= `seq` was accepted by ingest and deletes segments that are wholly
+   * forwarded (never the active one). The cursor file is written by the next sync() or close(),
+   * not per batch: a crash before that only re-sends accepted messages, which ingest deduplicates.
    */
   commit(seq: number): void {
     if (seq <= this.cursorSeq) return;
     if (seq > this.nextSeq - 1) throw new Error(`commit beyond the journal (${seq} > ${this.nextSeq - 1})`);
     this.cursorSeq = seq;
-    this.writeCursor();
+    this.cursorDirty = true;
     while (this.segments.length > 1) {
       const [first, second] = this.segments as [Segment, Segment];
       if (second.firstSeq - 1 > this.cursorSeq) break;
@@ -591,6 +595,7 @@ export class Journal {
   }
 
   private writeCursor(): void {
+    this.cursorDirty = false;
     const file = path.join(this.opts.dir, CURSOR_FILE);
     const tmp = `${file}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify({ seq: this.cursorSeq, updatedAt: new Date().toISOString() }), {

@@ -9,6 +9,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { startBridge } from './bridge.js';
 import { createJsonLogger, errorText } from './log.js';
+import { BRIDGE_NODE_FLAGS } from './node-flags.js';
 import { BridgeConfigError, optionsFromEnv, type BridgeOptions } from './options.js';
 
 async function main(): Promise<void> {
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
     // V8 collects lazily up to its (large) default limit; bounded, the bridge stays under 100 MB RSS.
     log.warn('node_heap_unbounded', {
       heapLimitMB: Math.round(heapLimit / 1024 / 1024),
-      note: 'run node with --max-old-space-size=96 --max-semi-space-size=4 (e.g. NODE_OPTIONS) to keep RSS under 100 MB',
+      note: `run node with ${BRIDGE_NODE_FLAGS.join(' ')} (e.g. NODE_OPTIONS) to keep RSS under 100 MB`,
     });
   }
   const bridge = await startBridge(options, { logger: log });

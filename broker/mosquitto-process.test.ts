@@ -5,9 +5,9 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { telemetryTopic } from '../common/topics.js';
+import { freePort } from '../common/free-port.js';
 import {
   findMosquitto,
-  freePort,
   mosquittoForTests,
   startMosquitto,
   type MosquittoBroker,

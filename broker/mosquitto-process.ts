@@ -15,6 +15,7 @@ import {
   type RenderOptions,
   type RenderedConfig,
 } from './render-config.js';
+import { freePort } from '../common/free-port.js';
 
 export interface StartMosquittoOptions extends Omit<RenderOptions, 'dir' | 'ports'> {
   /** Working directory (config, data, log). Default: a temp dir, removed by stop(). */
@@ -112,9 +113,9 @@ export async function startMosquitto(options: StartMosquittoOptions): Promise<Mo
     // A picked port can be taken between picking and binding: pick again, a few times.
     for (let attempt = 1; ; attempt += 1) {
       ports = {
-        mqtt: fixed.mqtt ?? (await freePort()),
-        ...(withTls ? { mqtts: fixed.mqtts ?? (await freePort()) } : {}),
-        ...(withWs ? { ws: fixed.ws ?? (await freePort()) } : {}),
+        mqtt: fixed.mqtt ?? (await freePort('0.0.0.0')),
+        ...(withTls ? { mqtts: fixed.mqtts ?? (await freePort('0.0.0.0')) } : {}),
+        ...(withWs ? { ws: fixed.ws ?? (await freePort('0.0.0.0')) } : {}),
       };
       config = await render();
       try {
@@ -250,11 +251,6 @@ function track(child: ChildProcess): void {
     // A test runner that dies must not leave brokers behind.
     process.once('exit', () => live.forEach((c) => c.kill('SIGKILL')));
   }
-}
-
-/** A TCP port that was free a moment ago (on all interfaces: websockets binds them all). */
-export function freePort(): Promise<number> {
-  return listenOn(0).then((port) => port ?? Promise.reject(new Error('the OS gave no free port')));
 }
 
 function isFree(port: number): Promise<boolean> {

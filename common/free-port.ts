@@ -1,14 +1,17 @@
 import { createServer } from 'node:net';
 
-/** A currently free TCP port on 127.0.0.1 (the OS picks it). */
-export async function freePort(): Promise<number> {
+/**
+ * A TCP port that was free a moment ago (the OS picks it). `host` is where it must be free:
+ * 127.0.0.1 by default; '0.0.0.0' where a listener binds every interface (Mosquitto's).
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('the OS gave no free port'))));
     });
   });
 }

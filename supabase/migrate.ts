@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { redactUrl } from '../common/redact-url.js';
 
 const run = promisify(execFile);
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,16 +45,5 @@ export async function applyMigrations(databaseUrl: string, options: MigrateOptio
     throw new Error(
       `supabase db push failed for ${redactUrl(databaseUrl)}: ${(e.stderr || e.stdout || e.message).trim().slice(-2000)}`,
     );
-  }
-}
-
-/** Hides the password of a postgres URL for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<invalid url>';
   }
 }

@@ -1,27 +1,11 @@
 /**
- * Runs the bridge as its own process, as on the VM, from a bundle built with esbuild (no loader
- * overhead), so its peak RSS is the bridge's alone (VmHWM from /proc).
+ * Runs the bridge bundle (bridge/bundle.ts) as its own process with the production node flags, so
+ * its peak RSS is the bridge's alone (VmHWM from /proc).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { build } from 'esbuild';
-import { REPO_ROOT } from '../../supabase/migrate.js';
-
-export async function bundleBridge(outDir: string): Promise<string> {
-  const outfile = join(outDir, 'bridge.mjs');
-  await build({
-    entryPoints: [join(REPO_ROOT, 'bridge', 'main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
-  return outfile;
-}
+export { bundleBridge } from '../../bridge/bundle.js';
+import { BRIDGE_NODE_FLAGS } from '../../bridge/node-flags.js';
 
 export interface BridgeProcess {
   child: ChildProcess;
@@ -30,7 +14,7 @@ export interface BridgeProcess {
 }
 
 export function startBridgeProcess(bundle: string, env: Record<string, string>): BridgeProcess {
-  const child = spawn(process.execPath, [bundle], {
+  const child = spawn(process.execPath, [...BRIDGE_NODE_FLAGS, bundle], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

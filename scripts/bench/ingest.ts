@@ -2,16 +2,18 @@
  * `npm run bench:ingest [-- --json]`: the ingest pipeline against its baselines, in one run, on the
  * same machine, broker, database and messages:
  *   pipeline  N messages from M devices, QoS 1: Mosquitto -> bridge (own process) -> mqtt_ingest
- *             (local Functions host) -> Postgres, until every row is committed;
+ *             (local Functions host, own process) -> Postgres, until every row is committed;
  *   rated     the pipeline at a fixed offered rate, for publish -> commit p50/p99;
  *   broker    the same messages pub -> sub through the same broker, QoS 1, no processing;
  *   copy      COPY of the same rows into the same table;
  *   naive     one HTTP call and one INSERT per message, PUBACK after it (the seed's shape).
  * Options: --messages N (30000) --devices M (20) --rate R (2000) --rated-seconds S (10)
  *          --naive-messages K (2000) --json
+ *          --profile-pipeline FILE  CPU profile (.cpuprofile) of this process during the pipeline phase
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
@@ -20,14 +22,14 @@ import { hashPassword } from '../../broker/password-hash.js';
 import { freePort } from '../../common/free-port.js';
 import { createDevice, createTenant, setTenantRateLimit, upsertPlan } from '../../common/provisioning.js';
 import { TELEMETRY_FILTER, telemetryTopic } from '../../common/topics.js';
-import { createIngestWithAlerts } from '../../functions/src/app-context.js';
-import { startLocalFunctionsHost } from '../../functions/src/local-host.js';
 import { applyMigrations } from '../../supabase/migrate.js';
 import { LatencyRecorder } from '../lib/latency.js';
 import { provideBroker } from '../sandbox/broker.js';
 import { copyBaseline, type CopyRow } from './baseline-copy.js';
+import { cpuDelta, cpuMillis, pidsByName, type PidSource } from './cpu-meter.js';
 import { startNaiveBaseline } from './baseline-naive.js';
 import { bundleBridge, startBridgeProcess } from './bridge-process.js';
+import { startFunctionsProcess } from './functions-process.js';
 import { connectDevices, publishAll, type BenchDevice } from './publisher.js';
 
 const { values: args } = parseArgs({
@@ -38,6 +40,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '2000' },
     'rated-seconds': { type: 'string', default: '10' },
     'naive-messages': { type: 'string', default: '2000' },
+    'profile-pipeline': { type: 'string' },
   },
 });
 const N = positiveInt('messages');
@@ -59,9 +62,33 @@ function positiveInt(name: keyof typeof args): number {
   return value;
 }
 
+async function startProfiler(): Promise<{ stop(): Promise<unknown> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
+  };
+}
+
+function perThousand(cpu: Record<string, number>, messages: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(cpu).map(([k, v]) => [k, Math.round((v * 1000 * 10) / messages) / 10]),
+  );
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(what: string, done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number> {
+async function waitFor(
+  what: string,
+  done: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
@@ -79,7 +106,9 @@ async function main(): Promise<void> {
     const dbName = 'bench_ingest';
     const admin = new pg.Client({ connectionString: ADMIN_URL });
     await admin.connect().catch((e: Error) => {
-      throw new Error(`bench:ingest needs PostgreSQL at ${ADMIN_URL} (set BENCH_DATABASE_ADMIN_URL): ${e.message}`);
+      throw new Error(
+        `bench:ingest needs PostgreSQL at ${ADMIN_URL} (set BENCH_DATABASE_ADMIN_URL): ${e.message}`,
+      );
     });
     await admin.query(`drop database if exists ${dbName} with (force)`);
     await admin.query(`create database ${dbName}`);
@@ -91,7 +120,15 @@ async function main(): Promise<void> {
     pool.on('error', () => undefined);
     cleanup.push(() => pool.end());
 
-    await upsertPlan(pool, { id: 'bench', name: 'Bench', maxDevices: 10_000, maxMessagesPerDay: 1e12, retentionDays: 7, aiTokensPerMonth: 0, monthlyPriceCents: 0 });
+    await upsertPlan(pool, {
+      id: 'bench',
+      name: 'Bench',
+      maxDevices: 10_000,
+      maxMessagesPerDay: 1e12,
+      retentionDays: 7,
+      aiTokensPerMonth: 0,
+      monthlyPriceCents: 0,
+    });
     const tenantId = await createTenant(pool, { slug: 'bench', name: 'Bench', planId: 'bench' });
     await setTenantRateLimit(pool, tenantId, { perSecond: 1e9, burst: 1e9, reason: 'benchmark' });
     const devices: (BenchDevice & { id: string })[] = [];
@@ -105,7 +142,11 @@ async function main(): Promise<void> {
       users.push({ username: key, hash: passwordHash, tenantSlug: 'bench', role: 'device' as const });
     }
     const bridgeUser = { username: 'svc-bridge', password: randomBytes(12).toString('base64url') };
-    users.push({ username: bridgeUser.username, hash: hashPassword(bridgeUser.password), role: 'bridge' as const });
+    users.push({
+      username: bridgeUser.username,
+      hash: hashPassword(bridgeUser.password),
+      role: 'bridge' as const,
+    });
 
     const broker = await provideBroker({ users, dir: join(DIR, 'broker'), log: progress, requireReal: true });
     cleanup.push(() => broker.stop());
@@ -114,32 +155,56 @@ async function main(): Promise<void> {
 
     let run = 0;
     const payloadFor = (tag: string) => (i: number, now: number) =>
-      JSON.stringify({ ts: now, id: `${tag}-${i}`, metrics: { temperature: 20 + (i % 50) / 10, humidity: 40 + (i % 30), battery: 90 } });
+      JSON.stringify({
+        ts: now,
+        id: `${tag}-${i}`,
+        metrics: { temperature: 20 + (i % 50) / 10, humidity: 40 + (i % 30), battery: 90 },
+      });
 
     // 1. Baseline broker: the same messages pub -> sub, QoS 1, no processing.
     progress(`broker baseline: ${N} messages`);
-    const sub = await mqtt.connectAsync(broker.url, { username: bridgeUser.username, password: bridgeUser.password, clientId: 'bench-sub', clean: true });
+    const sub = await mqtt.connectAsync(broker.url, {
+      username: bridgeUser.username,
+      password: bridgeUser.password,
+      clientId: 'bench-sub',
+      clean: true,
+    });
     let subReceived = 0;
     sub.on('message', () => (subReceived += 1));
     await sub.subscribeAsync(TELEMETRY_FILTER, { qos: 1 });
-    const b = await publishAll({ url: broker.url, devices, payloads: payloadFor(`warm${run++}`), count: N }, publishers);
-    const brokerEnd = await waitFor('the subscriber to receive every message', () => subReceived >= N, 120_000);
+    const groups: Record<string, PidSource> = {
+      bench: process.pid,
+      broker: broker.pid!,
+      postgres: () => pidsByName('postgres'),
+    };
+    const brokerCpu0 = cpuMillis(groups);
+    const b = await publishAll(
+      { url: broker.url, devices, payloads: payloadFor(`warm${run++}`), count: N },
+      publishers,
+    );
+    const brokerEnd = await waitFor(
+      'the subscriber to receive every message',
+      () => subReceived >= N,
+      120_000,
+    );
+    const brokerCpu = perThousand(cpuDelta(brokerCpu0, cpuMillis(groups)), N);
     const brokerRate = N / ((brokerEnd - b.firstAt) / 1000);
     await sub.endAsync();
 
     // 2. Pipeline: bridge (own process) -> local Functions host -> Postgres.
     const latency = new LatencyRecorder();
     let committed = 0;
-    const ingest = createIngestWithAlerts(pool, {
-      observe: (rows) => {
-        committed += rows.length;
-        latency.record(rows.map((r) => r.ts.getTime()));
-      },
-      onError: (what, e) => progress(`${what}: ${(e as Error).message}`),
-    });
     const functionKey = randomBytes(24).toString('base64url');
-    const host = await startLocalFunctionsHost({ pool, ingest, functionKey });
-    cleanup.push(() => host.close());
+    const host = await startFunctionsProcess({
+      databaseUrl: dbUrl,
+      functionKey,
+      onCommit: ({ at, publishedAt }) => {
+        committed += publishedAt.length;
+        latency.record(publishedAt, at);
+      },
+      onError: progress,
+    });
+    cleanup.push(() => host.stop());
     const bundle = await bundleBridge(DIR);
     const healthPort = await freePort();
     const bridge = startBridgeProcess(bundle, {
@@ -152,6 +217,10 @@ async function main(): Promise<void> {
       BRIDGE_JOURNAL_DIR: join(DIR, 'journal'),
       BRIDGE_HEALTH_PORT: String(healthPort),
       BRIDGE_LOG_LEVEL: 'warn',
+      // BRIDGE_* variables of this process override the above (tuning experiments).
+      ...(Object.fromEntries(
+        Object.entries(process.env).filter(([k, v]) => k.startsWith('BRIDGE_') && v !== undefined),
+      ) as Record<string, string>),
     });
     cleanup.push(() => bridge.stop());
     await waitFor(
@@ -166,8 +235,17 @@ async function main(): Promise<void> {
 
     progress(`pipeline: ${N} messages from ${M} devices, as fast as the broker takes them`);
     const tagP = `p${run++}`;
-    const p = await publishAll({ url: broker.url, devices, payloads: payloadFor(tagP), count: N }, publishers);
+    groups.bridge = bridge.child.pid!;
+    groups.functions = host.pid;
+    const profiler = args['profile-pipeline'] ? await startProfiler() : undefined;
+    const pipelineCpu0 = cpuMillis(groups);
+    const p = await publishAll(
+      { url: broker.url, devices, payloads: payloadFor(tagP), count: N },
+      publishers,
+    );
     const pipelineEnd = await waitFor('every message to be committed', () => committed >= N, 300_000);
+    const pipelineCpu = perThousand(cpuDelta(pipelineCpu0, cpuMillis(groups)), N);
+    if (profiler) await writeFile(args['profile-pipeline']!, JSON.stringify(await profiler.stop()));
     const pipelineRate = N / ((pipelineEnd - p.firstAt) / 1000);
     const throughputP99 = latency.percentile(99);
 
@@ -175,7 +253,10 @@ async function main(): Promise<void> {
     latency.reset();
     const ratedCount = RATE * RATED_SECONDS;
     const before = committed;
-    await publishAll({ url: broker.url, devices, payloads: payloadFor(`r${run++}`), count: ratedCount, rate: RATE }, publishers);
+    await publishAll(
+      { url: broker.url, devices, payloads: payloadFor(`r${run++}`), count: ratedCount, rate: RATE },
+      publishers,
+    );
     await waitFor('the rated run to be committed', () => committed - before >= ratedCount, 120_000);
     const p50 = latency.percentile(50);
     const p99 = latency.percentile(99);
@@ -193,7 +274,13 @@ async function main(): Promise<void> {
     const rows: CopyRow[] = Array.from({ length: N }, (_, i) => {
       const d = devices[i % M]!;
       const doc = JSON.parse(payloadFor(tagP)(i, p.publishTimes[i]!)) as { ts: number; metrics: unknown };
-      return { tenantId, deviceId: d.id, ts: new Date(doc.ts), key: `id:${tagP}-${i}`, metrics: JSON.stringify(doc.metrics) };
+      return {
+        tenantId,
+        deviceId: d.id,
+        ts: new Date(doc.ts),
+        key: `id:${tagP}-${i}`,
+        metrics: JSON.stringify(doc.metrics),
+      };
     });
     const copy = await copyBaseline(dbUrl, rows);
     const copyRate = copy.rows / copy.seconds;
@@ -208,8 +295,15 @@ async function main(): Promise<void> {
       databaseUrl: dbUrl,
       devices: new Map(devices.map((d) => [d.username, { id: d.id, tenantId }])),
     });
-    const n = await publishAll({ url: broker.url, devices, payloads: payloadFor(`n${run++}`), count: NAIVE_N }, publishers);
-    const naiveEnd = await waitFor('the naive path to insert every message', () => naive.received() >= NAIVE_N, 600_000);
+    const n = await publishAll(
+      { url: broker.url, devices, payloads: payloadFor(`n${run++}`), count: NAIVE_N },
+      publishers,
+    );
+    const naiveEnd = await waitFor(
+      'the naive path to insert every message',
+      () => naive.received() >= NAIVE_N,
+      600_000,
+    );
     const naiveRate = NAIVE_N / ((naiveEnd - n.firstAt) / 1000);
     await naive.stop();
 
@@ -228,24 +322,48 @@ async function main(): Promise<void> {
       rated_msgs_per_s: RATE,
       throughput_run_p99_ms: Math.round(throughputP99),
       services: { broker: broker.kind, database: 'real' },
+      // CPU milliseconds per 1,000 messages by process group ('bench' holds the publishers and, in
+      // the broker baseline, the subscriber): where the two cores went in each phase.
+      cpu_ms_per_1k: { broker_baseline: brokerCpu, pipeline: pipelineCpu },
     };
     if (args.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
       const check = (ok: boolean) => (ok ? 'ok' : 'MISSED');
       const rows = [
-        ['pipeline', `${result.pipeline_msgs_per_s} msg/s`, `>= 0.5 x broker (${Math.round(brokerRate / 2)}) and >= 10 x naive (${Math.round(naiveRate * 10)})`, check(pipelineRate >= brokerRate / 2 && pipelineRate >= 10 * naiveRate)],
+        [
+          'pipeline',
+          `${result.pipeline_msgs_per_s} msg/s`,
+          `>= 0.5 x broker (${Math.round(brokerRate / 2)}) and >= 10 x naive (${Math.round(naiveRate * 10)})`,
+          check(pipelineRate >= brokerRate / 2 && pipelineRate >= 10 * naiveRate),
+        ],
         ['broker baseline', `${result.broker_msgs_per_s} msg/s`, '', ''],
         ['copy baseline', `${result.copy_rows_per_s} rows/s`, '', ''],
         ['naive baseline', `${result.naive_msgs_per_s} msg/s`, '', ''],
-        [`latency at ${RATE} msg/s`, `p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms`, 'p99 <= 500 ms', check(p99 <= 500)],
+        [
+          `latency at ${RATE} msg/s`,
+          `p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms`,
+          'p99 <= 500 ms',
+          check(p99 <= 500),
+        ],
         ['bridge peak RSS', `${result.bridge_peak_rss_mb} MB`, '<= 100 MB', check(rssMb <= 100)],
-        ['lost / duplicated', `${result.lost} / ${result.duplicated}`, '0 / 0', check(result.lost === 0 && result.duplicated === 0)],
+        [
+          'lost / duplicated',
+          `${result.lost} / ${result.duplicated}`,
+          '0 / 0',
+          check(result.lost === 0 && result.duplicated === 0),
+        ],
       ];
       process.stdout.write(`\nbench:ingest (${N} messages, ${M} devices, QoS 1)\n`);
       for (const [name, value, target, verdict] of rows) {
         process.stdout.write(`  ${name!.padEnd(24)} ${value!.padEnd(28)} ${target!.padEnd(52)} ${verdict}\n`);
       }
+      const cpuLine = (c: Record<string, number>) =>
+        Object.entries(c)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ');
+      process.stdout.write(`  CPU ms per 1k messages: broker baseline: ${cpuLine(brokerCpu)}\n`);
+      process.stdout.write(`                          pipeline:        ${cpuLine(pipelineCpu)}\n`);
     }
   } finally {
     for (const fn of cleanup.reverse()) await fn().catch(() => undefined);

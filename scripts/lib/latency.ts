@@ -4,10 +4,12 @@ export class LatencyRecorder {
 
   constructor(private readonly clock: () => number = Date.now) {}
 
-  /** `publishedAt` is the reading's ts (the simulator and benchmark stamp it at publish time). */
-  record(publishedAt: number[]): void {
-    const now = this.clock();
-    for (const t of publishedAt) this.samples.push(now - t);
+  /**
+   * `publishedAt` is the reading's ts (the simulator and benchmark stamp it at publish time);
+   * `committedAt` defaults to now (another process on this machine may pass its own clock).
+   */
+  record(publishedAt: number[], committedAt: number = this.clock()): void {
+    for (const t of publishedAt) this.samples.push(committedAt - t);
   }
 
   reset(): void {

@@ -5,6 +5,7 @@
  */
 import { findMosquitto, startMosquitto } from '../../broker/mosquitto-process.js';
 import type { ServiceKind } from '../../common/local-env.js';
+import { redactUrl } from '../../common/redact-url.js';
 import { startEmbeddedBroker, type HashedIdentity } from './embedded-broker.js';
 
 export interface SandboxBroker {
@@ -19,6 +20,8 @@ export interface SandboxBroker {
   sharedSubscriptions: boolean;
   tlsUrl?: string;
   wsUrl?: string;
+  /** The broker process (a real Mosquitto started here). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -31,16 +34,27 @@ export async function provideBroker(options: {
   requireReal?: boolean;
 }): Promise<SandboxBroker> {
   if (options.url) {
-    options.log(`broker: given ${redactMqttUrl(options.url)} (its users and ACL are not provisioned by the sandbox)`);
-    return { url: options.url, kind: 'given', protocolVersion: 5, sharedSubscriptions: false, stop: async () => undefined };
+    options.log(
+      `broker: given ${redactUrl(options.url)} (its users and ACL are not provisioned by the sandbox)`,
+    );
+    return {
+      url: options.url,
+      kind: 'given',
+      protocolVersion: 5,
+      sharedSubscriptions: false,
+      stop: async () => undefined,
+    };
   }
   if (findMosquitto()) {
     const broker = await startMosquitto({ dir: options.dir, users: options.users, websockets: true });
-    options.log(`broker: real Mosquitto (pid ${broker.pid}) on ${broker.url}, websockets ${broker.wsUrl ?? 'off'}`);
+    options.log(
+      `broker: real Mosquitto (pid ${broker.pid}) on ${broker.url}, websockets ${broker.wsUrl ?? 'off'}`,
+    );
     return {
       url: broker.url,
       wsUrl: broker.wsUrl,
       tlsUrl: broker.tlsUrl,
+      pid: broker.pid,
       kind: 'real',
       protocolVersion: 5,
       sharedSubscriptions: false,
@@ -48,20 +62,19 @@ export async function provideBroker(options: {
     };
   }
   if (options.requireReal) {
-    throw new Error('mosquitto not found: install the mosquitto package (apt-get install mosquitto) or set MOSQUITTO_BIN');
+    throw new Error(
+      'mosquitto not found: install the mosquitto package (apt-get install mosquitto) or set MOSQUITTO_BIN',
+    );
   }
   const broker = await startEmbeddedBroker(options.users);
-  options.log(`broker: mosquitto not installed, embedded aedes on ${broker.url} (same users and ACL, MQTT 3.1.1)`);
-  return { url: broker.url, kind: 'embedded', protocolVersion: 4, sharedSubscriptions: false, stop: () => broker.stop() };
-}
-
-/** An MQTT URL without its password, for logs. */
-export function redactMqttUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparseable MQTT_URL>';
-  }
+  options.log(
+    `broker: mosquitto not installed, embedded aedes on ${broker.url} (same users and ACL, MQTT 3.1.1)`,
+  );
+  return {
+    url: broker.url,
+    kind: 'embedded',
+    protocolVersion: 4,
+    sharedSubscriptions: false,
+    stop: () => broker.stop(),
+  };
 }

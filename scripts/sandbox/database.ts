@@ -5,7 +5,8 @@
  * `supabase db push` in every case.
  */
 import pg from 'pg';
-import { applyMigrations, redactUrl } from '../../supabase/migrate.js';
+import { applyMigrations } from '../../supabase/migrate.js';
+import { redactUrl } from '../../common/redact-url.js';
 import type { ServiceKind } from '../../common/local-env.js';
 import { freePort } from '../../common/free-port.js';
 
@@ -75,8 +76,13 @@ async function isSupabase(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const res = await client.query(`select to_regnamespace('auth') is not null and to_regrole('service_role') is not null as yes`);
-    return res.rows[0].yes === true && (await client.query(`select 1 from pg_roles where rolname = 'supabase_admin'`)).rowCount === 1;
+    const res = await client.query(
+      `select to_regnamespace('auth') is not null and to_regrole('service_role') is not null as yes`,
+    );
+    return (
+      res.rows[0].yes === true &&
+      (await client.query(`select 1 from pg_roles where rolname = 'supabase_admin'`)).rowCount === 1
+    );
   } finally {
     await client.end();
   }

@@ -26,7 +26,9 @@ async function main(): Promise<number> {
     alertsTickMs: 1_000,
   });
   try {
-    log(`simulator: ${platform.env.devices.length} devices x ${MESSAGES_PER_DEVICE} messages at ${RATE_PER_DEVICE}/s each`);
+    log(
+      `simulator: ${platform.env.devices.length} devices x ${MESSAGES_PER_DEVICE} messages at ${RATE_PER_DEVICE}/s each`,
+    );
     const simulator = await startSimulator({
       url: platform.env.mqtt.url,
       devices: platform.env.devices,
@@ -39,6 +41,7 @@ async function main(): Promise<number> {
       const s = platform.bridge.stats();
       log(`progress: bridge received ${s.received}, forwarded ${s.forwarded}, pending ${s.pending}`);
     }, 2_000);
+    await simulator.done;
     const tally = await simulator.stop();
     const total = Object.values(tally.published).reduce((a, t) => a + t.valid + t.invalid, 0);
 
@@ -52,7 +55,9 @@ async function main(): Promise<number> {
     clearInterval(progress);
     for (let i = 0; i < 10; i++) {
       await platform.alertsTick();
-      const pending = await platform.pool.query(`select count(*)::int n from public.notification_outbox where status = 'pending'`);
+      const pending = await platform.pool.query(
+        `select count(*)::int n from public.notification_outbox where status = 'pending'`,
+      );
       if (pending.rows[0].n === 0) break;
       await sleep(300);
     }
@@ -60,9 +65,18 @@ async function main(): Promise<number> {
     const summary = await collectSummary(platform.pool, {
       services: platform.env.services,
       tally,
-      latency: { p50: platform.latency.percentile(50), p99: platform.latency.percentile(99), samples: platform.latency.count },
+      latency: {
+        p50: platform.latency.percentile(50),
+        p99: platform.latency.percentile(99),
+        samples: platform.latency.count,
+      },
       webhookReceived: platform.webhook.deliveries.length,
-      bridge: { received: stats.received, forwarded: stats.forwarded, pending: stats.pending, retries: stats.retries },
+      bridge: {
+        received: stats.received,
+        forwarded: stats.forwarded,
+        pending: stats.pending,
+        retries: stats.retries,
+      },
       seconds: (Date.now() - started) / 1000,
     });
     process.stdout.write(`${formatSummary(summary)}\n`);
@@ -70,7 +84,9 @@ async function main(): Promise<number> {
 
     const accounted = summary.tenants.reduce((a, t) => a + t.ingested + t.rejected, 0);
     if (tally.errors > 0 || accounted !== total) {
-      log(`FAILED: ${total} published, ${accounted} ingested or dead-lettered, ${tally.errors} publish errors`);
+      log(
+        `FAILED: ${total} published, ${accounted} ingested or dead-lettered, ${tally.errors} publish errors`,
+      );
       return 1;
     }
     return 0;

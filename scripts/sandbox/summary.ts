@@ -13,7 +13,13 @@ export interface SandboxSummary {
     rejected: number;
     rejectReasons: Record<string, number>;
   }[];
-  alerts: { fired: number; resolved: number; notificationsDelivered: number; notificationsPending: number; webhookReceived: number };
+  alerts: {
+    fired: number;
+    resolved: number;
+    notificationsDelivered: number;
+    notificationsPending: number;
+    webhookReceived: number;
+  };
   latencyMs: { p50: number; p99: number; samples: number };
   bridge: { received: number; forwarded: number; pending: number; retries: number };
   seconds: number;
@@ -48,7 +54,9 @@ export async function collectSummary(
   return {
     services: input.services,
     tenants: slugs.map((slug) => {
-      const reasons = Object.fromEntries(rejects.rows.filter((r) => r.slug === slug).map((r) => [r.reason, r.n]));
+      const reasons = Object.fromEntries(
+        rejects.rows.filter((r) => r.slug === slug).map((r) => [r.reason, r.n]),
+      );
       return {
         tenant: slug,
         publishedValid: input.tally.published[slug]!.valid,
@@ -77,10 +85,10 @@ export function formatSummary(s: SandboxSummary): string {
     '== Sandbox summary ==',
     `services: database ${s.services.database}, broker ${s.services.broker}`,
     '',
-    'tenant      published  invalid  ingested  rejected  reasons',
+    'tenant      published  (invalid)  ingested  rejected  reasons',
     ...s.tenants.map(
       (t) =>
-        `${t.tenant.padEnd(10)}  ${String(t.publishedValid).padStart(9)}  ${String(t.publishedInvalid).padStart(7)}  ${String(t.ingested).padStart(8)}  ${String(t.rejected).padStart(8)}  ${
+        `${t.tenant.padEnd(10)}  ${String(t.publishedValid + t.publishedInvalid).padStart(9)}  ${String(t.publishedInvalid).padStart(9)}  ${String(t.ingested).padStart(8)}  ${String(t.rejected).padStart(8)}  ${
           Object.entries(t.rejectReasons)
             .map(([k, v]) => `${k}=${v}`)
             .join(' ') || '-'

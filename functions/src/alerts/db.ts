@@ -11,6 +11,9 @@ export async function withTransaction<T>(
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken = false;
+    // Without a listener, pg's 'error' on a checked-out client (server restart) crashes the process.
+    const onError = () => (broken = true);
+    client.on('error', onError);
     try {
       await client.query('begin');
       const result = await fn(client);
@@ -25,6 +28,7 @@ export async function withTransaction<T>(
       const code = (error as { code?: string }).code;
       if (attempt >= attempts || !code || !RETRYABLE.has(code)) throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -1,0 +1,28 @@
+/**
+ * The bridge as one ESM file (esbuild), as it runs on the VM: no loader overhead, no node_modules.
+ * Benchmarks run this bundle in its own process; the deploy ships it.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const BRIDGE_DIR = dirname(fileURLToPath(import.meta.url));
+
+/** Builds `<outDir>/bridge.mjs` from bridge/main.ts and returns its path. */
+export async function bundleBridge(outDir: string): Promise<string> {
+  const outfile = join(outDir, 'bridge.mjs');
+  await build({
+    entryPoints: [join(BRIDGE_DIR, 'main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile,
+    logLevel: 'warning',
+    // Bundled CommonJS dependencies call require(); ESM output has none of its own.
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
+  });
+  return outfile;
+}
