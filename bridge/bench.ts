@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import mqtt from 'mqtt';
 import type { IngestBatch } from '../common/ingest-protocol.js';
+import { cpuMillis } from '../scripts/bench/cpu-meter.js';
 import { bundleBridge } from './bundle.js';
 import { BRIDGE_NODE_FLAGS } from './node-flags.js';
 import { freePort, startMosquitto, tempDir, waitFor } from './test-support.js';
@@ -141,9 +142,11 @@ async function main(): Promise<void> {
   );
   await Promise.all(children);
   const published = Date.now();
+
   await waitFor(() => accepted >= per * P, 120_000, 'all accepted', 5);
   clearInterval(sampler);
   const s = await metrics();
+  const cpuMs = cpuMillis({ bridge: child.pid! }).bridge!;
   const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
   const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
@@ -158,6 +161,7 @@ async function main(): Promise<void> {
       nodeFlags: nodeFlags.join(' '),
       seconds: Number(seconds.toFixed(2)),
       msgPerSec: Math.round((per * P) / seconds),
+      bridgeCpuMsPer1k: Math.round((cpuMs * 10_000) / (per * P)) / 10,
       publishSeconds: Number(((published - t0) / 1000).toFixed(2)),
       bridgePeakRssMB: Math.round(hwm),
       bridgeRssAfterMB: Math.round(rss),

@@ -34,7 +34,10 @@ export function checkFunctionKey(provided: string | null, expected: string): boo
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export async function handleIngestRequest(service: IngestService, request: PlainRequest): Promise<PlainResponse> {
+export async function handleIngestRequest(
+  service: IngestService,
+  request: PlainRequest,
+): Promise<PlainResponse> {
   if (request.method !== 'POST') return json(405, { error: 'use POST' }, { allow: 'POST' });
   if (request.body.byteLength > MAX_BODY_BYTES) {
     return json(413, { error: `body over ${MAX_BODY_BYTES} bytes: send smaller batches` });
@@ -78,10 +81,12 @@ function parseBatch(doc: unknown): IngestBatch {
   const seen = new Set<string>();
   messages.forEach((m: IngestEnvelope, i) => {
     if (typeof m !== 'object' || m === null) throw new Error(`messages[${i}] is not an object`);
-    if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 128) throw new Error(`messages[${i}].id invalid`);
+    if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 128)
+      throw new Error(`messages[${i}].id invalid`);
     if (seen.has(m.id)) throw new Error(`messages[${i}].id ${m.id} repeated in the batch`);
     seen.add(m.id);
-    if (typeof m.topic !== 'string' || m.topic.length > 65_535) throw new Error(`messages[${i}].topic invalid`);
+    if (typeof m.topic !== 'string' || m.topic.length > 65_535)
+      throw new Error(`messages[${i}].topic invalid`);
     if (typeof m.payload !== 'string') throw new Error(`messages[${i}].payload must be base64 text`);
     if (typeof m.receivedAt !== 'number' || !Number.isFinite(m.receivedAt)) {
       throw new Error(`messages[${i}].receivedAt must be epoch milliseconds`);

@@ -42,9 +42,15 @@ test('accepts valid messages in one transaction: rows, rollup, latest values, pe
   const service = new IngestService({ pool, clock });
   const batch = {
     messages: [
-      envelope(telemetryTopic('acme', 'acme-1'), JSON.stringify({ ts: now - 1000, metrics: { temperature: 20, humidity: 40 } })),
+      envelope(
+        telemetryTopic('acme', 'acme-1'),
+        JSON.stringify({ ts: now - 1000, metrics: { temperature: 20, humidity: 40 } }),
+      ),
       envelope(telemetryTopic('acme', 'acme-1'), JSON.stringify({ ts: now, metrics: { temperature: 21 } })),
-      envelope(telemetryTopic('globex', 'globex-1'), JSON.stringify({ ts: now, id: 'g-1', metrics: { pressure: 1013 } })),
+      envelope(
+        telemetryTopic('globex', 'globex-1'),
+        JSON.stringify({ ts: now, id: 'g-1', metrics: { pressure: 1013 } }),
+      ),
     ],
   };
   const outcome = await service.ingest(batch);
@@ -60,12 +66,23 @@ test('accepts valid messages in one transaction: rows, rollup, latest values, pe
 
   // The bridge retries the same batch (its answer was lost): nothing is stored twice.
   const again = await service.ingest(batch);
-  expect(again.kind === 'handled' && again.response.results.map((r) => r.status)).toEqual(['duplicate', 'duplicate', 'duplicate']);
+  expect(again.kind === 'handled' && again.response.results.map((r) => r.status)).toEqual([
+    'duplicate',
+    'duplicate',
+    'duplicate',
+  ]);
   expect(await count(`select count(*) n from telemetry where device_id = $1`, [fx.deviceA])).toBe(2);
   expect(await count(`select sum(messages) n from usage_hourly where tenant_id = $1`, [fx.tenantA])).toBe(2);
 
   // A device republishing the same bytes under a new envelope (QoS 1 redelivery) is a duplicate too.
-  const redelivered = await service.ingest({ messages: [envelope(telemetryTopic('globex', 'globex-1'), JSON.stringify({ ts: now, id: 'g-1', metrics: { pressure: 1013 } }))] });
+  const redelivered = await service.ingest({
+    messages: [
+      envelope(
+        telemetryTopic('globex', 'globex-1'),
+        JSON.stringify({ ts: now, id: 'g-1', metrics: { pressure: 1013 } }),
+      ),
+    ],
+  });
   expect(redelivered.kind === 'handled' && redelivered.response.results[0]?.status).toBe('duplicate');
 });
 
@@ -97,21 +114,35 @@ test('dead-letters every hostile input with its reason, keeps valid traffic flow
   );
   expect(stored.rowCount).toBe(cases.length);
   // The device of tenant A naming tenant B in its topic is attributed to A, never to B.
-  const mismatch = await pool.query(`select tenant_id from ingest_rejects where reason = 'topic_tenant_mismatch'`);
+  const mismatch = await pool.query(
+    `select tenant_id from ingest_rejects where reason = 'topic_tenant_mismatch'`,
+  );
   expect(mismatch.rows.map((r) => r.tenant_id)).toEqual([fx.tenantA]);
   expect(await count(`select count(*) n from ingest_rejects where tenant_id = $1`, [fx.tenantB])).toBe(0);
 
   await service.ingest(batch); // a retry of the batch does not dead-letter twice
-  expect(await count(`select count(*) n from ingest_rejects where message_id = any($1)`, [messages.map((m) => m.id)])).toBe(cases.length);
+  expect(
+    await count(`select count(*) n from ingest_rejects where message_id = any($1)`, [
+      messages.map((m) => m.id),
+    ]),
+  ).toBe(cases.length);
 });
 
 test('rate limit and daily quota reject with the limit named', async () => {
   const service = new IngestService({ pool, clock, settingsTtlMs: 0 });
   await setTenantRateLimit(pool, fx.tenantB, { perSecond: 1, burst: 3 });
-  const burst = Array.from({ length: 5 }, (_, i) => envelope(telemetryTopic('globex', 'globex-1'), reading(i, { id: `rl-${i}` })));
+  const burst = Array.from({ length: 5 }, (_, i) =>
+    envelope(telemetryTopic('globex', 'globex-1'), reading(i, { id: `rl-${i}` })),
+  );
   const out = await service.ingest({ messages: burst });
   if (out.kind !== 'handled') throw new Error('expected handled');
-  expect(out.response.results.map((r) => r.status)).toEqual(['inserted', 'inserted', 'inserted', 'rejected', 'rejected']);
+  expect(out.response.results.map((r) => r.status)).toEqual([
+    'inserted',
+    'inserted',
+    'inserted',
+    'rejected',
+    'rejected',
+  ]);
   const detail = await pool.query(`select detail from ingest_rejects where reason = 'rate_limited' limit 1`);
   expect(detail.rows[0].detail).toContain('1/s (burst 3)');
 
@@ -119,7 +150,9 @@ test('rate limit and daily quota reject with the limit named', async () => {
   now += 10_000;
   const used = await count(`select sum(messages) n from usage_hourly where tenant_id = $1`, [fx.tenantA]);
   await setTenantRateLimit(pool, fx.tenantA, { perSecond: 100_000, burst: 100_000 });
-  const fill = Array.from({ length: 1_000 - used + 2 }, (_, i) => envelope(telemetryTopic('acme', 'acme-2'), reading(i, { id: `q-${i}` })));
+  const fill = Array.from({ length: 1_000 - used + 2 }, (_, i) =>
+    envelope(telemetryTopic('acme', 'acme-2'), reading(i, { id: `q-${i}` })),
+  );
   const quota = await new IngestService({ pool, clock, settingsTtlMs: 0 }).ingest({ messages: fill });
   if (quota.kind !== 'handled') throw new Error('expected handled');
   const statuses = quota.response.results.map((r) => r.reason ?? r.status);
@@ -144,12 +177,18 @@ describe('over HTTP (local Functions host)', () => {
   const post = (body: unknown, key = 'test-key', gzip = true) =>
     fetch(host.ingestUrl, {
       method: 'POST',
-      headers: { 'x-functions-key': key, 'content-type': 'application/json', ...(gzip ? { 'content-encoding': 'gzip' } : {}) },
+      headers: {
+        'x-functions-key': key,
+        'content-type': 'application/json',
+        ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+      },
       body: gzip ? gzipSync(JSON.stringify(body)) : JSON.stringify(body),
     });
 
   test('refuses a wrong function key, accepts gzip batches, reports health', async () => {
-    const batch = { messages: [envelope(telemetryTopic('globex', 'globex-1'), reading(1, { id: 'http-1' }))] };
+    const batch = {
+      messages: [envelope(telemetryTopic('globex', 'globex-1'), reading(1, { id: 'http-1' }))],
+    };
     expect((await post(batch, 'wrong')).status).toBe(401);
     const res = await post(batch);
     expect(res.status).toBe(200);
@@ -157,7 +196,11 @@ describe('over HTTP (local Functions host)', () => {
     expect(body.results[0]).toEqual({ id: batch.messages[0]!.id, status: 'inserted' });
     const health = await fetch(`${host.url}/api/health`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', database: 'reachable', schemaVersion: expect.stringMatching(/^\d{14}$/) });
+    expect(await health.json()).toMatchObject({
+      status: 'ok',
+      database: 'reachable',
+      schemaVersion: expect.stringMatching(/^\d{14}$/),
+    });
   });
 
   test('a malformed batch is a 400 that stores nothing', async () => {
@@ -170,7 +213,9 @@ describe('over HTTP (local Functions host)', () => {
   test('maintenance mode answers 503 with Retry-After and stores nothing', async () => {
     await setMaintenance(pool, { enabled: true, reason: 'broker down playbook', retryAfterSeconds: 30 });
     const before = await count(`select count(*) n from telemetry`);
-    const res = await post({ messages: [envelope(telemetryTopic('globex', 'globex-1'), reading(9, { id: 'maint' }))] });
+    const res = await post({
+      messages: [envelope(telemetryTopic('globex', 'globex-1'), reading(9, { id: 'maint' }))],
+    });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('30');
     expect(await count(`select count(*) n from telemetry`)).toBe(before);

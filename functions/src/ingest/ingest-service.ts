@@ -4,9 +4,19 @@
  * one transaction. The answer is per message; the caller answers 2xx only when this resolves.
  */
 import type pg from 'pg';
-import { DEFAULT_TELEMETRY_LIMITS, validateTelemetry, type RejectReason, type TelemetryLimits } from '../../../common/telemetry.js';
+import {
+  DEFAULT_TELEMETRY_LIMITS,
+  validateTelemetry,
+  type RejectReason,
+  type TelemetryLimits,
+} from '../../../common/telemetry.js';
 import { parseTelemetryTopic } from '../../../common/topics.js';
-import type { IngestBatch, IngestEnvelope, IngestResponse, IngestResult } from '../../../common/ingest-protocol.js';
+import type {
+  IngestBatch,
+  IngestEnvelope,
+  IngestResponse,
+  IngestResult,
+} from '../../../common/ingest-protocol.js';
 import { systemClock, type Clock } from './clock.js';
 import { DailyQuota } from './daily-quota.js';
 import { DeviceRegistry, type RegisteredDevice } from './device-registry.js';
@@ -53,7 +63,11 @@ export class IngestService {
   async ingest(batch: IngestBatch): Promise<IngestOutcome> {
     const settings = await this.settings.get();
     if (settings.maintenance.enabled) {
-      return { kind: 'maintenance', retryAfterSeconds: settings.maintenance.retryAfterSeconds, reason: settings.maintenance.reason };
+      return {
+        kind: 'maintenance',
+        retryAfterSeconds: settings.maintenance.retryAfterSeconds,
+        reason: settings.maintenance.reason,
+      };
     }
     const now = this.clock();
     await Promise.all([this.quota.refresh(), this.ensurePartitions(now)]);
@@ -82,7 +96,10 @@ export class IngestService {
         continue;
       }
       if (device.tenantSlug !== topic.tenantSlug) {
-        refuse('topic_tenant_mismatch', `device belongs to ${device.tenantSlug}, topic says ${topic.tenantSlug}`);
+        refuse(
+          'topic_tenant_mismatch',
+          `device belongs to ${device.tenantSlug}, topic says ${topic.tenantSlug}`,
+        );
         continue;
       }
       if (device.deviceStatus !== 'active') {
@@ -107,7 +124,7 @@ export class IngestService {
         continue;
       }
       const limit = settings.tenantRateLimits.get(device.tenantId) ?? settings.defaultRateLimit;
-      if (!this.limiter.take(device.tenantId, limit)) {
+      if (!this.limiter.take(device.tenantId, limit, envelope.receivedAt)) {
         refuse('rate_limited', `tenant rate limit ${limit.perSecond}/s (burst ${limit.burst}) exceeded`);
         continue;
       }
@@ -135,7 +152,9 @@ export class IngestService {
     for (const row of outcome.insertedRows) this.quota.add(row.tenantId, 1);
 
     if (this.options.onCommitted && outcome.insertedRows.length > 0) {
-      await this.options.onCommitted(outcome.insertedRows).catch((error) => this.options.onError?.('alerts', error));
+      await this.options
+        .onCommitted(outcome.insertedRows)
+        .catch((error) => this.options.onError?.('alerts', error));
     }
     return {
       kind: 'handled',

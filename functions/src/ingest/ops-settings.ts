@@ -60,7 +60,9 @@ export class OpsSettings {
         perSecond: positive(d.perSecond, FALLBACK.defaultRateLimit.perSecond),
         burst: positive(d.burst, FALLBACK.defaultRateLimit.burst),
       },
-      tenantRateLimits: new Map(limits.rows.map((r) => [r.tenant_id, { perSecond: r.per_second, burst: r.burst }])),
+      tenantRateLimits: new Map(
+        limits.rows.map((r) => [r.tenant_id, { perSecond: r.per_second, burst: r.burst }]),
+      ),
     };
     this.snapshot = snapshot;
     this.expires = this.clock() + this.ttlMs;
