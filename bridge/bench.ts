@@ -1,8 +1,9 @@
 /**
- * Throughput of the bridge on this machine: own Mosquitto, publishers in child processes (QoS 1,
- * as fast as the broker takes them), the bridge bundled with esbuild and run in its own process
- * as in production, and an ingest stand-in (in this process) that answers at once (it gunzips
- * and parses each batch to build the per-message results).
+ * Throughput of the bridge on this machine: Mosquitto with the role's configuration (users and
+ * ACL: the bridge's service user, one device user per publisher), publishers in child processes
+ * (QoS 1, as fast as the broker takes them), the bridge bundled with esbuild and run in its own
+ * process as in production, and an ingest stand-in (in this process) that answers at once (it
+ * gunzips and parses each batch to build the per-message results).
  *
  *   node --import tsx bridge/bench.ts [messages=200000] [publishers=4] [maxInflight=20] [rate/s=0: max]
  *
@@ -17,17 +18,35 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import mqtt from 'mqtt';
 import type { IngestBatch } from '../common/ingest-protocol.js';
+import { telemetryTopic } from '../common/topics.js';
 import { cpuMillis } from '../scripts/bench/cpu-meter.js';
 import { bundleBridge } from './bundle.js';
-import { BRIDGE_NODE_FLAGS } from './node-flags.js';
-import { freePort, startMosquitto, tempDir, waitFor } from './test-support.js';
+import { BRIDGE_NODE_FLAGS, BRIDGE_PROCESS_ENV } from './node-flags.js';
+import {
+  bridgeMqttEnv,
+  freePort,
+  startTestBroker,
+  TEST_TENANT,
+  tempDir,
+  UNLIMITED_QUEUE,
+  waitFor,
+} from './test-support.js';
 
 const self = fileURLToPath(import.meta.url);
 
+/** The device a publisher publishes as (its MQTT username): one per publisher. */
+const benchDevice = (offset: number): string => `dev-${String(offset).padStart(4, '0')}`;
+
 async function publisher(url: string, count: number, offset: number, rate: number): Promise<void> {
-  const client = mqtt.connect(url, { clientId: `bench-pub-${offset}`, protocolVersion: 4, clean: true });
+  const client = mqtt.connect(url, {
+    clientId: `bench-pub-${offset}`,
+    username: benchDevice(offset),
+    password: process.env.BENCH_MQTT_PASSWORD,
+    protocolVersion: 4,
+    clean: true,
+  });
   await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-  const topic = `t/tenant-a/dev-${String(offset).padStart(4, '0')}/telemetry`;
+  const topic = telemetryTopic(TEST_TENANT, benchDevice(offset));
   let acked = 0;
   const window = 1000;
   let sent = 0;
@@ -70,15 +89,13 @@ async function main(): Promise<void> {
   const P = Number(second ?? 4);
   const inflight = Number(third ?? 20);
   const totalRate = Number(fourth ?? 0);
-  const broker = await startMosquitto({ extra: [] });
-  // startMosquitto sets max_inflight_messages 100 for the tests; the bench uses the given value.
-  const conf = path.join(broker.dir, 'mosquitto.conf');
-  fs.writeFileSync(
-    conf,
-    fs.readFileSync(conf, 'utf8').replace(/max_inflight_messages \d+/, `max_inflight_messages ${inflight}`),
-  );
-  await broker.stop();
-  await broker.start();
+  const per = Math.floor(N / P);
+  const offsets = [...Array(P).keys()].map((k) => k * per);
+  // The broker queues whatever the bridge has not taken yet, as much as that is.
+  const broker = await startTestBroker({
+    deviceKeys: offsets.map(benchDevice),
+    vars: { ...UNLIMITED_QUEUE, mosquitto_max_inflight_messages: inflight },
+  });
 
   let accepted = 0;
   let lastAcceptAt = 0;
@@ -103,8 +120,9 @@ async function main(): Promise<void> {
   const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [...BRIDGE_NODE_FLAGS];
   const child = spawn(process.execPath, [...nodeFlags, bundle], {
     env: {
+      ...BRIDGE_PROCESS_ENV,
       ...process.env,
-      BRIDGE_MQTT_URL: broker.url,
+      ...bridgeMqttEnv(broker),
       BRIDGE_MQTT_CLIENT_ID: 'bridge-bench',
       BRIDGE_INGEST_URL: `http://127.0.0.1:${port}/api/mqtt_ingest`,
       BRIDGE_INGEST_KEY: 'bench',
@@ -129,12 +147,12 @@ async function main(): Promise<void> {
   }, 50);
 
   const t0 = Date.now();
-  const per = Math.floor(N / P);
-  const children = [...Array(P).keys()].map(
-    (k) =>
+  const children = offsets.map(
+    (offset) =>
       new Promise<void>((resolve, reject) => {
-        const args = [self, '--publisher', broker.url, String(per), String(k * per), String(totalRate / P)];
+        const args = [self, '--publisher', broker.url, String(per), String(offset), String(totalRate / P)];
         const c = spawn(process.execPath, ['--import', 'tsx', ...args], {
+          env: { ...process.env, BENCH_MQTT_PASSWORD: broker.devices[benchDevice(offset)]!.password },
           stdio: 'inherit',
         });
         c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`publisher exited ${code}`))));
@@ -183,9 +201,8 @@ async function main(): Promise<void> {
   child.kill('SIGTERM');
   await exited;
   server.close();
-  await broker.stop();
+  await broker.mosquitto.stop();
   fs.rmSync(dir, { recursive: true, force: true });
-  fs.rmSync(broker.dir, { recursive: true, force: true });
 }
 
 main().catch((err: unknown) => {

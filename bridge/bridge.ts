@@ -68,7 +68,7 @@ export interface Bridge {
 interface Waiter {
   packet: IPublishPacket;
   receivedAt: number;
-  stream: unknown;
+  stream: Duplex;
   callback: (err?: Error) => void;
 }
 
@@ -198,23 +198,25 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
     if (r.kind === 'full') return false;
     if (r.kind === 'redelivery') redeliveries++;
     else received++;
-    if (writeFailing) {
-      writeFailing = false;
-      log.info('journal_write_recovered', {});
-    }
+    if (!held) writeRecovered();
     return true;
+  };
+  const writeRecovered = (): void => {
+    if (!writeFailing) return;
+    writeFailing = false;
+    log.info('journal_write_recovered', {});
   };
 
   let reconnectTimer: NodeJS.Timeout | undefined;
   let reconnectDelay = 1000;
-  const localFailure = (err: unknown, packet: IPublishPacket): void => {
+  const localFailure = (err: unknown, packet?: IPublishPacket): void => {
     const text = `journal write failed: ${errorText(err)}`;
     mqttError = { text, at: now() };
     if (!writeFailing || now() - lastWriteErrorLog > ERROR_LOG_INTERVAL_MS) {
       lastWriteErrorLog = now();
       log.error('journal_write_failed', {
         error: errorText(err),
-        topic: topicOf(packet),
+        topic: packet ? topicOf(packet) : undefined,
         policy: 'message not acknowledged; the broker redelivers it after the reconnect the bridge forces',
       });
     }
@@ -264,6 +266,7 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
         w.callback(new Error('connection closed while waiting for journal space'));
         continue;
       }
+      holdAcks(w.stream);
       let ok: boolean;
       try {
         ok = journalPacket(w.packet, w.receivedAt);
@@ -301,19 +304,36 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
   };
   forwarder.onCommit = releaseWaiters;
 
-  // mqtt.js handles the packets of one socket read on consecutive ticks and writes each PUBACK with
-  // its own write(2). Corked until the next setImmediate (after those ticks), the PUBACKs of a read
-  // leave in one write: fewer syscalls here and fewer reads in the broker. Each is still written
-  // only after its message is in the journal.
-  let corkedStream: Duplex | undefined;
-  const batchAcks = (stream: Duplex): void => {
-    if (corkedStream === stream) return;
-    corkedStream = stream;
+  // Group commit. mqtt.js handles the packets of one socket read on consecutive ticks and sends
+  // each PUBACK with its own write(2). While acks are held, the socket is corked and the journal
+  // stages its appends; at the next setImmediate (after those ticks) the journal writes them with
+  // one write(2), and only then is the socket uncorked, so every PUBACK still leaves after its
+  // message is in the journal. If that write fails, the connection is dropped with the PUBACKs
+  // still in it: the broker redelivers those messages.
+  let held: Duplex | undefined;
+  const releaseAcks = (): void => {
+    const stream = held;
+    if (!stream) return;
+    held = undefined;
+    try {
+      journal.flushStaged();
+    } catch (err) {
+      stream.destroy();
+      received -= (err as { unstaged?: number }).unstaged ?? 0; // they come again
+      localFailure(err);
+      return;
+    }
+    writeRecovered();
+    stream.uncork();
+    forwarder.notify();
+  };
+  const holdAcks = (stream: Duplex): void => {
+    if (held === stream) return;
+    releaseAcks();
+    held = stream;
     stream.cork();
-    setImmediate(() => {
-      corkedStream = undefined;
-      stream.uncork();
-    });
+    journal.beginStaging();
+    setImmediate(releaseAcks);
   };
 
   client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
@@ -328,6 +348,8 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
       enterFull();
       return;
     }
+    const live = sameConnection(stream);
+    if (live) holdAcks(stream);
     let ok: boolean;
     try {
       ok = journalPacket(packet, receivedAt);
@@ -341,11 +363,8 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
       enterFull();
       return;
     }
-    forwarder.notify();
-    if (sameConnection(stream)) {
-      batchAcks(stream);
-      callback();
-    } else callback(new Error('connection closed before the acknowledgement'));
+    if (live) callback();
+    else callback(new Error('connection closed before the acknowledgement'));
   };
 
   let subscribedResolve!: () => void;
@@ -455,6 +474,7 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
       if (reconnectTimer) clearTimeout(reconnectTimer);
       if (fullEpisodeTimer) clearTimeout(fullEpisodeTimer);
       // 1. Stop receiving. No UNSUBSCRIBE: the persistent session keeps queueing while we are down.
+      releaseAcks(); // journal what is staged before ending the connection flushes its PUBACKs
       for (const w of waiters.splice(0)) w.callback(new Error('bridge stopping'));
       full = false;
       await Promise.race([

@@ -315,4 +315,50 @@ describe('Journal', () => {
     expect(j.lastSyncAt).toBeGreaterThan(0);
     await j.close();
   });
+
+  it('staged appends are written together, across a segment boundary, and only then forwardable', async () => {
+    const dir = newDir();
+    let writes = 0;
+    const j = open(dir, {
+      write: (fd, buf, off, len, pos) => {
+        writes++;
+        return fs.writeSync(fd, buf, off, len, pos);
+      },
+    });
+    j.beginStaging();
+    const seqs = appendN(j, 0, 200, 1); // ~60 bytes each: crosses the 4 KiB segment size
+    expect(writes).toBe(0);
+    expect(j.hasDispatchable).toBe(false); // not forwardable before it is written
+    j.flushStaged();
+    expect(writes).toBe(j.segmentCount); // one write(2) per segment touched
+    expect(j.segmentCount).toBeGreaterThan(1);
+    expect(takeAll(j).map((r) => r.seq)).toEqual(seqs);
+    await j.close();
+    const j2 = open(dir); // what is on disk replays in order, under the same seqs
+    expect(takeAll(j2).map((r) => r.seq)).toEqual(seqs);
+    await j2.close();
+  });
+
+  it('a failed staged write journals nothing of it and forgets it for redelivery detection', async () => {
+    const dir = newDir();
+    let fail = false;
+    const j = open(dir, {
+      write: (fd, buf, off, len, pos) => {
+        if (fail) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        return fs.writeSync(fd, buf, off, len, pos);
+      },
+    });
+    const before = appendN(j, 0, 5, 100);
+    j.beginStaging();
+    appendN(j, 5, 10, 100);
+    fail = true;
+    expect(() => j.flushStaged()).toThrow(expect.objectContaining({ unstaged: 5 }));
+    fail = false;
+    expect(j.lastSeq).toBe(before[4]); // the sequence is rolled back
+    // The broker redelivers them (DUP): stored now, not mistaken for redeliveries of stored ones.
+    const again = j.append('t/a/d2/telemetry', Buffer.from('payload-5'), 1_005, 105, true);
+    expect(again).toEqual({ kind: 'appended', seq: (before[4] as number) + 1 });
+    expect(takeAll(j).map((r) => r.seq)).toEqual([...before, (before[4] as number) + 1]);
+    await j.close();
+  });
 });

@@ -67,6 +67,13 @@ export type AppendResult =
   /** The journal is at maxBytes: the caller must not acknowledge the message yet. */
   | { kind: 'full' };
 
+interface StagedRecord {
+  buf: Buffer;
+  topic: string;
+  seq: number;
+  packetId: number;
+}
+
 interface Segment {
   firstSeq: number;
   file: string;
@@ -201,6 +208,10 @@ export class Journal {
   private syncing: Promise<void> | undefined;
   private closed = false;
   private readonly pendingCloses = new Set<Promise<void>>();
+  /** Between beginStaging() and flushStaged(): stamped records not yet written. */
+  private staging = false;
+  private staged: StagedRecord[] = [];
+  private stagedBytes = 0;
   private readonly lastBySeqId = new Float64Array(65_536);
   private readonly lastByCrc = new Uint32Array(65_536);
   private readonly lastByLen = new Uint32Array(65_536);
@@ -302,13 +313,13 @@ export class Journal {
         return { kind: 'redelivery', seq: this.lastBySeqId[packetId] ?? 0 };
       }
       if (this.totalBytes + buf.length > this.opts.maxBytes) return { kind: 'full' };
-      this.writeRecord(buf, topic);
+      this.writeRecord(buf, topic, packetId);
       this.lastBySeqId[packetId] = this.nextSeq - 1;
       this.lastByCrc[packetId] = crc;
       this.lastByLen[packetId] = buf.length;
     } else {
       if (this.totalBytes + buf.length > this.opts.maxBytes) return { kind: 'full' };
-      this.writeRecord(buf, topic);
+      this.writeRecord(buf, topic, 0);
     }
     return { kind: 'appended', seq: this.nextSeq - 1 };
   }
@@ -318,7 +329,15 @@ export class Journal {
     return this.totalBytes + bytes <= this.opts.maxBytes;
   }
 
-  private writeRecord(buf: Buffer, topic: string): void {
+  private writeRecord(buf: Buffer, topic: string, packetId: number): void {
+    if (this.staging) {
+      stampRecord(buf, this.nextSeq);
+      this.staged.push({ buf, topic, seq: this.nextSeq, packetId });
+      this.stagedBytes += buf.length;
+      this.nextSeq += 1;
+      this.totalBytes += buf.length;
+      return;
+    }
     let active = this.activeSegment();
     if (active.size > 0 && active.size + buf.length > this.opts.segmentBytes) {
       this.rotate();
@@ -327,6 +346,14 @@ export class Journal {
     const seq = this.nextSeq;
     stampRecord(buf, seq);
     const offset = active.size;
+    this.writeAt(buf, offset);
+    this.nextSeq = seq + 1;
+    this.totalBytes += buf.length;
+    this.written(buf, topic, seq, active, offset);
+  }
+
+  /** Writes all of `buf` at `offset` of the active segment; on failure truncates back and throws. */
+  private writeAt(buf: Buffer, offset: number): void {
     try {
       let written = 0;
       while (written < buf.length) {
@@ -340,9 +367,82 @@ export class Journal {
       }
       throw err;
     }
-    this.nextSeq = seq + 1;
+  }
+
+  /**
+   * From here until flushStaged(), appends are stamped and counted but kept in memory, and
+   * flushStaged() writes them with one write(2) per segment. The caller must hold back every
+   * acknowledgement of a staged message until flushStaged() has returned.
+   */
+  beginStaging(): void {
+    this.staging = true;
+  }
+
+  /**
+   * Writes the staged records (rotating segments as needed) and ends staging. On an I/O error
+   * nothing from the failed write on is journaled (the sequence and redelivery detection are
+   * rolled back to before it) and the error is thrown: the caller must then not acknowledge any
+   * message staged since beginStaging().
+   */
+  flushStaged(): void {
+    this.staging = false;
+    let records = this.staged;
+    this.staged = [];
+    this.stagedBytes = 0;
+    while (records.length > 0) {
+      let active = this.activeSegment();
+      let n = 0;
+      let bytes = 0;
+      let start = 0;
+      try {
+        if (active.size > 0 && active.size + records[0]!.buf.length > this.opts.segmentBytes) {
+          this.rotate(records[0]!.seq);
+          active = this.activeSegment();
+        }
+        start = active.size;
+        // The longest prefix that fits in the active segment (at least one record).
+        while (
+          n < records.length &&
+          (n === 0 || active.size + bytes + records[n]!.buf.length <= this.opts.segmentBytes)
+        ) {
+          bytes += records[n]!.buf.length;
+          n += 1;
+        }
+        this.writeAt(
+          n === 1
+            ? records[0]!.buf
+            : Buffer.concat(
+                records.slice(0, n).map((r) => r.buf),
+                bytes,
+              ),
+          start,
+        );
+      } catch (err) {
+        this.unstage(records);
+        throw Object.assign(err as Error, { unstaged: records.length });
+      }
+      let at = start;
+      for (const r of records.slice(0, n)) {
+        this.written(r.buf, r.topic, r.seq, active, at);
+        at += r.buf.length;
+      }
+      records = records.slice(n);
+    }
+  }
+
+  /** Forgets staged records that were never written (the broker will deliver them again). */
+  private unstage(records: StagedRecord[]): void {
+    if (records.length === 0) return;
+    this.nextSeq = records[0]!.seq;
+    for (const r of records) {
+      this.totalBytes -= r.buf.length;
+      if (r.packetId > 0 && this.lastBySeqId[r.packetId] === r.seq) this.lastBySeqId[r.packetId] = 0;
+    }
+  }
+
+  /** Bookkeeping for a record now in the active segment at `offset`. */
+  private written(buf: Buffer, topic: string, seq: number, active: Segment, offset: number): void {
     active.size = offset + buf.length;
-    this.totalBytes += buf.length;
     this.dirty = true;
 
     if (
@@ -379,11 +479,12 @@ export class Journal {
     return seg;
   }
 
-  private rotate(): void {
+  /** Starts a new active segment whose first record will be `firstSeq`. */
+  private rotate(firstSeq = this.nextSeq): void {
     const oldFd = this.fd;
     const seg: Segment = {
-      firstSeq: this.nextSeq,
-      file: path.join(this.opts.dir, segmentName(this.nextSeq)),
+      firstSeq,
+      file: path.join(this.opts.dir, segmentName(firstSeq)),
       size: 0,
     };
     this.fd = fs.openSync(seg.file, 'wx', 0o600);
@@ -607,6 +708,7 @@ export class Journal {
   /** Final fdatasync, cursor write and lock release. */
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.staged.length > 0) this.flushStaged();
     if (this.syncing) await this.syncing;
     this.closed = true;
     await Promise.all([...this.pendingCloses]);

@@ -6,23 +6,30 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mosquittoForTests } from '../broker/mosquitto-process.js';
 import { startBridge } from './bridge.js';
 import { createMemoryLogger } from './log.js';
 import {
+  bridgeMqttEnv,
+  bridgeMqttOptions,
   connectPublisher,
   distinctPayloads,
-  haveMosquitto,
   startIngestStandIn,
-  startMosquitto,
+  startTestBroker,
   tempDir,
   testPayload,
+  UNLIMITED_QUEUE,
   waitFor,
   type IngestStandIn,
 } from './test-support.js';
 
-const mosquitto = haveMosquitto();
-if (!mosquitto && process.env.CI) throw new Error('Mosquitto is required in CI (/usr/sbin/mosquitto)');
-const itMosq = mosquitto ? it : it.skip;
+const itMosq = mosquittoForTests() ? it : it.skip;
+
+/**
+ * The role's configuration with persistence on (its default), saving every second as well as on
+ * SIGTERM, and queueing everything for the bridge's session while it is away.
+ */
+const PERSISTENT_BROKER = { vars: { ...UNLIMITED_QUEUE, mosquitto_autosave_interval: 1 } };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -59,11 +66,11 @@ function spawnBridge(env: Record<string, string>): Child {
 itMosq(
   'SIGKILL of the bridge mid-stream loses nothing: after a restart every message arrives, one id per message',
   async () => {
-    const broker = await startMosquitto();
+    const broker = await startTestBroker(PERSISTENT_BROKER);
     const ingest = await startIngestStandIn();
     const dir = tempDir('kill');
     const env = {
-      BRIDGE_MQTT_URL: broker.url,
+      ...bridgeMqttEnv(broker),
       BRIDGE_MQTT_CLIENT_ID: 'bridge-kill',
       BRIDGE_MQTT_RECONNECT_MS: '200',
       BRIDGE_INGEST_URL: ingest.url,
@@ -73,7 +80,7 @@ itMosq(
       BRIDGE_RETRY_MAX_MS: '200',
       BRIDGE_LOG_LEVEL: 'info',
     };
-    const pub = await connectPublisher(broker.url);
+    const pub = await connectPublisher(broker.url, broker.publisher);
     const children: Child[] = [];
     const start = async (): Promise<Child> => {
       const c = spawnBridge(env);
@@ -108,9 +115,8 @@ itMosq(
         if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
       await pub.end().catch(() => undefined);
       await ingest.close();
-      await broker.stop();
+      await broker.mosquitto.stop();
       fs.rmSync(dir, { recursive: true, force: true });
-      fs.rmSync(broker.dir, { recursive: true, force: true });
     }
   },
   40_000,
@@ -119,13 +125,13 @@ itMosq(
 itMosq(
   'a broker restart mid-stream (persistent session, plain subscription, persistence on) loses nothing',
   async () => {
-    const broker = await startMosquitto({ persistence: true });
+    const broker = await startTestBroker(PERSISTENT_BROKER);
     const ingest = await startIngestStandIn();
     const dir = tempDir('brk');
     const log = createMemoryLogger(process.env.BRIDGE_TEST_LOG === '1');
     const bridge = await startBridge(
       {
-        mqttUrl: broker.url,
+        ...bridgeMqttOptions(broker),
         clientId: 'bridge-brk',
         ingestUrl: ingest.url,
         ingestKey: ingest.key,
@@ -134,25 +140,23 @@ itMosq(
       },
       { logger: log },
     );
-    const pub = await connectPublisher(broker.url);
+    const pub = await connectPublisher(broker.url, broker.publisher);
     try {
       await bridge.subscribed;
       const N = 4000;
       const publishing = pub.publish(0, N, 1000);
       await waitFor(() => ingest.envelopes.length >= 1000, 10_000, 'first messages');
-      await broker.stop(); // SIGTERM: Mosquitto saves its persistence file
-      await new Promise((r) => setTimeout(r, 500));
-      await broker.start();
+      await broker.mosquitto.restart(); // SIGTERM (Mosquitto saves its persistence file), same port and data
       await publishing;
       await waitFor(
         () => distinctPayloads(ingest.envelopes).size === N && bridge.stats().pending === 0,
         20_000,
         'all',
-      ).catch((err: unknown) => {
+      ).catch(async (err: unknown) => {
         const got = distinctPayloads(ingest.envelopes);
         const missing = [...Array(N).keys()].filter((i) => !got.has(testPayload(i)));
         throw new Error(
-          `${String(err)}; missing ${missing.length}: ${missing.slice(0, 20).join(',')}; stats ${JSON.stringify(bridge.stats())}; broker log ${broker.log()}`,
+          `${String(err)}; missing ${missing.length}: ${missing.slice(0, 20).join(',')}; stats ${JSON.stringify(bridge.stats())}; broker log ${await broker.mosquitto.log()}`,
         );
       });
       expectIdsConsistent(ingest);
@@ -164,9 +168,8 @@ itMosq(
       await pub.end().catch(() => undefined);
       await bridge.stop();
       await ingest.close();
-      await broker.stop();
+      await broker.mosquitto.stop();
       fs.rmSync(dir, { recursive: true, force: true });
-      fs.rmSync(broker.dir, { recursive: true, force: true });
     }
   },
   30_000,
@@ -175,13 +178,13 @@ itMosq(
 itMosq(
   'with a shared subscription the bridge re-subscribes after a broker restart (Mosquitto 2.0 does not restore it)',
   async () => {
-    const broker = await startMosquitto({ persistence: true });
+    const broker = await startTestBroker(PERSISTENT_BROKER);
     const ingest = await startIngestStandIn();
     const dir = tempDir('brks');
     const log = createMemoryLogger(process.env.BRIDGE_TEST_LOG === '1');
     const bridge = await startBridge(
       {
-        mqttUrl: broker.url,
+        ...bridgeMqttOptions(broker),
         clientId: 'bridge-brks',
         sharedSubscription: true,
         ingestUrl: ingest.url,
@@ -191,13 +194,12 @@ itMosq(
       },
       { logger: log },
     );
-    const pub = await connectPublisher(broker.url);
+    const pub = await connectPublisher(broker.url, broker.publisher);
     try {
       await bridge.subscribed;
       await pub.publish(0, 500);
       await waitFor(() => ingest.envelopes.length >= 500, 10_000, 'before the restart');
-      await broker.stop();
-      await broker.start();
+      await broker.mosquitto.restart();
       const subscribes = () => log.entries.filter((e) => e.msg === 'mqtt_subscribed').length;
       await waitFor(() => subscribes() === 2, 10_000, 'second subscription');
       expect(log.entries.filter((e) => e.msg === 'mqtt_connected')[1]?.fields.sessionPresent).toBe(true);
@@ -207,9 +209,8 @@ itMosq(
       await pub.end().catch(() => undefined);
       await bridge.stop();
       await ingest.close();
-      await broker.stop();
+      await broker.mosquitto.stop();
       fs.rmSync(dir, { recursive: true, force: true });
-      fs.rmSync(broker.dir, { recursive: true, force: true });
     }
   },
   30_000,

@@ -1,16 +1,18 @@
 /**
- * Real components for the bridge tests: a Mosquitto started on a free loopback port (persistence
- * in a temp dir), a local HTTP stand-in for mqtt_ingest that records what arrived and can fail,
- * a QoS 1 publisher, and small helpers. Not a test file itself.
+ * Real components for the bridge tests: Mosquitto as we ship it (broker/mosquitto-process.ts: the
+ * Ansible role's configuration, users and ACL) with a bridge service user and device users, a
+ * local HTTP stand-in for mqtt_ingest that records what arrived and can fail, a QoS 1 publisher,
+ * and small helpers. Not a test file itself.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import mqtt from 'mqtt';
+import type { BrokerIdentity } from '../broker/acl.js';
+import { startMosquitto, type MosquittoBroker } from '../broker/mosquitto-process.js';
 import {
   FUNCTION_KEY_HEADER,
   type IngestBatch,
@@ -18,14 +20,10 @@ import {
   type IngestResult,
 } from '../common/ingest-protocol.js';
 import { freePort } from '../common/free-port.js';
+import { telemetryTopic } from '../common/topics.js';
+import type { BridgeOptionsInput } from './options.js';
 
 export { freePort };
-
-export const MOSQUITTO_BIN = process.env.MOSQUITTO_BIN ?? '/usr/sbin/mosquitto';
-
-export function haveMosquitto(): boolean {
-  return fs.existsSync(MOSQUITTO_BIN) && spawnSync(MOSQUITTO_BIN, ['-h']).status !== null;
-}
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `bridge-${prefix}-`));
@@ -45,88 +43,84 @@ export async function waitFor(
   }
 }
 
-async function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 // ---- Mosquitto -------------------------------------------------------------------------------
 
-export interface TestBroker {
-  port: number;
-  url: string;
-  dir: string;
-  /** Graceful stop (SIGTERM: Mosquitto writes its persistence file). */
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  log(): string;
+export const TEST_TENANT = 'tenant-a';
+/** The device the tests publish as: its ACL lets it write TEST_TOPIC only. */
+export const TEST_DEVICE = 'dev-0001';
+export const TEST_TOPIC = telemetryTopic(TEST_TENANT, TEST_DEVICE);
+
+/**
+ * Role variables for tests that count on the broker queueing everything for the bridge's
+ * persistent session (0 = no limit; production caps it, see the role's defaults/main.yml).
+ */
+export const UNLIMITED_QUEUE = { mosquitto_max_queued_messages: 0, mosquitto_max_queued_bytes: 0 };
+
+export interface Credentials {
+  username: string;
+  password: string;
 }
 
-export async function startMosquitto(
-  opts: { persistence?: boolean; extra?: string[] } = {},
+export interface TestBroker {
+  /** The broker: restart(), stop(), kill(), log(), config, ... */
+  mosquitto: MosquittoBroker;
+  url: string;
+  /** The bridge's service user (role 'bridge': reads every telemetry topic). */
+  bridgeUser: Credentials;
+  /** Device users of TEST_TENANT by device key, each allowed to write its own telemetry topic. */
+  devices: Record<string, Credentials>;
+  /** TEST_DEVICE's credentials. */
+  publisher: Credentials;
+}
+
+/**
+ * Mosquitto with the role's configuration (persistence on) on a free loopback port, with a bridge
+ * service user and the given devices (default TEST_DEVICE). `vars` overrides role variables,
+ * e.g. UNLIMITED_QUEUE or { mosquitto_autosave_interval: 1 }. stop() removes its directory.
+ */
+export async function startTestBroker(
+  options: { deviceKeys?: readonly string[]; vars?: Record<string, unknown> } = {},
 ): Promise<TestBroker> {
-  const dir = tempDir('mosq');
-  const port = await freePort();
-  const conf = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'user root',
-      `persistence ${opts.persistence === false ? 'false' : 'true'}`,
-      `persistence_location ${dir}/`,
-      'autosave_interval 1',
-      // The bridge relies on the broker queueing for its session; 0 = no limit (tests only).
-      'max_queued_messages 0',
-      'max_inflight_messages 100',
-      `log_dest file ${dir}/mosquitto.log`,
-      'log_type error',
-      'log_type warning',
-      'log_type notice',
-      ...(opts.extra ?? []),
-      '',
-    ].join('\n'),
-  );
-  let proc: ChildProcess | undefined;
-  const broker: TestBroker = {
-    port,
-    url: `mqtt://127.0.0.1:${port}`,
-    dir,
-    async start() {
-      proc = spawn(MOSQUITTO_BIN, ['-c', conf], { stdio: 'ignore' });
-      await waitFor(() => portOpen(port), 5000, `mosquitto on ${port}`);
-    },
-    async stop() {
-      const p = proc;
-      proc = undefined;
-      if (!p || p.exitCode !== null) return;
-      const exited = new Promise((r) => p.once('exit', r));
-      p.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 3000)))]);
-      clearTimeout(timer);
-      if (p.exitCode === null && p.signalCode === null) {
-        p.kill('SIGKILL');
-        await exited;
-      }
-    },
-    log() {
-      try {
-        return fs.readFileSync(path.join(dir, 'mosquitto.log'), 'utf8');
-      } catch {
-        return '';
-      }
+  const secret = () => randomBytes(12).toString('base64url');
+  const bridgeUser = { username: 'svc-bridge', password: secret() };
+  const devices: Record<string, Credentials> = {};
+  const identities: (BrokerIdentity & Credentials)[] = [{ role: 'bridge', ...bridgeUser }];
+  for (const key of options.deviceKeys ?? [TEST_DEVICE]) {
+    devices[key] = { username: key, password: secret() };
+    identities.push({ role: 'device', tenantSlug: TEST_TENANT, ...devices[key] });
+  }
+  const mosquitto = await startMosquitto({ users: identities, vars: options.vars });
+  return {
+    mosquitto,
+    url: mosquitto.url,
+    bridgeUser,
+    devices,
+    get publisher() {
+      const credentials = devices[TEST_DEVICE];
+      if (!credentials) throw new Error(`${TEST_DEVICE} is not among this broker's devices`);
+      return credentials;
     },
   };
-  await broker.start();
-  return broker;
+}
+
+/** The bridge's MQTT options for this broker (as its service user). */
+export function bridgeMqttOptions(
+  broker: TestBroker,
+): Pick<BridgeOptionsInput, 'mqttUrl' | 'mqttUsername' | 'mqttPassword'> {
+  return {
+    mqttUrl: broker.url,
+    mqttUsername: broker.bridgeUser.username,
+    mqttPassword: broker.bridgeUser.password,
+  };
+}
+
+/** The same as BRIDGE_* environment variables, for bridge/main.ts in its own process. */
+export function bridgeMqttEnv(broker: TestBroker): Record<string, string> {
+  return {
+    BRIDGE_MQTT_URL: broker.url,
+    BRIDGE_MQTT_USERNAME: broker.bridgeUser.username,
+    BRIDGE_MQTT_PASSWORD: broker.bridgeUser.password,
+  };
 }
 
 // ---- ingest stand-in -------------------------------------------------------------------------
@@ -234,8 +228,6 @@ export function distinctPayloads(envelopes: IngestEnvelope[]): Set<string> {
 
 // ---- publisher -------------------------------------------------------------------------------
 
-export const TEST_TOPIC = 't/tenant-a/dev-0001/telemetry';
-
 export function testPayload(i: number): string {
   return JSON.stringify({ ts: 1767225600000 + i, id: `m-${i}`, metrics: { i, temp: 20 + (i % 10) } });
 }
@@ -246,12 +238,20 @@ export interface Publisher {
   end(): Promise<void>;
 }
 
+/** A publisher on TEST_TOPIC; `credentials` for a broker with users (TestBroker.publisher). */
 export async function connectPublisher(
   url: string,
+  credentials?: Credentials,
   clientId = `pub-${process.pid}-${Date.now()}`,
 ): Promise<Publisher> {
   // Persistent session + mqtt.js' outgoing store: unacked publishes are resent after a reconnect.
-  const client = mqtt.connect(url, { clientId, protocolVersion: 4, clean: false, reconnectPeriod: 200 });
+  const client = mqtt.connect(url, {
+    clientId,
+    ...credentials,
+    protocolVersion: 4,
+    clean: false,
+    reconnectPeriod: 200,
+  });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 export { bundleBridge } from '../../bridge/bundle.js';
-import { BRIDGE_NODE_FLAGS } from '../../bridge/node-flags.js';
+import { BRIDGE_NODE_FLAGS, BRIDGE_PROCESS_ENV } from '../../bridge/node-flags.js';
 
 export interface BridgeProcess {
   child: ChildProcess;
@@ -14,10 +14,14 @@ export interface BridgeProcess {
 }
 
 export function startBridgeProcess(bundle: string, env: Record<string, string>): BridgeProcess {
-  const child = spawn(process.execPath, [...BRIDGE_NODE_FLAGS, bundle], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags(), ...profileFlags('BENCH_BRIDGE_PROFILE_DIR'), bundle],
+    {
+      env: { PATH: process.env.PATH ?? '', ...BRIDGE_PROCESS_ENV, ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   return {
     child,
     async peakRssMb() {
@@ -32,4 +36,16 @@ export function startBridgeProcess(bundle: string, env: Record<string, string>):
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** `--cpu-prof` into the directory named by this environment variable, when it is set. */
+export function profileFlags(variable: string): string[] {
+  const dir = process.env[variable];
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+/** The production flags, or BENCH_BRIDGE_NODE_FLAGS instead (tuning experiments). */
+function nodeFlags(): string[] {
+  const override = process.env.BENCH_BRIDGE_NODE_FLAGS;
+  return override === undefined ? [...BRIDGE_NODE_FLAGS] : override.split(' ').filter(Boolean);
 }

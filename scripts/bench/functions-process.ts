@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createIngestWithAlerts } from '../../functions/src/app-context.js';
 import { startLocalFunctionsHost } from '../../functions/src/local-host.js';
+import { profileFlags } from './bridge-process.js';
 
 /** One commit as seen by the child. */
 export interface CommitReport {
@@ -30,13 +31,7 @@ export async function startFunctionsProcess(options: {
   onError: (line: string) => void;
 }): Promise<FunctionsProcess> {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
-    execArgv: [
-      '--import',
-      'tsx',
-      ...(process.env.BENCH_FUNCTIONS_PROFILE_DIR
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_FUNCTIONS_PROFILE_DIR}`]
-        : []),
-    ],
+    execArgv: ['--import', 'tsx', ...profileFlags('BENCH_FUNCTIONS_PROFILE_DIR')],
     env: {
       ...process.env,
       BENCH_FUNCTIONS_CHILD: '1',

@@ -32,6 +32,8 @@ export async function provideBroker(options: {
   log: (line: string) => void;
   /** Refuse the embedded fallback (benchmarks and reliability runs measure the real broker). */
   requireReal?: boolean;
+  /** Use the embedded broker even when Mosquitto is installed (tests of the laptop path). */
+  embedded?: boolean;
 }): Promise<SandboxBroker> {
   if (options.url) {
     options.log(
@@ -45,7 +47,7 @@ export async function provideBroker(options: {
       stop: async () => undefined,
     };
   }
-  if (findMosquitto()) {
+  if (!options.embedded && findMosquitto()) {
     const broker = await startMosquitto({ dir: options.dir, users: options.users, websockets: true });
     options.log(
       `broker: real Mosquitto (pid ${broker.pid}) on ${broker.url}, websockets ${broker.wsUrl ?? 'off'}`,

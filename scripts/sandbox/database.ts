@@ -22,13 +22,15 @@ export async function provideDatabase(options: {
   url?: string;
   name: string;
   log: (line: string) => void;
+  /** Skip the local PostgreSQL even when it answers (tests of the laptop path). */
+  embedded?: boolean;
 }): Promise<SandboxDatabase> {
   if (options.url) {
     options.log(`database: given ${redactUrl(options.url)}`);
     await applyMigrations(options.url, { shim: !(await isSupabase(options.url)) });
     return { url: options.url, kind: 'given', stop: async () => undefined };
   }
-  if (await reachable(LOCAL_ADMIN_URL)) {
+  if (!options.embedded && (await reachable(LOCAL_ADMIN_URL))) {
     const admin = new pg.Client({ connectionString: LOCAL_ADMIN_URL });
     await admin.connect();
     try {
@@ -42,7 +44,9 @@ export async function provideDatabase(options: {
     await applyMigrations(url, { shim: true });
     return { url, kind: 'real', stop: async () => undefined };
   }
-  options.log('database: no PostgreSQL on 127.0.0.1:5432, starting embedded PGlite (correct, not fast)');
+  options.log(
+    `database: ${options.embedded ? 'embedded requested' : 'no PostgreSQL on 127.0.0.1:5432'}, starting embedded PGlite (correct, not fast)`,
+  );
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const db = await PGlite.create();

@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     databaseUrl: process.env.DATABASE_URL,
     mqttUrl: process.env.MQTT_URL,
     log,
+    embedded: process.env.SANDBOX_EMBEDDED === '1',
   });
   const simulator = await startSimulator({
     url: platform.env.mqtt.url,
@@ -24,11 +25,15 @@ async function main(): Promise<void> {
     mqttOptions: { protocolVersion: platform.broker.protocolVersion },
   });
   log(`running: services database=${platform.env.services.database} broker=${platform.env.services.broker}`);
-  log(`MQTT ${platform.env.mqtt.url}, ingest ${platform.env.ingest.url}, details in .ops/local/env.json; Ctrl-C stops`);
+  log(
+    `MQTT ${platform.env.mqtt.url}, ingest ${platform.env.ingest.url}, details in .ops/local/env.json; Ctrl-C stops`,
+  );
   const status = setInterval(() => {
     const s = platform.bridge.stats();
     const published = Object.values(simulator.tally().published).reduce((a, t) => a + t.valid + t.invalid, 0);
-    log(`published ${published}, bridge forwarded ${s.forwarded} (pending ${s.pending}), inserted ${s.inserted}, rejected ${s.rejected}`);
+    log(
+      `published ${published}, bridge forwarded ${s.forwarded} (pending ${s.pending}), inserted ${s.inserted}, rejected ${s.rejected}`,
+    );
   }, 10_000);
   let stopping = false;
   const stop = async () => {

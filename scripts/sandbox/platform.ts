@@ -32,6 +32,8 @@ export interface PlatformOptions {
   log: (line: string) => void;
   /** Alert timer period (no-data rules, outbox delivery). */
   alertsTickMs?: number;
+  /** Use the embedded fallbacks (PGlite, aedes) even where PostgreSQL / Mosquitto are installed. */
+  embedded?: boolean;
 }
 
 export interface Platform {
@@ -50,29 +52,62 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
+const STOP_TIMEOUT_MS = 10_000;
+
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const { log } = options;
   await rm(options.dir, { recursive: true, force: true });
   await mkdir(options.dir, { recursive: true });
-  const stack: (() => Promise<void>)[] = [];
+  const stack: { name: string; stop: () => Promise<void> }[] = [];
+  const onStop = (name: string, stop: () => Promise<void>) => stack.push({ name, stop });
+  // Each part gets STOP_TIMEOUT_MS; one that hangs is reported and left behind, not waited on.
   const stopAll = async () => {
-    for (const stop of stack.reverse()) await stop().catch((e: Error) => log(`stop: ${e.message}`));
+    for (const { name, stop } of stack.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>(
+        (resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS)),
+      );
+      const outcome = await Promise.race([
+        stop().catch((e: Error) => log(`stop ${name}: ${e.message}`)),
+        timedOut,
+      ]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') log(`stop ${name}: no answer after ${STOP_TIMEOUT_MS / 1000} s, going on`);
+    }
   };
   try {
-    const database = await provideDatabase({ url: options.databaseUrl, name: options.databaseName, log });
-    stack.push(() => database.stop());
+    const database = await provideDatabase({
+      url: options.databaseUrl,
+      name: options.databaseName,
+      log,
+      embedded: options.embedded,
+    });
+    onStop('database', () => database.stop());
     const pool = new pg.Pool({ connectionString: database.url, max: 6 });
     pool.on('error', (e) => log(`database pool: ${e.message}`));
-    stack.push(() => pool.end());
+    onStop('database pool', () => pool.end());
 
     const webhook = await startWebhookReceiver();
-    stack.push(() => webhook.close());
+    onStop('webhook receiver', () => webhook.close());
     const jwtSecret = randomBytes(32).toString('base64url');
-    const seed = await seedSandbox(pool, { jwtSecret, webhookUrl: webhook.url, now: Date.now(), tenantRatePerSecond: 5_000 });
-    log(`seed: ${seed.tenants.length} tenants, ${seed.devices.length} devices + probe, ${seed.users.length} users`);
+    const seed = await seedSandbox(pool, {
+      jwtSecret,
+      webhookUrl: webhook.url,
+      now: Date.now(),
+      tenantRatePerSecond: 5_000,
+    });
+    log(
+      `seed: ${seed.tenants.length} tenants, ${seed.devices.length} devices + probe, ${seed.users.length} users`,
+    );
 
-    const broker = await provideBroker({ url: options.mqttUrl, users: seed.brokerUsers, dir: join(options.dir, 'broker'), log });
-    stack.push(() => broker.stop());
+    const broker = await provideBroker({
+      url: options.mqttUrl,
+      users: seed.brokerUsers,
+      dir: join(options.dir, 'broker'),
+      log,
+      embedded: options.embedded,
+    });
+    onStop('broker', () => broker.stop());
 
     const alertsPublisher = lazyMqttPublisher(broker.url, {
       username: seed.service.alerts.username,
@@ -80,7 +115,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       clientId: `sandbox-alerts-${process.pid}`,
       protocolVersion: broker.protocolVersion,
     });
-    stack.push(() => alertsPublisher.close());
+    onStop('alerts publisher', () => alertsPublisher.close());
     const latency = new LatencyRecorder();
     const ingest = createIngestWithAlerts(pool, {
       observe: (rows) => latency.record(rows.map((r) => r.ts.getTime())),
@@ -88,7 +123,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     });
     const functionKey = randomBytes(24).toString('base64url');
     const host = await startLocalFunctionsHost({ pool, ingest, functionKey });
-    stack.push(() => host.close());
+    onStop('functions host', () => host.close());
     log(`functions: ${host.url} (mqtt_ingest, health)`);
 
     const statusFile = join(options.dir, 'bridge-status.json');
@@ -109,11 +144,15 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       },
       { logger: createJsonLogger('warn') },
     );
-    stack.push(() => bridge.stop());
+    onStop('bridge', () => bridge.stop());
     log(`bridge: subscribed (${broker.sharedSubscriptions ? 'shared subscription' : 'plain subscription'})`);
 
     const alertsTick = async () => {
-      await runAlertsTick(pool, { publishMqtt: alertsPublisher.publish, allowPrivateWebhookTargets: true, budgetMs: 2_000 });
+      await runAlertsTick(pool, {
+        publishMqtt: alertsPublisher.publish,
+        allowPrivateWebhookTargets: true,
+        budgetMs: 2_000,
+      });
     };
     let ticking = false;
     const timer = setInterval(() => {
@@ -123,7 +162,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         .catch((e: Error) => log(`alerts tick: ${e.message}`))
         .finally(() => (ticking = false));
     }, options.alertsTickMs ?? 2_000);
-    stack.push(async () => clearInterval(timer));
+    onStop('alerts timer', async () => clearInterval(timer));
 
     const env: LocalEnv = {
       generatedAt: new Date().toISOString(),
@@ -133,7 +172,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       probe: (({ dbId: _d, tenantId: _t, ...device }) => device)(seed.probe),
       db: { url: database.url },
       ingest: { url: host.ingestUrl, key: functionKey, healthUrl: `${host.url}${HEALTH_ROUTE}` },
-      bridge: { healthUrl: bridge.healthPort ? `http://127.0.0.1:${bridge.healthPort}/health` : null, statusFile },
+      bridge: {
+        healthUrl: bridge.healthPort ? `http://127.0.0.1:${bridge.healthPort}/health` : null,
+        statusFile,
+      },
       users: seed.users,
       auth: { jwtSecret },
       webhook: { url: webhook.url },

@@ -10,7 +10,9 @@ import { startSimulator } from './simulator.js';
 import { collectSummary, formatSummary } from './summary.js';
 
 const MESSAGES_PER_DEVICE = Number(process.env.SANDBOX_MESSAGES_PER_DEVICE ?? 120);
-const RATE_PER_DEVICE = Number(process.env.SANDBOX_RATE_PER_DEVICE ?? 40);
+// PGlite (the embedded database) keeps up with about 50 messages/s: the default rate follows it.
+const RATE_PER_DEVICE_REAL = 40;
+const RATE_PER_DEVICE_EMBEDDED = 5;
 const DRAIN_TIMEOUT_MS = 60_000;
 
 const log = (line: string) => process.stdout.write(`[sandbox] ${line}\n`);
@@ -24,8 +26,13 @@ async function main(): Promise<number> {
     mqttUrl: process.env.MQTT_URL,
     log,
     alertsTickMs: 1_000,
+    embedded: process.env.SANDBOX_EMBEDDED === '1',
   });
   try {
+    const RATE_PER_DEVICE = Number(
+      process.env.SANDBOX_RATE_PER_DEVICE ??
+        (platform.env.services.database === 'embedded' ? RATE_PER_DEVICE_EMBEDDED : RATE_PER_DEVICE_REAL),
+    );
     log(
       `simulator: ${platform.env.devices.length} devices x ${MESSAGES_PER_DEVICE} messages at ${RATE_PER_DEVICE}/s each`,
     );

@@ -10,16 +10,10 @@
  */
 import type { MqttClient } from 'mqtt';
 import { telemetryTopic } from '../../common/topics.js';
-import { connectDevice, createStream, publishSteadily, REASON_NOT_AUTHORIZED } from './support/device.js';
-import {
-  count,
-  expectExactlyOnce,
-  log,
-  startPlatform,
-  waitForCommitted,
-  type Platform,
-} from './support/platform.js';
+import { connectDevice, createStream, REASON_NOT_AUTHORIZED, type Stream } from './support/device.js';
+import { count, expectExactlyOnce, log, platformPerTest } from './support/platform.js';
 import { describeWith } from './support/prerequisites.js';
+import { drain, startTraffic } from './support/traffic.js';
 import { stopwatch, waitFor } from './support/wait.js';
 
 const describeE2E = await describeWith({ sharedPostgres: true });
@@ -31,19 +25,14 @@ function record(client: MqttClient): string[] {
 }
 
 describeE2E('end to end: cross-tenant isolation', () => {
-  let platform: Platform | undefined;
-  afterEach(async () => {
-    await platform?.stop();
-    platform = undefined;
-  });
+  const platform = platformPerTest();
 
   test("a device of tenant A can neither publish to nor read tenant B's topics; nothing is attributed to B", async () => {
     const elapsed = stopwatch();
-    const p = (platform = await startPlatform({ label: 'cross_tenant' }));
+    const p = await platform.start({ label: 'cross_tenant' });
     const bridge = p.bridge!;
     const intruder = await p.connect('acme-1'); // MQTT 5
     const intruderV311 = await p.connect('acme-1', { protocolVersion: 4 }); // same user, another session
-    const victim = await p.connect('globex-1');
     // Control: a reader allowed to see all telemetry, to prove B's messages were flowing.
     const observer = await connectDevice(p.broker.url, p.service.observer);
     await observer.client.subscribeAsync('t/globex/+/telemetry', { qos: 1 });
@@ -94,8 +83,13 @@ describeE2E('end to end: cross-tenant isolation', () => {
     expect(new Set(v311Answers)).toEqual(new Set(['acked']));
 
     // B publishes its own readings meanwhile; the control reader receives them.
-    const bStream = createStream(victim, p.devices['globex-1']!.topic, 200, 'b');
-    await publishSteadily([bStream], { ratePerSecond: 200 });
+    const b = await startTraffic(p, {
+      deviceKeys: ['globex-1'],
+      perDevice: 200,
+      ratePerSecond: 200,
+      tag: 'b',
+    });
+    await b.finished;
     await waitFor('the control reader to receive all of B', () => observed.length >= 200, {
       timeoutMs: 10_000,
     });
@@ -113,15 +107,13 @@ describeE2E('end to end: cross-tenant isolation', () => {
     // The refusals did not cost A its connections.
     expect([intruder.closes, intruderV311.closes]).toEqual([0, 0]);
 
-    await waitForCommitted(p, 201, 15_000, () => JSON.stringify(bridge.stats()));
-    await waitFor('the bridge to have nothing pending', () => bridge.stats().pending === 0, {
-      timeoutMs: 10_000,
-    });
+    const streams = [...b.streams, own];
+    await drain(p, { streams }, { timeoutMs: 15_000 });
     // The broker passed none of A's 90 foreign publishes to the bridge: B's 200 and A's own 1 only.
     expect(bridge.stats().received).toBe(201);
 
     // Telemetry holds exactly B's readings and A's own one; nothing was dead-lettered.
-    await expectExactlyOnce(p, [bStream, own]);
+    await expectExactlyOnce(p, { streams });
     const perTenantDevice = await p.db.query<{ tenant: string; device_key: string; n: string }>(
       `select tn.slug as tenant, d.device_key, count(*) as n from public.telemetry t
          join public.devices d on d.id = t.device_id join public.tenants tn on tn.id = t.tenant_id
@@ -150,27 +142,28 @@ describeE2E('end to end: cross-tenant isolation', () => {
   }, 60_000);
 
   test('defence in depth: with a stale broker ACL naming tenant B, ingest refuses the topic and blames tenant A', async () => {
-    const p = (platform = await startPlatform({ label: 'stale_acl' }));
+    const p = await platform.start({ label: 'stale_acl' });
     const bridge = p.bridge!;
     // acme-stale belongs to acme in the registry, but its broker ACL (out of date) lets it write B's namespace.
     const stale = p.devices['acme-stale']!;
     expect(stale.topic).toBe(telemetryTopic('globex', 'acme-stale'));
-    const device = await p.connect('acme-stale');
-    const victim = await p.connect('globex-1');
-    const staleStream = createStream(device, stale.topic, 50, 'stale');
-    const bStream = createStream(victim, p.devices['globex-1']!.topic, 50, 'b');
-    await publishSteadily([staleStream, bStream], { ratePerSecond: 200 });
+    const traffic = await startTraffic(p, {
+      deviceKeys: ['acme-stale', 'globex-1'],
+      perDevice: 50,
+      ratePerSecond: 200,
+      tag: 'stale',
+    });
+    await traffic.finished;
+    const [staleStream, bStream] = traffic.streams as [Stream, Stream];
     expect(staleStream.acked.size).toBe(50); // the broker let them through
 
-    await waitForCommitted(p, 50, 15_000);
+    // Only B's 50 are committed; the stale device's 50 are dead-lettered.
+    await drain(p, { streams: [bStream] }, { timeoutMs: 15_000 });
     await waitFor(
       '50 dead letters',
       async () => (await count(p.db, 'select count(*) as n from public.ingest_rejects')) >= 50,
       { timeoutMs: 10_000, describe: () => JSON.stringify(bridge.stats()) },
     );
-    await waitFor('the bridge to have nothing pending', () => bridge.stats().pending === 0, {
-      timeoutMs: 10_000,
-    });
 
     const rejects = await p.db.query<{ reason: string; tenant_id: string; device_id: string; n: string }>(
       'select reason, tenant_id, device_id, count(*) as n from public.ingest_rejects group by 1, 2, 3',
@@ -179,7 +172,7 @@ describeE2E('end to end: cross-tenant isolation', () => {
       { reason: 'topic_tenant_mismatch', tenant_id: p.tenants.acme, device_id: stale.id, n: '50' },
     ]);
     // B's data and usage are B's own only.
-    await expectExactlyOnce(p, [bStream], { otherRejectsExpected: true });
+    await expectExactlyOnce(p, { streams: [bStream] }, { otherRejectsExpected: true });
     expect(
       await count(p.db, 'select count(*) as n from public.telemetry where device_id = $1', [stale.id]),
     ).toBe(0);

@@ -6,16 +6,15 @@
  * one had not acknowledged.
  */
 import type { BridgeChild } from './support/bridge-child.js';
-import { createStream, publishSteadily, type Stream } from './support/device.js';
 import {
   expectExactlyOnce,
   log,
-  startPlatform,
+  platformPerTest,
   telemetryCount,
   waitForCommitted,
-  type Platform,
 } from './support/platform.js';
 import { describeWith } from './support/prerequisites.js';
+import { drain, startTraffic } from './support/traffic.js';
 import { stopwatch, waitFor } from './support/wait.js';
 
 const describeE2E = await describeWith({ sharedPostgres: true });
@@ -24,28 +23,14 @@ const PER_DEVICE = 1_000;
 const RATE = 300; // messages per second, all devices together: about 10 s of traffic
 
 describeE2E('end to end: bridge crash', () => {
-  let platform: Platform | undefined;
-  afterEach(async () => {
-    await platform?.stop();
-    platform = undefined;
-  });
+  const platform = platformPerTest();
 
   test('bridge process SIGKILLed twice mid-stream, restarted on the same journal: every PUBACKed message committed once', async () => {
     const elapsed = stopwatch();
-    const p = (platform = await startPlatform({ label: 'bridge_kill', bridge: 'child' }));
+    const p = await platform.start({ label: 'bridge_kill', bridge: 'child' });
     const processes: BridgeChild[] = [await p.startBridgeChild()];
-    const devices = await Promise.all(['acme-1', 'acme-2', 'globex-1'].map((key) => p.connect(key)));
-    const streams: Stream[] = devices.map((d) =>
-      createStream(d, p.devices[d.username]!.topic, PER_DEVICE, 'kill'),
-    );
-    const total = PER_DEVICE * streams.length;
-
-    let published = 0;
-    let publishingDone = false;
-    const publishing = publishSteadily(streams, {
-      ratePerSecond: RATE,
-      onProgress: (n) => (published = n),
-    }).finally(() => (publishingDone = true));
+    const traffic = await startTraffic(p, { perDevice: PER_DEVICE, ratePerSecond: RATE, tag: 'kill' });
+    const total = traffic.total;
 
     for (const fraction of [0.2, 0.55]) {
       await waitForCommitted(p, Math.round(total * fraction), 20_000);
@@ -60,7 +45,7 @@ describeE2E('end to end: bridge crash', () => {
         },
       ).catch(() => undefined);
       const committedAtKill = await telemetryCount(p.db);
-      const publishedAtKill = published;
+      const publishedAtKill = traffic.published();
       await victim.kill();
       expect((await victim.exited).signal).toBe('SIGKILL');
       const restarted = await p.startBridgeChild();
@@ -68,22 +53,16 @@ describeE2E('end to end: bridge crash', () => {
       const replay = restarted.logs('bridge_starting')[0]?.replay;
       log(
         `bridge SIGKILL at ${publishedAtKill} published / ${committedAtKill} committed; ` +
-          `${published - publishedAtKill} published while it was down; replayed ${String(replay)} from the journal`,
+          `${traffic.published() - publishedAtKill} published while it was down; replayed ${String(replay)} from the journal`,
       );
       // Mid-stream: devices kept publishing while no bridge was running.
-      expect(publishingDone).toBe(false);
-      expect(published).toBeGreaterThan(publishedAtKill);
+      expect(traffic.done()).toBe(false);
+      expect(traffic.published()).toBeGreaterThan(publishedAtKill);
     }
 
-    await publishing;
     const last = processes.at(-1)!;
-    await waitForCommitted(p, total, 30_000, async () => JSON.stringify(await last.metrics()));
-    await waitFor('the bridge to have nothing pending', async () => (await last.metrics()).pending === 0, {
-      timeoutMs: 10_000,
-    });
-
-    const result = await expectExactlyOnce(p, streams);
-    expect(result.published).toBe(total);
+    await drain(p, traffic, { stats: () => last.metrics() });
+    await expectExactlyOnce(p, traffic);
 
     // A clean stop after all that: exit code 0, nothing left in the journal.
     const metrics = await last.metrics();

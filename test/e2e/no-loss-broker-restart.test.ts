@@ -4,17 +4,16 @@
  * when PUBACKed, and mqtt.js resends what was not acknowledged (same bytes, same message id), so
  * a message the broker took but whose PUBACK was lost arrives twice and ingest must store it once.
  */
-import { createStream, publishSteadily, type Stream } from './support/device.js';
 import {
   expectExactlyOnce,
   log,
-  startPlatform,
+  platformPerTest,
   telemetryCount,
   waitForCommitted,
-  type Platform,
 } from './support/platform.js';
 import { describeWith } from './support/prerequisites.js';
-import { stopwatch, waitFor } from './support/wait.js';
+import { drain, startTraffic } from './support/traffic.js';
+import { stopwatch } from './support/wait.js';
 
 const describeE2E = await describeWith({ sharedPostgres: true });
 
@@ -22,32 +21,18 @@ const PER_DEVICE = 1_000;
 const RATE = 300; // messages per second, all devices together: about 10 s of traffic
 
 describeE2E('end to end: broker restart', () => {
-  let platform: Platform | undefined;
-  afterEach(async () => {
-    await platform?.stop();
-    platform = undefined;
-  });
+  const platform = platformPerTest();
 
   test('Mosquitto restarted mid-stream: committed rows = distinct message ids = PUBACKed messages', async () => {
     const elapsed = stopwatch();
-    const p = (platform = await startPlatform({ label: 'broker_restart' }));
+    const p = await platform.start({ label: 'broker_restart' });
     const bridge = p.bridge!;
-    const devices = await Promise.all(['acme-1', 'acme-2', 'globex-1'].map((key) => p.connect(key)));
-    const streams: Stream[] = devices.map((d) =>
-      createStream(d, p.devices[d.username]!.topic, PER_DEVICE, 'brk'),
-    );
-    const total = PER_DEVICE * streams.length;
-
-    let published = 0;
-    let publishingDone = false;
-    const publishing = publishSteadily(streams, {
-      ratePerSecond: RATE,
-      onProgress: (n) => (published = n),
-    }).finally(() => (publishingDone = true));
+    const traffic = await startTraffic(p, { perDevice: PER_DEVICE, ratePerSecond: RATE, tag: 'brk' });
+    const { devices, total } = traffic;
 
     await waitForCommitted(p, Math.round(total / 4), 20_000);
     const committedBefore = await telemetryCount(p.db);
-    const publishedBefore = published;
+    const publishedBefore = traffic.published();
     const restartStarted = elapsed();
     await p.broker.restart(); // SIGTERM (Mosquitto saves its persistence file), start on the same port and data
     // Devices reconnect after their reconnect period: what they published meanwhile is not acknowledged yet.
@@ -57,15 +42,11 @@ describeE2E('end to end: broker restart', () => {
         `${unansweredAfterRestart} publishes waiting for a PUBACK right after it`,
     );
     // Mid-stream: traffic before and after the restart, and publishes caught without a PUBACK.
-    expect(publishingDone).toBe(false);
+    expect(traffic.done()).toBe(false);
     expect(committedBefore).toBeLessThan(total);
     expect(unansweredAfterRestart).toBeGreaterThan(0);
 
-    await publishing;
-    await waitForCommitted(p, total, 30_000, () => JSON.stringify(bridge.stats()));
-    await waitFor('the bridge to have nothing pending', () => bridge.stats().pending === 0, {
-      timeoutMs: 10_000,
-    });
+    await drain(p, traffic);
 
     // The restart was real: every device and the bridge lost their connection and came back; the
     // bridge's persistent session (plain subscription) survived it.
@@ -81,10 +62,10 @@ describeE2E('end to end: broker restart', () => {
     expect(connects.slice(1).map((e) => e.fields.sessionPresent)).toEqual(connects.slice(1).map(() => true));
     expect(entries.filter((e) => e.msg === 'mqtt_session_lost')).toEqual([]);
 
-    const result = await expectExactlyOnce(p, streams);
-    expect(result.published).toBe(total);
     const stats = bridge.stats();
     expect(stats.inserted).toBe(total);
+
+    await expectExactlyOnce(p, traffic);
     log(
       `broker restart: ${total} messages exactly once in ${elapsed()} ms; bridge received ${stats.received}, ` +
         `redeliveries ${stats.redeliveries}, ingest duplicates ${stats.duplicates}`,

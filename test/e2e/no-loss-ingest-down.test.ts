@@ -4,17 +4,16 @@
  * back on the same port as a fresh instance. The bridge journals and retries; the backlog drains
  * once ingest answers again.
  */
-import { createStream, publishSteadily, type Stream } from './support/device.js';
 import {
   expectExactlyOnce,
   log,
-  startPlatform,
+  platformPerTest,
   telemetryCount,
   waitForCommitted,
-  type Platform,
 } from './support/platform.js';
 import { describeWith } from './support/prerequisites.js';
-import { delay, stopwatch, waitFor } from './support/wait.js';
+import { drain, startTraffic } from './support/traffic.js';
+import { delay, stopwatch } from './support/wait.js';
 
 const describeE2E = await describeWith({ sharedPostgres: true });
 
@@ -23,33 +22,19 @@ const PER_DEVICE = 1_300;
 const RATE = 100; // messages per second, all devices together: about 39 s of traffic
 
 describeE2E('end to end: mqtt_ingest outage', () => {
-  let platform: Platform | undefined;
-  afterEach(async () => {
-    await platform?.stop();
-    platform = undefined;
-  });
+  const platform = platformPerTest();
 
   test('mqtt_ingest unreachable for 30 s while devices publish: every PUBACKed message committed once', async () => {
     const elapsed = stopwatch();
-    const p = (platform = await startPlatform({ label: 'ingest_down' }));
+    const p = await platform.start({ label: 'ingest_down' });
     const bridge = p.bridge!;
-    const devices = await Promise.all(['acme-1', 'acme-2', 'globex-1'].map((key) => p.connect(key)));
-    const streams: Stream[] = devices.map((d) =>
-      createStream(d, p.devices[d.username]!.topic, PER_DEVICE, 'down'),
-    );
-    const total = PER_DEVICE * streams.length;
-
-    let published = 0;
-    let publishingDone = false;
-    const publishing = publishSteadily(streams, {
-      ratePerSecond: RATE,
-      onProgress: (n) => (published = n),
-    }).finally(() => (publishingDone = true));
+    const traffic = await startTraffic(p, { perDevice: PER_DEVICE, ratePerSecond: RATE, tag: 'down' });
+    const total = traffic.total;
 
     await waitForCommitted(p, 300, 20_000);
     await p.host.down();
     const outageStarted = Date.now();
-    const publishedAtDown = published;
+    const publishedAtDown = traffic.published();
     // Unreachable: nothing listens on the port any more.
     await expect(p.host.health()).rejects.toThrow();
 
@@ -60,8 +45,8 @@ describeE2E('end to end: mqtt_ingest outage', () => {
     await delay(outageStarted + OUTAGE_MS - Date.now());
     const committedLateInOutage = await telemetryCount(p.db);
     const atEnd = bridge.stats();
-    const publishedInOutage = published - publishedAtDown;
-    expect(publishingDone).toBe(false);
+    const publishedInOutage = traffic.published() - publishedAtDown;
+    expect(traffic.done()).toBe(false);
     expect(committedLateInOutage).toBe(committedEarlyInOutage);
     expect(atEnd.retries).toBeGreaterThan(retriesEarly); // still trying all along
     // Everything published during the outage was acknowledged by the bridge and waits in its journal.
@@ -76,13 +61,7 @@ describeE2E('end to end: mqtt_ingest outage', () => {
         `bridge pending ${atEnd.pending}, retries ${atEnd.retries}`,
     );
 
-    await publishing;
-    const drainStarted = elapsed();
-    await waitForCommitted(p, total, 30_000, () => JSON.stringify(bridge.stats()));
-    await waitFor('the bridge to have nothing pending', () => bridge.stats().pending === 0, {
-      timeoutMs: 10_000,
-    });
-    const drainMs = elapsed() - drainStarted;
+    const drainMs = await drain(p, traffic);
 
     const entries = p.bridgeLog!.entries;
     expect(entries.filter((e) => e.msg === 'ingest_unavailable')).toHaveLength(1);
@@ -90,13 +69,13 @@ describeE2E('end to end: mqtt_ingest outage', () => {
     expect(recovered).toHaveLength(1);
     expect(recovered[0]!.fields.downForMs).toBeGreaterThanOrEqual(OUTAGE_MS - 1_000);
 
-    const result = await expectExactlyOnce(p, streams);
-    expect(result.published).toBe(total);
     const stats = bridge.stats();
     expect(stats.received).toBe(total);
     // A batch committed just as the host went down lost its answer: its retry is answered "duplicate".
     expect(stats.inserted + stats.duplicates).toBe(total);
     expect(stats.rejected).toBe(0);
+
+    await expectExactlyOnce(p, traffic);
     log(
       `ingest down: ${total} messages exactly once in ${elapsed()} ms; drain after the last publish ${drainMs} ms; ` +
         `retries ${stats.retries}, duplicates ${stats.duplicates}`,

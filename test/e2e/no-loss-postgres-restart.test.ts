@@ -8,17 +8,16 @@
  * unhandled and took the host process down.)
  */
 import pg from 'pg';
-import { createStream, publishSteadily, type Stream } from './support/device.js';
 import {
   count,
   expectExactlyOnce,
   log,
-  startPlatform,
+  platformPerTest,
   telemetryCount,
   waitForCommitted,
-  type Platform,
 } from './support/platform.js';
 import { describeWith } from './support/prerequisites.js';
+import { drain, startTraffic } from './support/traffic.js';
 import { stopwatch, waitFor } from './support/wait.js';
 
 const describeE2E = await describeWith({ sharedPostgres: false, ownPostgres: true });
@@ -27,29 +26,15 @@ const PER_DEVICE = 1_000;
 const RATE = 300; // messages per second, all devices together: about 10 s of traffic
 
 describeE2E('end to end: PostgreSQL restart', () => {
-  let platform: Platform | undefined;
-  afterEach(async () => {
-    await platform?.stop();
-    platform = undefined;
-  });
+  const platform = platformPerTest();
 
   test('PostgreSQL restarted mid-stream: every PUBACKed message committed once', async () => {
     const elapsed = stopwatch();
-    const p = (platform = await startPlatform({ label: 'pg_restart', database: 'own' }));
+    const p = await platform.start({ label: 'pg_restart', database: 'own' });
     const postgres = p.ownPostgres!;
     const bridge = p.bridge!;
-    const devices = await Promise.all(['acme-1', 'acme-2', 'globex-1'].map((key) => p.connect(key)));
-    const streams: Stream[] = devices.map((d) =>
-      createStream(d, p.devices[d.username]!.topic, PER_DEVICE, 'pg'),
-    );
-    const total = PER_DEVICE * streams.length;
-
-    let published = 0;
-    let publishingDone = false;
-    const publishing = publishSteadily(streams, {
-      ratePerSecond: RATE,
-      onProgress: (n) => (published = n),
-    }).finally(() => (publishingDone = true));
+    const traffic = await startTraffic(p, { perDevice: PER_DEVICE, ratePerSecond: RATE, tag: 'pg' });
+    const total = traffic.total;
 
     await waitForCommitted(p, Math.round(total / 4), 20_000);
     // Restart while mqtt_ingest is inside a batch's transaction (the worst moment, made certain): a
@@ -84,22 +69,18 @@ describeE2E('end to end: PostgreSQL restart', () => {
     );
     const downMs = elapsed() - stopStarted;
     await postgres.startServer();
-    log(`postgres down ${downMs} ms at ${published} published / ${committedBefore} committed`);
-    expect(publishingDone).toBe(false);
+    log(`postgres down ${downMs} ms at ${traffic.published()} published / ${committedBefore} committed`);
+    expect(traffic.done()).toBe(false);
     expect(committedBefore).toBeLessThan(total);
 
-    await publishing;
-    await waitForCommitted(p, total, 40_000, () => JSON.stringify(bridge.stats()));
-    await waitFor('the bridge to have nothing pending', () => bridge.stats().pending === 0, {
-      timeoutMs: 10_000,
-    });
+    await drain(p, traffic, { timeoutMs: 40_000 });
     expect(await p.host.health()).toBe(200);
     expect(bridge.stats().lastError).toMatch(/503/);
 
-    const result = await expectExactlyOnce(p, streams);
-    expect(result.published).toBe(total);
     const stats = bridge.stats();
     expect(stats.received).toBe(total);
+
+    await expectExactlyOnce(p, traffic);
     log(
       `postgres restart: ${total} messages exactly once in ${elapsed()} ms; retries ${stats.retries}, ` +
         `duplicates ${stats.duplicates}; service errors: ${p.serviceErrors.length}`,

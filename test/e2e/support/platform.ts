@@ -348,6 +348,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   ]);
 }
 
+/**
+ * For a describe block: `start` starts the platform of the running test, stopped after the test
+ * whatever its outcome.
+ */
+export function platformPerTest(): { start(options: PlatformOptions): Promise<Platform> } {
+  let platform: Platform | undefined;
+  afterEach(async () => {
+    await platform?.stop();
+    platform = undefined;
+  });
+  return { start: async (options) => (platform = await startPlatform(options)) };
+}
+
 // ---- what the database holds ------------------------------------------------------------------
 
 export async function count(db: pg.Pool, sql: string, params: unknown[] = []): Promise<number> {
@@ -364,11 +377,15 @@ export const telemetryCount = (db: pg.Pool) => count(db, 'select count(*) as n f
  */
 export async function expectExactlyOnce(
   platform: Platform,
-  streams: Stream[],
+  traffic: {
+    streams: readonly Stream[];
+    /** When given (a Traffic's), the number of messages that must have been published. */
+    total?: number;
+  },
   options: { otherRejectsExpected?: boolean } = {},
 ): Promise<{ published: number }> {
   const published = new Set<string>();
-  for (const stream of streams) {
+  for (const stream of traffic.streams) {
     expect({ device: stream.device.username, refused: stream.refused.size }).toEqual({
       device: stream.device.username,
       refused: 0,
@@ -404,6 +421,7 @@ export async function expectExactlyOnce(
     );
     expect(rejects.rows).toEqual([]);
   }
+  if (traffic.total !== undefined) expect(published.size).toBe(traffic.total);
   return { published: published.size };
 }
 

@@ -1,0 +1,137 @@
+/**
+ * The local sandbox on real services and on the embedded fallbacks (what a laptop with only Node
+ * gets): it starts, writes `.ops/local/env.json` with everything other tools need, and a short
+ * simulator run is fully accounted for (ingested + dead-lettered = published).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import pg from 'pg';
+import { readLocalEnv } from '../../common/local-env.js';
+import { validateTelemetry } from '../../common/telemetry.js';
+import { mosquittoForTests } from '../../broker/mosquitto-process.js';
+import { ADMIN_URL } from '../../test/support/database.js';
+import { startPlatform, type Platform } from './platform.js';
+import { startSimulator } from './simulator.js';
+
+const haveMosquitto = mosquittoForTests() !== null;
+
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const count = async (pool: pg.Pool, sql: string): Promise<number> =>
+  (await pool.query<{ n: number }>(sql)).rows[0]!.n;
+
+describe.each([
+  { kind: 'real', embedded: false },
+  { kind: 'embedded', embedded: true },
+] as const)('sandbox on $kind services', ({ kind, embedded }) => {
+  const maybe = kind === 'real' && !haveMosquitto ? test.skip : test;
+  let dir: string;
+  let platform: Platform | undefined;
+  const databaseName = `sandbox_test_${kind}_${process.pid}`;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), `sandbox-${kind}-`));
+  });
+  afterAll(async () => {
+    await platform?.stop();
+    await rm(dir, { recursive: true, force: true });
+    if (!embedded) {
+      const admin = new pg.Client({ connectionString: ADMIN_URL });
+      await admin.connect();
+      await admin.query(`drop database if exists ${databaseName} with (force)`);
+      await admin.end();
+    }
+  });
+
+  maybe(
+    'starts, writes env.json, accounts for every simulated message, accepts the probe',
+    async () => {
+      const envPath = join(dir, 'env.json');
+      platform = await startPlatform({
+        databaseName,
+        dir: join(dir, 'run'),
+        envPath,
+        log: () => undefined,
+        alertsTickMs: 500,
+        embedded,
+      });
+      const env = await readLocalEnv(envPath);
+      expect(env.services).toEqual({ database: kind, broker: kind });
+
+      // env.json: what the ops tools and tests read.
+      expect(env.mqtt.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+      const tenants = new Set(env.devices.map((d) => d.tenant));
+      expect(tenants.size).toBeGreaterThanOrEqual(2);
+      for (const t of tenants)
+        expect(env.devices.filter((d) => d.tenant === t).length).toBeGreaterThanOrEqual(2);
+      for (const d of [...env.devices, env.probe]) {
+        expect(d.topic).toBe(`t/${d.tenant}/${d.deviceId}/telemetry`);
+        expect(d.password.length).toBeGreaterThanOrEqual(12);
+        expect(validateTelemetry(Buffer.from(d.examplePayload), Date.now()).ok).toBe(true);
+      }
+      expect(env.devices.map((d) => d.deviceId)).not.toContain(env.probe.deviceId);
+      expect(env.db.url).toMatch(/^postgres:\/\//);
+      expect(env.ingest.url).toMatch(/\/api\/mqtt_ingest$/);
+      expect(env.ingest.key.length).toBeGreaterThanOrEqual(16);
+      expect(env.users.length).toBeGreaterThanOrEqual(2);
+      for (const u of env.users) expect(u.jwt.split('.')).toHaveLength(3);
+
+      // A short simulator run: 8 messages per device, every 4th invalid.
+      const simulator = await startSimulator({
+        url: env.mqtt.url,
+        devices: env.devices,
+        ratePerDevice: 20,
+        messagesPerDevice: 8,
+        invalidEvery: 4,
+        mqttOptions: { protocolVersion: platform.broker.protocolVersion },
+      });
+      await simulator.done;
+      const tally = await simulator.stop();
+      const valid = Object.values(tally.published).reduce((a, t) => a + t.valid, 0);
+      const invalid = Object.values(tally.published).reduce((a, t) => a + t.invalid, 0);
+      expect(tally.errors).toBe(0);
+      expect(valid + invalid).toBe(env.devices.length * 8);
+      const { pool } = platform;
+      await waitFor(
+        'every simulated message to be ingested or dead-lettered',
+        async () =>
+          (await count(pool, 'select count(*)::int n from public.telemetry')) === valid &&
+          (await count(pool, 'select count(*)::int n from public.ingest_rejects')) === invalid,
+        30_000,
+      );
+
+      // The ops canary: the probe device's example payload goes through like any device's.
+      const probe = await mqtt.connectAsync(env.mqtt.url, {
+        username: env.probe.username,
+        password: env.probe.password,
+        protocolVersion: platform.broker.protocolVersion,
+        reconnectPeriod: 0,
+      });
+      await probe.publishAsync(env.probe.topic, env.probe.examplePayload, { qos: 1 });
+      await probe.endAsync();
+      await waitFor(
+        'the probe reading',
+        async () =>
+          (await count(
+            pool,
+            `select count(*)::int n from public.telemetry t join public.devices d on d.id = t.device_id
+              where d.device_key = '${env.probe.deviceId}'`,
+          )) === 1,
+        15_000,
+      );
+    },
+    90_000,
+  );
+});
