@@ -172,6 +172,8 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
     // Keep trying after a refused CONNACK too (e.g. the broker's password file is briefly unreadable).
     reconnectOnConnackError: true,
     manualConnect: true,
+    // mqtt.js traces every packet through `debug`; unless DEBUG asks for it, skip even the checks.
+    ...(process.env.DEBUG?.includes('mqttjs') ? {} : { log: () => undefined }),
     ...(options.protocolVersion === 5
       ? { properties: { sessionExpiryInterval: options.sessionExpirySeconds } }
       : {}),

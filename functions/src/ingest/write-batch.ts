@@ -90,7 +90,7 @@ select id, t, d, dk, topic, reason, detail, excerpt, bytes, received
                                          detail text, excerpt text, bytes int, received timestamptz)
 on conflict (message_id) do nothing`;
 
-/** Writes a batch in one transaction; retried by the caller's client on deadlock/serialization. */
+/** Writes a batch in one transaction; retried on deadlock/serialization failure. */
 export async function writeBatch(
   pool: pg.Pool,
   accepted: AcceptedRow[],
@@ -104,14 +104,17 @@ export async function writeBatch(
   const onError = (error: Error) => (lost = error);
   client.on('error', onError);
   try {
+    // One statement is atomic on its own: BEGIN/COMMIT (two more round trips) only when the batch
+    // has both accepted rows and dead letters.
+    const explicit = accepted.length > 0 && rejects.length > 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        await client.query('begin');
+        if (explicit) await client.query('begin');
         const outcome = await writeInTransaction(client, accepted, rejects);
-        await client.query('commit');
+        if (explicit) await client.query('commit');
         return outcome;
       } catch (error) {
-        await client.query('rollback').catch(() => undefined);
+        if (explicit) await client.query('rollback').catch(() => undefined);
         const code = (error as { code?: string }).code;
         if ((code === '40P01' || code === '40001') && attempt < 5) continue;
         throw error;
