@@ -13,6 +13,12 @@ import { freePort } from '../../common/free-port.js';
 export interface SandboxDatabase {
   url: string;
   kind: ServiceKind;
+  /**
+   * Connections the platform's pool may open. PGlite is one single-user backend behind its socket
+   * server: statements of several connections would interleave inside each other's transactions,
+   * so the embedded database gets exactly one.
+   */
+  poolMax: number;
   stop(): Promise<void>;
 }
 
@@ -28,7 +34,7 @@ export async function provideDatabase(options: {
   if (options.url) {
     options.log(`database: given ${redactUrl(options.url)}`);
     await applyMigrations(options.url, { shim: !(await isSupabase(options.url)) });
-    return { url: options.url, kind: 'given', stop: async () => undefined };
+    return { url: options.url, kind: 'given', poolMax: 6, stop: async () => undefined };
   }
   if (!options.embedded && (await reachable(LOCAL_ADMIN_URL))) {
     const admin = new pg.Client({ connectionString: LOCAL_ADMIN_URL });
@@ -42,7 +48,7 @@ export async function provideDatabase(options: {
     const url = LOCAL_ADMIN_URL.replace(/\/postgres$/, `/${options.name}`);
     options.log(`database: real PostgreSQL, database ${options.name}`);
     await applyMigrations(url, { shim: true });
-    return { url, kind: 'real', stop: async () => undefined };
+    return { url, kind: 'real', poolMax: 6, stop: async () => undefined };
   }
   options.log(
     `database: ${options.embedded ? 'embedded requested' : 'no PostgreSQL on 127.0.0.1:5432'}, starting embedded PGlite (correct, not fast)`,
@@ -51,13 +57,14 @@ export async function provideDatabase(options: {
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const db = await PGlite.create();
   const port = await freePort();
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port, maxConnections: 16 });
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port, maxConnections: 4 });
   await server.start();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres?sslmode=disable`;
   await applyMigrations(url, { shim: true });
   return {
     url,
     kind: 'embedded',
+    poolMax: 1,
     stop: async () => {
       await server.stop();
       await db.close();

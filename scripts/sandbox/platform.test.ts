@@ -109,7 +109,7 @@ describe.each([
         async () =>
           (await count(pool, 'select count(*)::int n from public.telemetry')) === valid &&
           (await count(pool, 'select count(*)::int n from public.ingest_rejects')) === invalid,
-        30_000,
+        60_000, // PGlite is slow, more so while other test files load both cores
       );
 
       // The ops canary: the probe device's example payload goes through like any device's.
@@ -129,9 +129,9 @@ describe.each([
             `select count(*)::int n from public.telemetry t join public.devices d on d.id = t.device_id
               where d.device_key = '${env.probe.deviceId}'`,
           )) === 1,
-        15_000,
+        30_000,
       );
     },
-    90_000,
+    150_000,
   );
 });

@@ -83,7 +83,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       embedded: options.embedded,
     });
     onStop('database', () => database.stop());
-    const pool = new pg.Pool({ connectionString: database.url, max: 6 });
+    const pool = new pg.Pool({ connectionString: database.url, max: database.poolMax });
     pool.on('error', (e) => log(`database pool: ${e.message}`));
     onStop('database pool', () => pool.end());
 

@@ -9,14 +9,44 @@ import type { BrokerIdentity } from '../../broker/acl.js';
 import { hashPassword } from '../../broker/password-hash.js';
 import { createAuthUser, issueJwt } from '../../common/auth-standin.js';
 import type { LocalDevice, LocalUser } from '../../common/local-env.js';
-import { createDevice, createTenant, setTenantRateLimit, upsertPlan, type PlanSpec } from '../../common/provisioning.js';
+import {
+  createDevice,
+  createTenant,
+  setTenantRateLimit,
+  upsertPlan,
+  type PlanSpec,
+} from '../../common/provisioning.js';
 import { examplePayload } from '../../common/telemetry.js';
 import { telemetryTopic } from '../../common/topics.js';
 
 export const PLANS: PlanSpec[] = [
-  { id: 'starter', name: 'Starter', maxDevices: 5, maxMessagesPerDay: 50_000, retentionDays: 7, aiTokensPerMonth: 20_000, monthlyPriceCents: 0 },
-  { id: 'pro', name: 'Pro', maxDevices: 100, maxMessagesPerDay: 5_000_000, retentionDays: 90, aiTokensPerMonth: 1_000_000, monthlyPriceCents: 4_900 },
-  { id: 'internal', name: 'Internal (ops)', maxDevices: 10, maxMessagesPerDay: 10_000_000, retentionDays: 7, aiTokensPerMonth: 0, monthlyPriceCents: 0 },
+  {
+    id: 'starter',
+    name: 'Starter',
+    maxDevices: 5,
+    maxMessagesPerDay: 50_000,
+    retentionDays: 7,
+    aiTokensPerMonth: 20_000,
+    monthlyPriceCents: 0,
+  },
+  {
+    id: 'pro',
+    name: 'Pro',
+    maxDevices: 100,
+    maxMessagesPerDay: 5_000_000,
+    retentionDays: 90,
+    aiTokensPerMonth: 1_000_000,
+    monthlyPriceCents: 4_900,
+  },
+  {
+    id: 'internal',
+    name: 'Internal (ops)',
+    maxDevices: 10,
+    maxMessagesPerDay: 10_000_000,
+    retentionDays: 7,
+    aiTokensPerMonth: 0,
+    monthlyPriceCents: 0,
+  },
 ];
 
 export const TENANTS = [
@@ -82,7 +112,11 @@ export async function seedSandbox(
     }
     for (let i = 1; i <= spec.devices; i++) devices.push(await addDevice(tenant, `${spec.slug}-sensor-${i}`));
   }
-  const probeTenant = { id: await createTenant(pool, PROBE_TENANT), slug: PROBE_TENANT.slug, planId: PROBE_TENANT.planId };
+  const probeTenant = {
+    id: await createTenant(pool, PROBE_TENANT),
+    slug: PROBE_TENANT.slug,
+    planId: PROBE_TENANT.planId,
+  };
   tenants.push(probeTenant);
   const probe = await addDevice(probeTenant, PROBE_DEVICE_KEY);
 
@@ -107,7 +141,11 @@ export async function seedSandbox(
   ];
   for (const [tenant, email, role] of members) {
     const { id: userId } = await createAuthUser(pool, { email });
-    await pool.query(`insert into public.tenant_members (tenant_id, user_id, role) values ($1, $2, $3)`, [tenant.id, userId, role]);
+    await pool.query(`insert into public.tenant_members (tenant_id, user_id, role) values ($1, $2, $3)`, [
+      tenant.id,
+      userId,
+      role,
+    ]);
     const jwt = await issueJwt({ userId, email, expiresInSeconds: 7 * 86_400 }, options.jwtSecret);
     users.push({ tenant: tenant.slug, email, userId, role, jwt });
   }
@@ -116,7 +154,15 @@ export async function seedSandbox(
     bridge: { username: 'svc-bridge', password: secret() },
     alerts: { username: 'svc-alerts', password: secret() },
   };
-  brokerUsers.push({ username: service.bridge.username, hash: hashPassword(service.bridge.password), role: 'bridge' });
-  brokerUsers.push({ username: service.alerts.username, hash: hashPassword(service.alerts.password), role: 'alerts' });
+  brokerUsers.push({
+    username: service.bridge.username,
+    hash: hashPassword(service.bridge.password),
+    role: 'bridge',
+  });
+  brokerUsers.push({
+    username: service.alerts.username,
+    hash: hashPassword(service.alerts.password),
+    role: 'alerts',
+  });
   return { tenants, devices, probe, users, brokerUsers, service };
 }

@@ -52,7 +52,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const runDevice = async (device: LocalDevice, client: MqttClient, index: number) => {
     const interval = 1000 / options.ratePerDevice;
     let next = clock() + (index * interval) / options.devices.length;
-    for (let n = 1; !stopping && (options.messagesPerDevice === undefined || n <= options.messagesPerDevice); n++) {
+    for (
+      let n = 1;
+      !stopping && (options.messagesPerDevice === undefined || n <= options.messagesPerDevice);
+      n++
+    ) {
       const invalid = options.invalidEvery ? n % options.invalidEvery === 0 : false;
       const payload = invalid ? invalidPayload(n) : reading(device, n, clock());
       try {
@@ -93,7 +97,11 @@ export function reading(device: LocalDevice, n: number, now: number): string {
 }
 
 function invalidPayload(n: number): string {
-  const kinds = ['not json', JSON.stringify({ metrics: { temperature: 1 } }), JSON.stringify({ ts: 0, metrics: { t: 1 } })];
+  const kinds = [
+    'not json',
+    JSON.stringify({ metrics: { temperature: 1 } }),
+    JSON.stringify({ ts: 0, metrics: { t: 1 } }),
+  ];
   return kinds[n % kinds.length]!;
 }
 
