@@ -10,10 +10,11 @@
  * Options: --messages N (30000) --devices M (20) --rate R (2000) --rated-seconds S (10)
  *          --naive-messages K (2000) --warmup W (5000) --json
  *          --rounds R (3)
- * Before the broker baseline and the pipeline are measured, W messages go through each unmeasured,
- * so both are compared with warm JIT-compiled code, as in a long-running service. Each is then
- * measured R times and the median round is reported (this 2-core VM's speed drifts by tens of
- * percent between seconds); every round is in the JSON under `rounds`.
+ * Broker and pipeline rounds alternate R times, each pipeline round with a new bridge warmed up
+ * with W messages first (the broker path is warmed up once), so both are compared with warm
+ * JIT-compiled code and on the same machine: this 2-core VM's speed drifts by tens of percent
+ * from minute to minute. The median round of each is reported; every round, and each pipeline
+ * round's ratio to the broker round before it, are in the JSON under `rounds`.
  *          --profile-pipeline FILE  CPU profile (.cpuprofile) of this process during the pipeline phase
  */
 import { randomBytes } from 'node:crypto';
@@ -33,7 +34,7 @@ import { provideBroker } from '../sandbox/broker.js';
 import { copyBaseline, type CopyRow } from './baseline-copy.js';
 import { cpuDelta, cpuMillis, pidsByName, type PidSource } from './cpu-meter.js';
 import { startNaiveBaseline } from './baseline-naive.js';
-import { bundleBridge, startBridgeProcess } from './bridge-process.js';
+import { bundleBridge, startBridgeProcess, type BridgeProcess } from './bridge-process.js';
 import { startFunctionsProcess } from './functions-process.js';
 import { connectDevices, publishAll, type BenchDevice } from './publisher.js';
 
@@ -181,45 +182,13 @@ async function main(): Promise<void> {
         metrics: { temperature: 20 + (i % 50) / 10, humidity: 40 + (i % 30), battery: 90 },
       });
 
-    // 1. Baseline broker: the same messages pub -> sub, QoS 1, no processing.
-    progress(`broker baseline: ${ROUNDS} x ${N} messages`);
-    const sub = await mqtt.connectAsync(broker.url, {
-      username: bridgeUser.username,
-      password: bridgeUser.password,
-      clientId: 'bench-sub',
-      clean: true,
-    });
-    let subReceived = 0;
-    sub.on('message', () => (subReceived += 1));
-    await sub.subscribeAsync(TELEMETRY_FILTER, { qos: 1 });
     const groups: Record<string, PidSource> = {
       bench: process.pid,
       broker: broker.pid!,
       postgres: () => pidsByName('postgres'),
     };
-    await publishAll(
-      { url: broker.url, devices, payloads: payloadFor(`bw${run++}`), count: WARMUP },
-      publishers,
-    );
-    await waitFor('the broker warm-up', () => subReceived >= WARMUP, 60_000);
-    const brokerRounds: Round[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      subReceived = 0;
-      const cpu0 = cpuMillis(groups);
-      const b = await publishAll(
-        { url: broker.url, devices, payloads: payloadFor(`b${run++}`), count: N },
-        publishers,
-      );
-      const end = await waitFor('the subscriber to receive every message', () => subReceived >= N, 120_000);
-      brokerRounds.push({
-        rate: N / ((end - b.firstAt) / 1000),
-        cpu: perThousand(cpuDelta(cpu0, cpuMillis(groups)), N),
-      });
-    }
-    const { rate: brokerRate, cpu: brokerCpu } = median(brokerRounds);
-    await sub.endAsync();
 
-    // 2. Pipeline: bridge (own process) -> local Functions host -> Postgres.
+    // The Functions host runs throughout (its own process, as in production).
     const latency = new LatencyRecorder();
     let committed = 0;
     const functionKey = randomBytes(24).toString('base64url');
@@ -233,51 +202,113 @@ async function main(): Promise<void> {
       onError: progress,
     });
     cleanup.push(() => host.stop());
-    const bundle = await bundleBridge(DIR);
-    const healthPort = await freePort();
-    const bridge = startBridgeProcess(bundle, {
-      BRIDGE_MQTT_URL: broker.url,
-      BRIDGE_MQTT_USERNAME: bridgeUser.username,
-      BRIDGE_MQTT_PASSWORD: bridgeUser.password,
-      BRIDGE_MQTT_CLIENT_ID: 'bench-bridge',
-      BRIDGE_INGEST_URL: host.ingestUrl,
-      BRIDGE_INGEST_KEY: functionKey,
-      BRIDGE_JOURNAL_DIR: join(DIR, 'journal'),
-      BRIDGE_HEALTH_PORT: String(healthPort),
-      BRIDGE_LOG_LEVEL: 'warn',
-      // BRIDGE_* variables of this process override the above (tuning experiments).
-      ...(Object.fromEntries(
-        Object.entries(process.env).filter(([k, v]) => k.startsWith('BRIDGE_') && v !== undefined),
-      ) as Record<string, string>),
-    });
-    cleanup.push(() => bridge.stop());
-    await waitFor(
-      'the bridge to subscribe',
-      async () => {
-        const res = await fetch(`http://127.0.0.1:${healthPort}/metrics`).catch(() => null);
-        return res?.ok === true && ((await res.json()) as { connected?: boolean }).connected === true;
-      },
-      30_000,
-    );
-    await sleep(300);
-    progress(`pipeline warm-up: ${WARMUP} messages`);
-    await publishAll(
-      { url: broker.url, devices, payloads: payloadFor(`pw${run++}`), count: WARMUP },
-      publishers,
-    );
-    await waitFor('the pipeline warm-up to be committed', () => committed >= WARMUP, 120_000);
-    committed = 0;
-    latency.reset();
-
-    progress(`pipeline: ${ROUNDS} x ${N} messages from ${M} devices, as fast as the broker takes them`);
-    groups.bridge = bridge.child.pid!;
     groups.functions = host.pid;
+
+    // The baseline's subscriber: connected for the broker rounds only.
+    let subReceived = 0;
+    const connectSubscriber = async () => {
+      const sub = await mqtt.connectAsync(broker.url, {
+        username: bridgeUser.username,
+        password: bridgeUser.password,
+        clientId: 'bench-sub',
+        clean: true,
+      });
+      sub.on('message', () => (subReceived += 1));
+      await sub.subscribeAsync(TELEMETRY_FILTER, { qos: 1 });
+      return sub;
+    };
+
+    // A bridge process per pipeline round, with a session that ends with its connection (expiry
+    // 0): nothing is queued for it while a broker round runs, so the two kinds of round can
+    // alternate and see the same machine (this VM's speed drifts from minute to minute).
+    const bundle = await bundleBridge(DIR);
+    let peakRssMb = 0;
+    const startBridge = async (round: number) => {
+      const healthPort = await freePort();
+      const bridge = startBridgeProcess(bundle, {
+        BRIDGE_MQTT_URL: broker.url,
+        BRIDGE_MQTT_USERNAME: bridgeUser.username,
+        BRIDGE_MQTT_PASSWORD: bridgeUser.password,
+        BRIDGE_MQTT_CLIENT_ID: `bench-bridge-${round}`,
+        BRIDGE_MQTT_SESSION_EXPIRY_S: '0',
+        BRIDGE_INGEST_URL: host.ingestUrl,
+        BRIDGE_INGEST_KEY: functionKey,
+        BRIDGE_JOURNAL_DIR: join(DIR, `journal-${round}`),
+        BRIDGE_HEALTH_PORT: String(healthPort),
+        BRIDGE_LOG_LEVEL: 'warn',
+        // BRIDGE_* variables of this process override the above (tuning experiments).
+        ...(Object.fromEntries(
+          Object.entries(process.env).filter(([k, v]) => k.startsWith('BRIDGE_') && v !== undefined),
+        ) as Record<string, string>),
+      });
+      cleanup.push(() => bridge.stop());
+      await waitFor(
+        'the bridge to subscribe',
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${healthPort}/metrics`).catch(() => null);
+          return res?.ok === true && ((await res.json()) as { connected?: boolean }).connected === true;
+        },
+        30_000,
+      );
+      await sleep(300);
+      return bridge;
+    };
+    const stopBridge = async (bridge: BridgeProcess) => {
+      peakRssMb = Math.max(peakRssMb, await bridge.peakRssMb());
+      await bridge.stop();
+    };
+
+    progress(`broker warm-up: ${WARMUP} messages`);
+    {
+      const sub = await connectSubscriber();
+      await publishAll(
+        { url: broker.url, devices, payloads: payloadFor(`bw${run++}`), count: WARMUP },
+        publishers,
+      );
+      await waitFor('the broker warm-up', () => subReceived >= WARMUP, 60_000);
+      await sub.endAsync();
+    }
+
+    progress(`${ROUNDS} rounds of ${N} messages from ${M} devices: broker baseline, then pipeline`);
     const profiler = args['profile-pipeline'] ? await startProfiler() : undefined;
+    const brokerRounds: Round[] = [];
     const pipelineRounds: Round[] = [];
+    let pipelinePublished = 0;
     let tagP = '';
     let p: Awaited<ReturnType<typeof publishAll>> | undefined;
+    let bridge: BridgeProcess | undefined;
     for (let r = 0; r < ROUNDS; r++) {
+      // Broker baseline: the same messages pub -> sub, QoS 1, no processing.
+      subReceived = 0;
+      const sub = await connectSubscriber();
+      const brokerCpu0 = cpuMillis(groups);
+      const b = await publishAll(
+        { url: broker.url, devices, payloads: payloadFor(`b${run++}`), count: N },
+        publishers,
+      );
+      const brokerEnd = await waitFor(
+        'the subscriber to receive every message',
+        () => subReceived >= N,
+        120_000,
+      );
+      brokerRounds.push({
+        rate: N / ((brokerEnd - b.firstAt) / 1000),
+        cpu: perThousand(cpuDelta(brokerCpu0, cpuMillis(groups)), N),
+      });
+      await sub.endAsync();
+
+      // Pipeline: a new bridge, warmed up, then the same number of messages until all committed.
+      bridge = await startBridge(r);
+      groups.bridge = bridge.child.pid!;
       committed = 0;
+      await publishAll(
+        { url: broker.url, devices, payloads: payloadFor(`pw${run++}`), count: WARMUP },
+        publishers,
+      );
+      await waitFor('the pipeline warm-up to be committed', () => committed >= WARMUP, 120_000);
+      pipelinePublished += WARMUP;
+      committed = 0;
+      latency.reset();
       const tag = `p${run++}`;
       const cpu0 = cpuMillis(groups);
       const round = await publishAll(
@@ -289,10 +320,17 @@ async function main(): Promise<void> {
         rate: N / ((end - round.firstAt) / 1000),
         cpu: perThousand(cpuDelta(cpu0, cpuMillis(groups)), N),
       });
+      pipelinePublished += N;
       if (r === 0) [tagP, p] = [tag, round];
+      progress(
+        `round ${r + 1}: broker ${Math.round(brokerRounds[r]!.rate)} msg/s, pipeline ${Math.round(pipelineRounds[r]!.rate)} msg/s`,
+      );
+      if (r < ROUNDS - 1) await stopBridge(bridge); // the last one also serves the rated run
     }
     if (profiler) await writeFile(args['profile-pipeline']!, JSON.stringify(await profiler.stop()));
+    const { rate: brokerRate, cpu: brokerCpu } = median(brokerRounds);
     const { rate: pipelineRate, cpu: pipelineCpu } = median(pipelineRounds);
+    const roundRatios = pipelineRounds.map((pr, r) => pr.rate / brokerRounds[r]!.rate);
     const throughputP99 = latency.percentile(99);
 
     progress(`rated: ${RATE} msg/s offered for ${RATED_SECONDS} s`);
@@ -306,14 +344,14 @@ async function main(): Promise<void> {
     await waitFor('the rated run to be committed', () => committed - before >= ratedCount, 120_000);
     const p50 = latency.percentile(50);
     const p99 = latency.percentile(99);
-    const rssMb = await bridge.peakRssMb();
+    await stopBridge(bridge!);
+    const rssMb = peakRssMb;
 
-    const published = WARMUP + ROUNDS * N + ratedCount;
+    const published = pipelinePublished + ratedCount;
     const counts = await pool.query<{ total: number; distinct: number }>(
       `select count(*)::int as total, count(distinct (device_id, msg_key))::int as distinct from public.telemetry`,
     );
     const { total, distinct } = counts.rows[0]!;
-    await bridge.stop();
 
     // 3. Baseline database: COPY of the same rows.
     progress(`copy baseline: ${N} rows`);
@@ -374,6 +412,8 @@ async function main(): Promise<void> {
       rounds: {
         broker_msgs_per_s: brokerRounds.map((r) => Math.round(r.rate)),
         pipeline_msgs_per_s: pipelineRounds.map((r) => Math.round(r.rate)),
+        // Each pipeline round over the broker round just before it (the two saw the same machine).
+        ratio: roundRatios.map((x) => Math.round(x * 100) / 100),
       },
     };
     if (args.json) {
@@ -414,6 +454,9 @@ async function main(): Promise<void> {
         Object.entries(c)
           .map(([k, v]) => `${k} ${v}`)
           .join(', ');
+      process.stdout.write(
+        `  rounds (pipeline / broker before it): ${roundRatios.map((x) => x.toFixed(2)).join(', ')}\n`,
+      );
       process.stdout.write(`  CPU ms per 1k messages: broker baseline: ${cpuLine(brokerCpu)}\n`);
       process.stdout.write(`                          pipeline:        ${cpuLine(pipelineCpu)}\n`);
     }
