@@ -19,6 +19,15 @@ export async function bundleBridge(outDir: string): Promise<string> {
     target: 'node20',
     outfile,
     logLevel: 'warning',
+    // `debug` (used by mqtt.js and mqtt-packet on every packet) becomes a no-op unless DEBUG is set.
+    plugins: [
+      {
+        name: 'debug-shim',
+        setup(b) {
+          b.onResolve({ filter: /^debug$/ }, () => ({ path: join(BRIDGE_DIR, 'debug-shim.cjs') }));
+        },
+      },
+    ],
     // Bundled CommonJS dependencies call require(); ESM output has none of its own.
     banner: {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

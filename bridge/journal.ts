@@ -36,6 +36,7 @@ export const RECORD_HEADER_BYTES = 28;
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024 + 65_536 + RECORD_HEADER_BYTES;
 const SEGMENT_RE = /^seg-(\d{16})\.log$/;
 const CURSOR_FILE = 'cursor.json';
+const CURSOR_WRITE_INTERVAL_MS = 1_000;
 const LOCK_FILE = 'journal.lock';
 const READ_CHUNK = 1024 * 1024;
 
@@ -187,6 +188,7 @@ export class Journal {
   private cursorSeq = 0;
   /** cursorSeq moved since cursor.json was last written. */
   private cursorDirty = false;
+  private cursorWrittenAt = 0;
   /** Highest seq handed to the forwarder (or skipped as already forwarded). */
   private dispatchedSeq = 0;
   /** Highest seq held in memory or dispatched; records above it are only on disk. */
@@ -503,7 +505,13 @@ export class Journal {
 
   /** fdatasync of what was appended since the last call (and of the directory after a rotation). */
   sync(): Promise<void> {
-    if (this.cursorDirty && !this.closed) this.writeCursor();
+    // The cursor at most once a second: a crash re-sends at most that much accepted work, which
+    // ingest recognises as duplicates; a rename(2) every 50 ms was a visible share of the CPU.
+    const now = (this.opts.now ?? Date.now)();
+    if (this.cursorDirty && !this.closed && now - this.cursorWrittenAt >= CURSOR_WRITE_INTERVAL_MS) {
+      this.cursorWrittenAt = now;
+      this.writeCursor();
+    }
     if (this.syncing) return this.syncing;
     if ((!this.dirty && !this.dirDirty) || this.closed) return Promise.resolve();
     const fd = this.fd;
