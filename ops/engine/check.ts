@@ -1,0 +1,45 @@
+/**
+ * The contract of an ops check (DESIGN.md section 3): a small module that gets its data through
+ * injected sources and says how things are. The engine adds timing and turns a throw into `error`.
+ */
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'error' | 'skipped';
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+
+/** What a check's run() returns. `error` is the engine's to give (a check that throws). */
+export interface CheckOutcome {
+  status: Exclude<CheckStatus, 'error'>;
+  /** One line for the report's table. */
+  summary: string;
+  /** Numbers worth charting or thresholding, by name (e.g. `latency_ms`). */
+  metrics?: Record<string, number>;
+  /** Lines that show why: what was measured, against what. */
+  evidence?: string[];
+  /** Identity of the problem for incident issues; defaults to the check id. */
+  fingerprint?: string;
+}
+
+export interface CheckContext {
+  /** Milliseconds since the epoch; injected so tests control time. */
+  now(): number;
+  /** Aborted when the run's time budget for this check is spent. */
+  signal: AbortSignal;
+}
+
+export interface Check {
+  id: string;
+  title: string;
+  severity: Severity;
+  /** The runbook playbook that answers a failure (runbook/RUNBOOK.md section 7), if any. */
+  playbook: string | null;
+  run(context: CheckContext): Promise<CheckOutcome>;
+}
+
+export interface CheckResult extends Required<Omit<CheckOutcome, 'status'>> {
+  id: string;
+  title: string;
+  status: CheckStatus;
+  severity: Severity;
+  playbook: string | null;
+  startedAt: string;
+  durationMs: number;
+}

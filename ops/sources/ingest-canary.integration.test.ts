@@ -1,0 +1,69 @@
+/**
+ * The ingest canary against the local sandbox on real services: ok through the whole pipeline,
+ * fail when the bridge is down, error when the broker refuses the probe.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { mosquittoForTests } from '../../broker/mosquitto-process.js';
+import { startPlatform, type Platform } from '../../scripts/sandbox/platform.js';
+import { ADMIN_URL } from '../../test/support/database.js';
+import { ingestCanaryCheck } from '../checks/ingest-canary.js';
+import { runChecks } from '../engine/run-checks.js';
+import { createIngestCanarySource, type IngestCanarySource } from './ingest-canary.js';
+
+const run = mosquittoForTests() ? describe : describe.skip;
+const databaseName = `canary_test_${process.pid}`;
+
+run('ingest canary on the sandbox', () => {
+  let dir: string;
+  let platform: Platform;
+  const sources: IngestCanarySource[] = [];
+  const source = (password?: string) => {
+    const env = platform.env;
+    const s = createIngestCanarySource({
+      mqttUrl: env.mqtt.url,
+      probe: password ? { ...env.probe, password } : env.probe,
+      databaseUrl: env.db.url,
+      protocolVersion: platform.broker.protocolVersion,
+    });
+    sources.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'canary-'));
+    platform = await startPlatform({
+      databaseName,
+      dir: join(dir, 'run'),
+      envPath: join(dir, 'env.json'),
+      log: () => undefined,
+    });
+  });
+  afterAll(async () => {
+    for (const s of sources) await s.close();
+    await platform?.stop();
+    await rm(dir, { recursive: true, force: true });
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`drop database if exists ${databaseName} with (force)`);
+    await admin.end();
+  });
+
+  test('ok through the whole pipeline, then error on a refused probe, then fail with the bridge down', async () => {
+    const [healthy] = await runChecks([ingestCanaryCheck(source(), { warnMs: 5_000, timeoutMs: 15_000 })]);
+    expect(healthy).toMatchObject({ id: 'daily.ingest-canary', status: 'ok' });
+    expect(healthy!.metrics.latency_ms).toBeLessThan(5_000);
+
+    const [refused] = await runChecks([
+      ingestCanaryCheck(source('wrong-password'), { warnMs: 5_000, timeoutMs: 5_000 }),
+    ]);
+    expect(refused!.status).toBe('error');
+
+    await platform.bridge.stop(); // messages now wait at the broker: nothing reaches the database
+    const [down] = await runChecks([ingestCanaryCheck(source(), { warnMs: 500, timeoutMs: 2_000 })]);
+    expect(down!.status).toBe('fail');
+    expect(down!.summary).toMatch(/not committed within 2 s/);
+  }, 60_000);
+});
