@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -46,4 +47,15 @@ export async function applyMigrations(databaseUrl: string, options: MigrateOptio
       `supabase db push failed for ${redactUrl(databaseUrl)}: ${(e.stderr || e.stdout || e.message).trim().slice(-2000)}`,
     );
   }
+}
+
+/** The newest migration version in supabase/migrations (what a deployed schema should report). */
+export function latestMigrationVersion(dir = join(REPO_ROOT, 'supabase', 'migrations')): string {
+  const versions = readdirSync(dir)
+    .map((file) => /^(\d{14})_.+\.sql$/.exec(file)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .sort();
+  const latest = versions.at(-1);
+  if (!latest) throw new Error(`no migrations (<14 digits>_<name>.sql) in ${dir}`);
+  return latest;
 }

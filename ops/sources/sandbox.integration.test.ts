@@ -1,6 +1,6 @@
 /**
- * The ingest canary against the local sandbox on real services: ok through the whole pipeline,
- * fail when the bridge is down, error when the broker refuses the probe.
+ * The daily checks against the local sandbox on real services, with their real sources: ok while
+ * everything runs, and the right verdict as parts are taken away.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,14 +9,17 @@ import pg from 'pg';
 import { mosquittoForTests } from '../../broker/mosquitto-process.js';
 import { startPlatform, type Platform } from '../../scripts/sandbox/platform.js';
 import { ADMIN_URL } from '../../test/support/database.js';
+import { latestMigrationVersion } from '../../supabase/migrate.js';
+import { functionHealthCheck } from '../checks/function-health.js';
 import { ingestCanaryCheck } from '../checks/ingest-canary.js';
 import { runChecks } from '../engine/run-checks.js';
+import { createFunctionHealthSource } from './function-health.js';
 import { createIngestCanarySource, type IngestCanarySource } from './ingest-canary.js';
 
 const run = mosquittoForTests() ? describe : describe.skip;
 const databaseName = `canary_test_${process.pid}`;
 
-run('ingest canary on the sandbox', () => {
+run('daily checks on the sandbox', () => {
   let dir: string;
   let platform: Platform;
   const sources: IngestCanarySource[] = [];
@@ -51,7 +54,29 @@ run('ingest canary on the sandbox', () => {
     await admin.end();
   });
 
-  test('ok through the whole pipeline, then error on a refused probe, then fail with the bridge down', async () => {
+  test('function health: ok with the newest schema, fail once the host is gone', async () => {
+    const check = () =>
+      functionHealthCheck(
+        createFunctionHealthSource({ healthUrl: platform.env.ingest.healthUrl, timeoutMs: 2_000 }),
+        {
+          expectedSchemaVersion: latestMigrationVersion(),
+        },
+      );
+    const [healthy] = await runChecks([check()]);
+    expect(healthy).toMatchObject({
+      id: 'daily.function-health',
+      status: 'ok',
+      metrics: { http_status: 200 },
+    });
+    const [behind] = await runChecks([
+      functionHealthCheck(createFunctionHealthSource({ healthUrl: platform.env.ingest.healthUrl }), {
+        expectedSchemaVersion: '29991231000000',
+      }),
+    ]);
+    expect(behind!.status).toBe('warn');
+  });
+
+  test('ingest canary: ok through the whole pipeline, error on a refused probe, fail with the bridge down', async () => {
     const [healthy] = await runChecks([ingestCanaryCheck(source(), { warnMs: 5_000, timeoutMs: 15_000 })]);
     expect(healthy).toMatchObject({ id: 'daily.ingest-canary', status: 'ok' });
     expect(healthy!.metrics.latency_ms).toBeLessThan(5_000);
@@ -65,5 +90,17 @@ run('ingest canary on the sandbox', () => {
     const [down] = await runChecks([ingestCanaryCheck(source(), { warnMs: 500, timeoutMs: 2_000 })]);
     expect(down!.status).toBe('fail');
     expect(down!.summary).toMatch(/not committed within 2 s/);
+
+    await platform.host.close();
+    const [gone] = await runChecks([
+      functionHealthCheck(
+        createFunctionHealthSource({ healthUrl: platform.env.ingest.healthUrl, timeoutMs: 2_000 }),
+        {
+          expectedSchemaVersion: latestMigrationVersion(),
+        },
+      ),
+    ]);
+    expect(gone!.status).toBe('fail');
+    expect(gone!.summary).toMatch(/unreachable/);
   }, 60_000);
 });
