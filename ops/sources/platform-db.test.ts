@@ -1,0 +1,91 @@
+/** The database-backed checks on a real, migrated PostgreSQL with rows at known times. */
+import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
+import { seedIngestFixture, type IngestFixture } from '../../test/support/ingest-fixture.js';
+import { deadLettersCheck } from '../checks/dead-letters.js';
+import { topTenantsCheck } from '../checks/top-tenants.js';
+import { runChecks } from '../engine/run-checks.js';
+import { createPlatformDbSource } from './platform-db.js';
+
+const NOW = Date.parse('2026-11-26T12:30:00Z');
+const HOUR = 3_600_000;
+let db: TestDatabase;
+let pool: pg.Pool;
+let f: IngestFixture;
+
+beforeAll(async () => {
+  db = await createTestDatabase('ops_platform_db');
+  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+  f = await seedIngestFixture(pool);
+});
+afterAll(async () => {
+  await pool.end();
+  await db.drop();
+});
+beforeEach(async () => {
+  await pool.query('truncate public.usage_hourly, public.ingest_rejects');
+});
+
+const usage = (tenant: string, device: string, hoursAgo: number, messages: number) =>
+  pool.query(
+    `insert into public.usage_hourly (tenant_id, device_id, hour, messages, bytes) values ($1, $2, $3, $4, $5)`,
+    [tenant, device, new Date(Math.floor((NOW - hoursAgo * HOUR) / HOUR) * HOUR), messages, messages * 100],
+  );
+let rejectId = 0;
+const reject = (tenant: string | null, reason: string, hoursAgo: number, n = 1) =>
+  Promise.all(
+    Array.from({ length: n }, () =>
+      pool.query(
+        `insert into public.ingest_rejects (message_id, tenant_id, topic, reason, payload_bytes, received_at, created_at)
+         values ($1, $2, 't/x/y/telemetry', $3, 10, $4, $4)`,
+        [`m-${rejectId++}`, tenant, reason, new Date(NOW - hoursAgo * HOUR)],
+      ),
+    ),
+  );
+
+test('dead letters: share of the last 24 h only, by reason and tenant', async () => {
+  await usage(f.tenantA, f.deviceA, 2, 900);
+  await usage(f.tenantB, f.deviceB, 5, 1_000);
+  await reject(f.tenantA, 'invalid_json', 1, 30);
+  await reject(null, 'unknown_device', 3, 10);
+  await reject(f.tenantB, 'ts_too_old', 30, 500); // older than 24 h: not counted
+  const [result] = await runChecks([deadLettersCheck(createPlatformDbSource(pool))], { now: () => NOW });
+  expect(result!.metrics).toEqual({ rejected: 40, accepted: 1_900, reject_share_pct: 2.06 });
+  expect(result!.status).toBe('warn');
+  expect(result!.evidence).toEqual([
+    '30 x invalid_json (acme)',
+    '10 x unknown_device (no tenant: unknown device or topic)',
+  ]);
+});
+
+test('dead letters: ok under 1 %, fail over 10 %', async () => {
+  await usage(f.tenantA, f.deviceA, 2, 10_000);
+  await reject(f.tenantA, 'invalid_json', 1, 5);
+  const [quiet] = await runChecks([deadLettersCheck(createPlatformDbSource(pool))], { now: () => NOW });
+  expect(quiet!.status).toBe('ok');
+  await reject(f.tenantA, 'invalid_json', 1, 1_500);
+  const [loud] = await runChecks([deadLettersCheck(createPlatformDbSource(pool))], { now: () => NOW });
+  expect(loud!.status).toBe('fail');
+});
+
+test('top tenants: ordered by messages, with devices and growth; a spike is a warning', async () => {
+  // This week: globex 3,000 from one device, acme 2,000 from two; last week: acme 1,800, globex 1,000.
+  await usage(f.tenantB, f.deviceB, 10, 3_000);
+  await usage(f.tenantA, f.deviceA, 20, 1_000);
+  await usage(f.tenantA, f.deviceA2, 30, 1_000);
+  await usage(f.tenantA, f.deviceA, 7 * 24 + 5, 1_800);
+  await usage(f.tenantB, f.deviceB, 7 * 24 + 5, 1_000);
+  const [result] = await runChecks([topTenantsCheck(createPlatformDbSource(pool))], { now: () => NOW });
+  expect(result!.evidence).toEqual([
+    'globex: 3000 messages, 300000 bytes, 1 devices, +200% week over week',
+    'acme: 2000 messages, 200000 bytes, 2 devices, +11% week over week',
+  ]);
+  expect(result!.status).toBe('warn');
+  expect(result!.summary).toMatch(/over \+100% week over week for globex/);
+  expect(result!.playbook).toBe('growth-spike');
+  const [calm] = await runChecks([topTenantsCheck(createPlatformDbSource(pool), { growthWarnPct: 250 })], {
+    now: () => NOW,
+  });
+  expect(calm!.status).toBe('ok');
+  expect(calm!.metrics).toEqual({ tenants: 2, messages: 5_000 });
+});

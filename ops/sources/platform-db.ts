@@ -1,0 +1,56 @@
+/**
+ * The platform's own database as the ops checks read it: rollups and indexed recent rows only,
+ * never a scan of raw telemetry (the checks must stay fast at millions of rows). Connects with a
+ * role that bypasses RLS (the service role).
+ */
+import type pg from 'pg';
+
+export interface DeadLetterCount {
+  reason: string;
+  /** Tenant slug; null for messages that could not be attributed (unknown device, bad topic). */
+  tenant: string | null;
+  count: number;
+}
+
+export interface TenantUsage {
+  tenant: string;
+  messages: number;
+  bytes: number;
+  /** Devices that sent at least one accepted message in the window. */
+  devices: number;
+}
+
+export interface PlatformDbSource {
+  /** Dead letters received in [from, to), by reason and tenant. */
+  deadLetters(from: Date, to: Date): Promise<DeadLetterCount[]>;
+  /** Accepted messages per tenant from the hourly rollup, hours in [from, to). */
+  tenantUsage(from: Date, to: Date): Promise<TenantUsage[]>;
+}
+
+export function createPlatformDbSource(pool: pg.Pool): PlatformDbSource {
+  return {
+    async deadLetters(from, to) {
+      const res = await pool.query<{ reason: string; tenant: string | null; count: number }>(
+        `select r.reason, t.slug as tenant, count(*)::int as count
+           from public.ingest_rejects r left join public.tenants t on t.id = r.tenant_id
+          where r.created_at >= $1 and r.created_at < $2
+          group by r.reason, t.slug
+          order by count desc, r.reason, t.slug`,
+        [from, to],
+      );
+      return res.rows;
+    },
+    async tenantUsage(from, to) {
+      const res = await pool.query<TenantUsage>(
+        `select t.slug as tenant, sum(u.messages)::float8 as messages, sum(u.bytes)::float8 as bytes,
+                count(distinct u.device_id)::int as devices
+           from public.usage_hourly u join public.tenants t on t.id = u.tenant_id
+          where u.hour >= $1 and u.hour < $2
+          group by t.slug
+          order by messages desc, t.slug`,
+        [from, to],
+      );
+      return res.rows;
+    },
+  };
+}
