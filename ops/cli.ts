@@ -1,0 +1,104 @@
+/**
+ * `npm run ops -- <cadence> [--env local] [--json] [--fail-on fail|warn|never] [--report-dir DIR]`
+ *
+ * Runs a cadence's checks, prints the report (Markdown, or one JSON object with --json) and
+ * writes it under the report directory. The exit code follows --fail-on: 1 when the verdict is
+ * that bad or worse, 0 otherwise; 2 for bad arguments or a missing environment.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LOCAL_ENV_PATH, readLocalEnv } from '../common/local-env.js';
+import { CADENCES, planLocalCadence, type Cadence } from './cadences.js';
+import type { CheckStatus } from './engine/check.js';
+import { runChecks } from './engine/run-checks.js';
+import { renderMarkdown, verdict } from './report/render-markdown.js';
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  now?: () => number;
+  envPath?: string;
+}
+
+const FAIL_ON = ['fail', 'warn', 'never'] as const;
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        env: { type: 'string', default: 'local' },
+        json: { type: 'boolean', default: false },
+        'fail-on': { type: 'string', default: 'fail' },
+        'report-dir': { type: 'string', default: 'reports' },
+      },
+    });
+  } catch (error) {
+    io.err(`ops: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const cadence = positionals[0];
+  if (positionals.length !== 1 || !CADENCES.includes(cadence as Cadence)) {
+    io.err(`ops: give one cadence: ${CADENCES.join(' | ')} (got ${positionals.join(' ') || 'none'})\n`);
+    return 2;
+  }
+  if (!FAIL_ON.includes(values['fail-on'] as FailOn)) {
+    io.err(`ops: --fail-on must be ${FAIL_ON.join(', ')} (got ${values['fail-on']})\n`);
+    return 2;
+  }
+  if (values.env !== 'local') {
+    io.err(`ops: --env ${values.env}: only the local sandbox (--env local) can be checked so far\n`);
+    return 2;
+  }
+  let env;
+  try {
+    env = await readLocalEnv(io.envPath ?? LOCAL_ENV_PATH);
+  } catch (error) {
+    io.err(`ops: ${(error as Error).message}\n`);
+    return 2;
+  }
+
+  const now = io.now ?? Date.now;
+  const plan = planLocalCadence(cadence as Cadence, env);
+  let results;
+  try {
+    results = await runChecks(plan.checks, {
+      now,
+      onProgress: (e) =>
+        io.err(
+          e.phase === 'start'
+            ? `ops: ${e.check.id} ...\n`
+            : `ops: ${e.result.id}: ${e.result.status} (${e.result.durationMs} ms)\n`,
+        ),
+    });
+  } finally {
+    await plan.close();
+  }
+  const at = new Date(now());
+  const markdown = renderMarkdown({ title: `${cadence} checks (${values.env})`, at, results });
+  const dir = values['report-dir']!;
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `${cadence}-${values.env}-${at.toISOString().replace(/[:.]/g, '-')}.md`);
+  await writeFile(file, markdown);
+  const v = verdict(results);
+  io.out(
+    values.json
+      ? `${JSON.stringify({ cadence, env: values.env, verdict: v, results, report: file })}\n`
+      : markdown,
+  );
+  io.err(`ops: report written to ${file}\n`);
+  return exitCodeFor(v, values['fail-on'] as FailOn);
+}
+
+export type FailOn = (typeof FAIL_ON)[number];
+
+/** 1 when the run's verdict is as bad as --fail-on or worse (an `error` counts as a failure). */
+export function exitCodeFor(v: CheckStatus, failOn: FailOn): 0 | 1 {
+  if (failOn === 'never') return 0;
+  const bad: CheckStatus[] = failOn === 'warn' ? ['fail', 'error', 'warn'] : ['fail', 'error'];
+  return bad.includes(v) ? 1 : 0;
+}

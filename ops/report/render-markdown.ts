@@ -1,0 +1,61 @@
+/**
+ * A run's report as Markdown (job summary, artifact, CLI): a one-line verdict, a table of checks,
+ * then details with evidence for every check that is not ok.
+ */
+import type { CheckResult, CheckStatus } from '../engine/check.js';
+
+/** Worst first: the verdict is the worst status of the run. */
+const ORDER: CheckStatus[] = ['fail', 'error', 'warn', 'ok', 'skipped'];
+const MARK: Record<CheckStatus, string> = {
+  fail: 'FAIL',
+  error: 'ERROR',
+  warn: 'WARN',
+  ok: 'ok',
+  skipped: 'skipped',
+};
+
+export function verdict(results: readonly CheckResult[]): CheckStatus {
+  if (results.length === 0) return 'skipped';
+  return ORDER.find((s) => results.some((r) => r.status === s)) ?? 'ok';
+}
+
+export function renderMarkdown(run: { title: string; at: Date; results: readonly CheckResult[] }): string {
+  const v = verdict(run.results);
+  const counts = ORDER.map((s) => [s, run.results.filter((r) => r.status === s).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
+  const lines = [
+    `# ${run.title}: ${MARK[v]}`,
+    '',
+    `${run.at.toISOString()} - ${run.results.length} checks: ${counts || 'none'}`,
+    '',
+    '| Check | Status | Summary | Took |',
+    '| --- | --- | --- | --- |',
+    ...run.results.map(
+      (r) =>
+        `| ${cell(r.title)} (\`${r.id}\`) | ${MARK[r.status]} | ${cell(r.summary)} | ${seconds(r.durationMs)} |`,
+    ),
+  ];
+  const notOk = run.results.filter((r) => r.status !== 'ok' && r.status !== 'skipped');
+  if (notOk.length > 0) {
+    lines.push('', '## Details');
+    for (const r of notOk) {
+      lines.push('', `### ${MARK[r.status]}: ${r.title}`, '', r.summary);
+      if (r.playbook) lines.push('', `Playbook: \`${r.playbook}\` (runbook/RUNBOOK.md, section 7)`);
+      const metrics = Object.entries(r.metrics);
+      if (metrics.length) lines.push('', metrics.map(([k, n]) => `${k} = ${n}`).join(', '));
+      if (r.evidence.length) lines.push('', ...r.evidence.map((e) => `- ${cell(e)}`));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Table-safe text: no pipes or line breaks. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
