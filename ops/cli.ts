@@ -5,14 +5,11 @@
  * writes it under the report directory. The exit code follows --fail-on: 1 when the verdict is
  * that bad or worse, 0 otherwise; 2 for bad arguments or a missing environment.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOCAL_ENV_PATH, readLocalEnv } from '../common/local-env.js';
-import { CADENCES, planLocalCadence, type Cadence } from './cadences.js';
+import { CADENCES, type Cadence } from './cadences.js';
 import type { CheckStatus } from './engine/check.js';
-import { runChecks } from './engine/run-checks.js';
-import { renderMarkdown, verdict } from './report/render-markdown.js';
+import { runLocalCadence } from './run-cadence.js';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -62,35 +59,18 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
 
-  const now = io.now ?? Date.now;
-  const plan = planLocalCadence(cadence as Cadence, env);
-  let results;
-  try {
-    results = await runChecks(plan.checks, {
-      now,
-      onProgress: (e) =>
-        io.err(
-          e.phase === 'start'
-            ? `ops: ${e.check.id} ...\n`
-            : `ops: ${e.result.id}: ${e.result.status} (${e.result.durationMs} ms)\n`,
-        ),
-    });
-  } finally {
-    await plan.close();
-  }
-  const at = new Date(now());
-  const markdown = renderMarkdown({ title: `${cadence} checks (${values.env})`, at, results });
-  const dir = values['report-dir']!;
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `${cadence}-${values.env}-${at.toISOString().replace(/[:.]/g, '-')}.md`);
-  await writeFile(file, markdown);
-  const v = verdict(results);
+  const run = await runLocalCadence(cadence as Cadence, env, {
+    reportDir: values['report-dir']!,
+    now: io.now,
+    progress: (line) => io.err(`ops: ${line}\n`),
+  });
   io.out(
     values.json
-      ? `${JSON.stringify({ cadence, env: values.env, verdict: v, results, report: file })}\n`
-      : markdown,
+      ? `${JSON.stringify({ cadence, env: values.env, verdict: run.verdict, results: run.results, report: run.file })}\n`
+      : run.markdown,
   );
-  io.err(`ops: report written to ${file}\n`);
+  io.err(`ops: report written to ${run.file}\n`);
+  const v = run.verdict;
   return exitCodeFor(v, values['fail-on'] as FailOn);
 }
 

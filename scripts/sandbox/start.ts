@@ -1,10 +1,12 @@
 /**
  * `npm start`: a bounded run of the whole platform. Starts everything, lets the simulator publish a
  * fixed number of messages per device (some invalid, some past the alert thresholds), waits until
- * the bridge has forwarded everything and notifications are out, prints the summary, stops, exits 0.
+ * the bridge has forwarded everything and notifications are out, prints the summary, runs the daily
+ * ops checks against the sandbox (report under reports/), stops, exits 0.
  * Exits 1 with the reason when the platform could not start or lost a message.
  */
 import { join } from 'node:path';
+import { runLocalCadence } from '../../ops/run-cadence.js';
 import { startPlatform } from './platform.js';
 import { startSimulator } from './simulator.js';
 import { collectSummary, formatSummary } from './summary.js';
@@ -88,6 +90,15 @@ async function main(): Promise<number> {
     });
     process.stdout.write(`${formatSummary(summary)}\n`);
     log(`connection details: .ops/local/env.json`);
+
+    // The runbook's daily cadence against the sandbox (issue #3): the checks built so far.
+    log('ops: daily checks of the sandbox');
+    const daily = await runLocalCadence('daily', platform.env, {
+      reportDir: 'reports',
+      progress: (line) => log(`ops: ${line}`),
+    });
+    process.stdout.write(`\n${daily.markdown}`);
+    log(`ops: report written to ${daily.file}`);
 
     const accounted = summary.tenants.reduce((a, t) => a + t.ingested + t.rejected, 0);
     if (tally.errors > 0 || accounted !== total) {
