@@ -1,4 +1,4 @@
-import { TELEMETRY_FILTER, telemetryTopic } from '../common/topics.js';
+import { TELEMETRY_FILTER, probeTopic, telemetryTopic } from '../common/topics.js';
 import { ALERTS_FILTER, buildAcl } from './acl.js';
 
 describe('buildAcl', () => {
@@ -17,6 +17,13 @@ describe('buildAcl', () => {
     // No wildcard write for anyone but the alerts service.
     const deviceTopics = acl[0]?.rules.map((rule) => rule.topic) ?? [];
     expect(deviceTopics.some((topic) => /[+#]/.test(topic))).toBe(false);
+  });
+
+  it('gives the uptime probe its own topic outside the tenants, read and write, nothing else', () => {
+    expect(buildAcl([{ role: 'probe', username: 'svc-uptime' }])).toEqual([
+      { username: 'svc-uptime', rules: [{ access: 'readwrite', topic: 'ops/probe/svc-uptime' }] },
+    ]);
+    expect(probeTopic('svc-uptime').startsWith(`${TELEMETRY_FILTER.split('/')[0]}/`)).toBe(false);
   });
 
   it('rejects usernames that would break the password file or ACL, and duplicates', () => {

@@ -6,10 +6,11 @@
  *   per-user lines, never a `pattern` or wildcard write, so one device cannot speak for another;
  * - `bridge` reads every device's telemetry (a plain read rule also covers its `$share/...`
  *   subscription in Mosquitto 2.0);
- * - `alerts` writes the tenants' alert topics.
+ * - `alerts` writes the tenants' alert topics;
+ * - `probe` (the ops uptime probe) reads and writes its own topic outside the tenants' tree.
  * Anything not listed is denied. Tenant readers are not modelled yet.
  */
-import { ALERTS_LEAF, TELEMETRY_FILTER, TOPIC_ROOT, telemetryTopic } from '../common/topics.js';
+import { ALERTS_LEAF, TELEMETRY_FILTER, TOPIC_ROOT, probeTopic, telemetryTopic } from '../common/topics.js';
 
 export type AclAccess = 'read' | 'write' | 'readwrite' | 'deny';
 
@@ -31,7 +32,7 @@ export interface DeviceIdentity {
 }
 
 export interface ServiceIdentity {
-  role: 'bridge' | 'alerts';
+  role: 'bridge' | 'alerts' | 'probe';
   username: string;
 }
 
@@ -51,6 +52,8 @@ export function aclRules(identity: BrokerIdentity): AclRule[] {
       return [{ access: 'read', topic: TELEMETRY_FILTER }];
     case 'alerts':
       return [{ access: 'write', topic: ALERTS_FILTER }];
+    case 'probe':
+      return [{ access: 'readwrite', topic: probeTopic(identity.username) }];
   }
 }
 

@@ -37,6 +37,8 @@ export interface LocalEnv {
   users: LocalUser[];
   auth: { jwtSecret: string };
   webhook: { url: string };
+  /** The ops uptime probe's broker user: MQTT round trips on its own topic (common/topics.ts). */
+  uptimeProbe: { username: string; password: string; topic: string };
 }
 
 export type ServiceKind = 'real' | 'embedded' | 'given';

@@ -4,6 +4,7 @@
  *
  *   t/<tenantSlug>/<deviceKey>/telemetry   device -> platform (QoS 1)
  *   t/<tenantSlug>/alerts                  platform -> tenant (alert notifications)
+ *   ops/probe/<username>                   the uptime probe's own round trip (publish, receive)
  *
  * The device key is globally unique and is also the device's MQTT username, so the broker ACL can
  * pin a device to exactly one topic. The tenant segment is a routing convenience for tenants'
@@ -14,6 +15,14 @@
 export const TOPIC_ROOT = 't';
 export const TELEMETRY_LEAF = 'telemetry';
 export const ALERTS_LEAF = 'alerts';
+
+/** Outside the tenants' tree: the uptime probe publishes to and reads from its own topic only. */
+export const PROBE_ROOT = 'ops/probe';
+
+export function probeTopic(username: string): string {
+  assertSegment('probe username', username);
+  return `${PROBE_ROOT}/${username}`;
+}
 
 /** Shared-subscription group the bridge instances join. */
 export const BRIDGE_SHARE_GROUP = 'ingest';

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import type { LocalEnv } from '../common/local-env.js';
 import { latestMigrationVersion } from '../supabase/migrate.js';
+import { brokerUptimeCheck } from './checks/broker-uptime.js';
 import { deadLettersCheck } from './checks/dead-letters.js';
 import { functionHealthCheck } from './checks/function-health.js';
 import { ingestCanaryCheck } from './checks/ingest-canary.js';
@@ -13,6 +14,7 @@ import { topTenantsCheck } from './checks/top-tenants.js';
 import type { Check } from './engine/check.js';
 import { createFunctionHealthSource } from './sources/function-health.js';
 import { createIngestCanarySource } from './sources/ingest-canary.js';
+import { createMqttRoundTripSource } from './sources/mqtt-round-trip.js';
 import { createPlatformDbSource } from './sources/platform-db.js';
 
 export const CADENCES = ['daily', 'weekly'] as const;
@@ -35,8 +37,23 @@ export function planLocalCadence(cadence: Cadence, env: LocalEnv): CadencePlan {
     // The embedded broker speaks MQTT 3.1.1 only.
     protocolVersion: env.services.broker === 'embedded' ? 4 : 5,
   });
+  const listeners = [
+    ['mqtt', env.mqtt.url],
+    ['websocket', env.mqtt.wsUrl],
+    ['tls', env.mqtt.tlsUrl],
+  ].filter((l): l is [string, string] => typeof l[1] === 'string');
   const checks: Record<Cadence, Check[]> = {
     daily: [
+      ...listeners.map(([listener, url]) =>
+        brokerUptimeCheck(
+          createMqttRoundTripSource({
+            url,
+            ...env.uptimeProbe,
+            protocolVersion: env.services.broker === 'embedded' ? 4 : 5,
+          }),
+          { listener, endpoint: url },
+        ),
+      ),
       functionHealthCheck(createFunctionHealthSource({ healthUrl: env.ingest.healthUrl }), {
         expectedSchemaVersion: latestMigrationVersion(),
       }),

@@ -74,7 +74,13 @@ run('ops against the sandbox', () => {
       envPath: join(dir, 'env.json'),
     });
     expect(io.out).toMatch(/^# daily checks \(local\): ok$/m);
-    for (const id of ['daily.function-health', 'daily.ingest-canary', 'daily.dead-letters'])
+    for (const id of [
+      'daily.broker-uptime.mqtt',
+      'daily.broker-uptime.websocket',
+      'daily.function-health',
+      'daily.ingest-canary',
+      'daily.dead-letters',
+    ])
       expect(io.out).toContain(id);
     expect(io.err).toMatch(/ops: daily.ingest-canary: ok \(\d+ ms\)/);
     expect(code).toBe(0);

@@ -10,10 +10,12 @@ import { mosquittoForTests } from '../../broker/mosquitto-process.js';
 import { startPlatform, type Platform } from '../../scripts/sandbox/platform.js';
 import { ADMIN_URL } from '../../test/support/database.js';
 import { latestMigrationVersion } from '../../supabase/migrate.js';
+import { brokerUptimeCheck } from '../checks/broker-uptime.js';
 import { functionHealthCheck } from '../checks/function-health.js';
 import { ingestCanaryCheck } from '../checks/ingest-canary.js';
 import { runChecks } from '../engine/run-checks.js';
 import { createFunctionHealthSource } from './function-health.js';
+import { createMqttRoundTripSource } from './mqtt-round-trip.js';
 import { createIngestCanarySource, type IngestCanarySource } from './ingest-canary.js';
 
 const run = mosquittoForTests() ? describe : describe.skip;
@@ -52,6 +54,23 @@ run('daily checks on the sandbox', () => {
     await admin.connect();
     await admin.query(`drop database if exists ${databaseName} with (force)`);
     await admin.end();
+  });
+
+  test('broker uptime: a round trip on the plain and WebSocket listeners; a wrong password fails at connect', async () => {
+    const env = platform.env;
+    const check = (listener: string, url: string, password = env.uptimeProbe.password) =>
+      brokerUptimeCheck(createMqttRoundTripSource({ url, ...env.uptimeProbe, password, timeoutMs: 5_000 }), {
+        listener,
+        endpoint: url,
+      });
+    const results = await runChecks([check('mqtt', env.mqtt.url), check('websocket', env.mqtt.wsUrl!)]);
+    expect(results.map((r) => [r.id, r.status])).toEqual([
+      ['daily.broker-uptime.mqtt', 'ok'],
+      ['daily.broker-uptime.websocket', 'ok'],
+    ]);
+    const [refused] = await runChecks([check('mqtt', env.mqtt.url, 'wrong-password')]);
+    expect(refused!.status).toBe('fail');
+    expect(refused!.summary).toMatch(/connect failed/);
   });
 
   test('function health: ok with the newest schema, fail once the host is gone', async () => {

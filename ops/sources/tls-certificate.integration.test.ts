@@ -1,14 +1,18 @@
-/** The TLS expiry check against a real Mosquitto TLS listener with certificates of a test CA. */
+/** The TLS checks (expiry, uptime round trip) against a real Mosquitto TLS listener with a test CA. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mosquittoForTests, startMosquitto, type MosquittoBroker } from '../../broker/mosquitto-process.js';
 import { createTestCa } from '../../broker/test-ca.js';
+import { probeTopic } from '../../common/topics.js';
+import { brokerUptimeCheck } from '../checks/broker-uptime.js';
 import { tlsExpiryCheck } from '../checks/tls-expiry.js';
 import { runChecks } from '../engine/run-checks.js';
+import { createMqttRoundTripSource } from './mqtt-round-trip.js';
 import { createTlsCertificateSource } from './tls-certificate.js';
 
 const run = mosquittoForTests() ? describe : describe.skip;
+const PROBE_PASSWORD = 'probe-password-1234';
 
 run('TLS expiry on a real broker', () => {
   let dir: string;
@@ -24,7 +28,7 @@ run('TLS expiry on a real broker', () => {
   const brokerWith = async (days: number) => {
     const ca = await createTestCa({ dir: join(dir, `ca-${days}`), days });
     const broker = await startMosquitto({
-      users: [],
+      users: [{ role: 'probe', username: 'svc-uptime', password: PROBE_PASSWORD }],
       tls: { cafile: ca.caCert, certfile: ca.serverCert, keyfile: ca.serverKey },
     });
     brokers.push(broker);
@@ -43,6 +47,20 @@ run('TLS expiry on a real broker', () => {
     expect(result!.status).toBe(status);
     expect(result!.metrics.days_left).toBeGreaterThanOrEqual(days - 1);
     expect(result!.metrics.days_left).toBeLessThanOrEqual(days);
+  });
+
+  test('the uptime round trip over the TLS listener', async () => {
+    const { ca, port } = await brokerWith(120);
+    const url = `mqtts://127.0.0.1:${port}`;
+    const source = createMqttRoundTripSource({
+      url,
+      username: 'svc-uptime',
+      password: PROBE_PASSWORD,
+      topic: probeTopic('svc-uptime'),
+      ca: ca.caPem,
+    });
+    const [result] = await runChecks([brokerUptimeCheck(source, { listener: 'tls', endpoint: url })]);
+    expect(result).toMatchObject({ id: 'daily.broker-uptime.tls', status: 'ok' });
   });
 
   test('a chain the client does not trust fails the check', async () => {

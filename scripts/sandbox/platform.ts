@@ -10,6 +10,7 @@ import pg from 'pg';
 import { startBridge, createJsonLogger, type Bridge } from '../../bridge/index.js';
 import { LOCAL_ENV_PATH, writeLocalEnv, type LocalEnv } from '../../common/local-env.js';
 import { HEALTH_ROUTE } from '../../common/ingest-protocol.js';
+import { probeTopic } from '../../common/topics.js';
 import { freePort } from '../../common/free-port.js';
 import { lazyMqttPublisher, runAlertsTick } from '../../functions/src/alerts/index.js';
 import { createIngestWithAlerts } from '../../functions/src/app-context.js';
@@ -179,6 +180,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       users: seed.users,
       auth: { jwtSecret },
       webhook: { url: webhook.url },
+      uptimeProbe: { ...seed.service.uptime, topic: probeTopic(seed.service.uptime.username) },
     };
     await writeLocalEnv(env, options.envPath ?? LOCAL_ENV_PATH);
     return {

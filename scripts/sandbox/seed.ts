@@ -69,7 +69,12 @@ export interface SeedResult {
   users: LocalUser[];
   /** Broker users (devices and services) with their hashes, for the broker's password file. */
   brokerUsers: (BrokerIdentity & { hash: string })[];
-  service: { bridge: { username: string; password: string }; alerts: { username: string; password: string } };
+  service: {
+    bridge: { username: string; password: string };
+    alerts: { username: string; password: string };
+    /** The ops uptime probe's broker user (MQTT round trips on its own topic). */
+    uptime: { username: string; password: string };
+  };
 }
 
 const secret = () => randomBytes(12).toString('base64url');
@@ -153,6 +158,7 @@ export async function seedSandbox(
   const service = {
     bridge: { username: 'svc-bridge', password: secret() },
     alerts: { username: 'svc-alerts', password: secret() },
+    uptime: { username: 'svc-uptime', password: secret() },
   };
   brokerUsers.push({
     username: service.bridge.username,
@@ -163,6 +169,11 @@ export async function seedSandbox(
     username: service.alerts.username,
     hash: hashPassword(service.alerts.password),
     role: 'alerts',
+  });
+  brokerUsers.push({
+    username: service.uptime.username,
+    hash: hashPassword(service.uptime.password),
+    role: 'probe',
   });
   return { tenants, devices, probe, users, brokerUsers, service };
 }
