@@ -6,6 +6,7 @@
 import pg from 'pg';
 import type { LocalEnv } from '../common/local-env.js';
 import { latestMigrationVersion } from '../supabase/migrate.js';
+import { aiSpendCheck } from './checks/ai-spend.js';
 import { brokerUptimeCheck } from './checks/broker-uptime.js';
 import { deadLettersCheck } from './checks/dead-letters.js';
 import { functionHealthCheck } from './checks/function-health.js';
@@ -60,7 +61,7 @@ export function planLocalCadence(cadence: Cadence, env: LocalEnv): CadencePlan {
       ingestCanaryCheck(canary),
       deadLettersCheck(db),
     ],
-    weekly: [topTenantsCheck(db)],
+    weekly: [topTenantsCheck(db), aiSpendCheck(db)],
   };
   return {
     checks: checks[cadence],

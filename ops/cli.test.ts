@@ -95,7 +95,7 @@ run('ops against the sandbox', () => {
       envPath: join(dir, 'env.json'),
     });
     const parsed = JSON.parse(io.out) as { verdict: string; results: { id: string }[]; report: string };
-    expect(parsed.results.map((r) => r.id)).toEqual(['weekly.top-tenants']);
+    expect(parsed.results.map((r) => r.id)).toEqual(['weekly.top-tenants', 'weekly.ai-spend']);
     expect(parsed.verdict).toBe('ok');
     expect(parsed.report).toMatch(/weekly-local-.*\.md$/);
     expect(code).toBe(0);

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
 import { seedIngestFixture, type IngestFixture } from '../../test/support/ingest-fixture.js';
+import { aiSpendCheck } from '../checks/ai-spend.js';
 import { deadLettersCheck } from '../checks/dead-letters.js';
 import { topTenantsCheck } from '../checks/top-tenants.js';
 import { runChecks } from '../engine/run-checks.js';
@@ -23,7 +24,7 @@ afterAll(async () => {
   await db.drop();
 });
 beforeEach(async () => {
-  await pool.query('truncate public.usage_hourly, public.ingest_rejects');
+  await pool.query('truncate public.usage_hourly, public.ingest_rejects, public.ai_usage');
 });
 
 const usage = (tenant: string, device: string, hoursAgo: number, messages: number) =>
@@ -88,4 +89,42 @@ test('top tenants: ordered by messages, with devices and growth; a spike is a wa
   });
   expect(calm!.status).toBe('ok');
   expect(calm!.metrics).toEqual({ tenants: 2, messages: 5_000 });
+});
+
+const ai = (tenant: string, model: string, at: string, tokens: number, costUsd: number) =>
+  pool.query(
+    `insert into public.ai_usage (tenant_id, occurred_at, provider, model, input_tokens, output_tokens, cost_usd)
+     values ($1, $2, 'openai', $3, $4, 0, $5)`,
+    [tenant, at, model, tokens, costUsd],
+  );
+
+test('AI spend: month to date per tenant and model, projected to the month end', async () => {
+  // 25.5 of November's 30 days have passed: acme's 9,000 of 10,000 tokens project to ~10,600.
+  await ai(f.tenantA, 'gpt-small', '2026-11-03T10:00:00Z', 6_000, 0.6);
+  await ai(f.tenantA, 'gpt-large', '2026-11-20T10:00:00Z', 3_000, 1.5);
+  await ai(f.tenantB, 'gpt-small', '2026-11-10T10:00:00Z', 100_000, 10);
+  await ai(f.tenantA, 'gpt-large', '2026-10-30T10:00:00Z', 50_000, 25); // last month: not counted
+  const [result] = await runChecks([aiSpendCheck(createPlatformDbSource(pool))], { now: () => NOW });
+  expect(result!.status).toBe('warn');
+  expect(result!.summary).toBe('on course to exceed their allowance: acme');
+  expect(result!.metrics).toEqual({ tokens: 109_000, cost_usd: 12.1, projected_usd: 14.22 });
+  expect(result!.evidence).toContain('acme: 9000 of 10000 tokens (90%), $2.1');
+  expect(result!.evidence).toContain('acme / gpt-large: 3000 tokens, $1.5');
+  expect(result!.playbook).toBe('cost-spike');
+
+  await ai(f.tenantA, 'gpt-small', '2026-11-25T10:00:00Z', 2_000, 0.2);
+  const [over] = await runChecks([aiSpendCheck(createPlatformDbSource(pool))], { now: () => NOW });
+  expect(over!.status).toBe('fail');
+  expect(over!.summary).toBe("over their plan's AI allowance: acme");
+});
+
+test('AI spend: a projected total over the monthly budget is a warning', async () => {
+  await ai(f.tenantB, 'gpt-small', '2026-11-10T10:00:00Z', 10_000, 85);
+  const check = (monthlyBudgetUsd: number) =>
+    aiSpendCheck(createPlatformDbSource(pool), { monthlyBudgetUsd });
+  const [within] = await runChecks([check(150)], { now: () => NOW });
+  expect(within!.status).toBe('ok');
+  const [over] = await runChecks([check(90)], { now: () => NOW });
+  expect(over!.status).toBe('warn');
+  expect(over!.summary).toMatch(/projected \$99.\d+ over the \$90 budget/);
 });

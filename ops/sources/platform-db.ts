@@ -20,11 +20,22 @@ export interface TenantUsage {
   devices: number;
 }
 
+export interface AiUsage {
+  tenant: string;
+  model: string;
+  tokens: number;
+  costUsd: number;
+  /** The tenant's plan allowance (`plans.ai_tokens_per_month`). */
+  allowance: number;
+}
+
 export interface PlatformDbSource {
   /** Dead letters received in [from, to), by reason and tenant. */
   deadLetters(from: Date, to: Date): Promise<DeadLetterCount[]>;
   /** Accepted messages per tenant from the hourly rollup, hours in [from, to). */
   tenantUsage(from: Date, to: Date): Promise<TenantUsage[]>;
+  /** AI tokens and cost per tenant and model from the ledger, in [from, to). */
+  aiUsage(from: Date, to: Date): Promise<AiUsage[]>;
 }
 
 export function createPlatformDbSource(pool: pg.Pool): PlatformDbSource {
@@ -48,6 +59,20 @@ export function createPlatformDbSource(pool: pg.Pool): PlatformDbSource {
           where u.hour >= $1 and u.hour < $2
           group by t.slug
           order by messages desc, t.slug`,
+        [from, to],
+      );
+      return res.rows;
+    },
+    async aiUsage(from, to) {
+      const res = await pool.query<AiUsage>(
+        `select t.slug as tenant, a.model, sum(a.input_tokens + a.output_tokens)::float8 as tokens,
+                sum(a.cost_usd)::float8 as "costUsd", p.ai_tokens_per_month::float8 as allowance
+           from public.ai_usage a
+           join public.tenants t on t.id = a.tenant_id
+           join public.plans p on p.id = t.plan_id
+          where a.occurred_at >= $1 and a.occurred_at < $2
+          group by t.slug, a.model, p.ai_tokens_per_month
+          order by tokens desc, t.slug, a.model`,
         [from, to],
       );
       return res.rows;
