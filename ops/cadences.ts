@@ -11,6 +11,7 @@ import { brokerUptimeCheck } from './checks/broker-uptime.js';
 import { deadLettersCheck } from './checks/dead-letters.js';
 import { functionHealthCheck } from './checks/function-health.js';
 import { ingestCanaryCheck } from './checks/ingest-canary.js';
+import { pricingReviewCheck } from './checks/pricing-review.js';
 import { topTenantsCheck } from './checks/top-tenants.js';
 import type { Check } from './engine/check.js';
 import { createFunctionHealthSource } from './sources/function-health.js';
@@ -18,7 +19,7 @@ import { createIngestCanarySource } from './sources/ingest-canary.js';
 import { createMqttRoundTripSource } from './sources/mqtt-round-trip.js';
 import { createPlatformDbSource } from './sources/platform-db.js';
 
-export const CADENCES = ['daily', 'weekly'] as const;
+export const CADENCES = ['daily', 'weekly', 'monthly'] as const;
 export type Cadence = (typeof CADENCES)[number];
 
 export interface CadencePlan {
@@ -62,6 +63,7 @@ export function planLocalCadence(cadence: Cadence, env: LocalEnv): CadencePlan {
       deadLettersCheck(db),
     ],
     weekly: [topTenantsCheck(db), aiSpendCheck(db)],
+    monthly: [pricingReviewCheck(db)],
   };
   return {
     checks: checks[cadence],

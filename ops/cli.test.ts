@@ -17,7 +17,7 @@ function capture() {
 }
 
 test.each([
-  [['hourly'], /give one cadence: daily \| weekly \(got hourly\)/],
+  [['hourly'], /give one cadence: daily \| weekly \| monthly \(got hourly\)/],
   [['daily', '--fail-on', 'sometimes'], /--fail-on must be fail, warn, never/],
   [['daily', '--env', 'production'], /only the local sandbox/],
   [['daily', '--bogus'], /Unknown option '--bogus'/],

@@ -1,5 +1,5 @@
 /**
- * `npm run ops -- <cadence> [--env local] [--json] [--fail-on fail|warn|never] [--report-dir DIR]`
+ * `npm run ops -- <daily|weekly|monthly> [--env local] [--json] [--fail-on fail|warn|never] [--report-dir DIR]`
  *
  * Runs a cadence's checks, prints the report (Markdown, or one JSON object with --json) and
  * writes it under the report directory. The exit code follows --fail-on: 1 when the verdict is

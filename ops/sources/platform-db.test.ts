@@ -4,6 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/support/databa
 import { seedIngestFixture, type IngestFixture } from '../../test/support/ingest-fixture.js';
 import { aiSpendCheck } from '../checks/ai-spend.js';
 import { deadLettersCheck } from '../checks/dead-letters.js';
+import { pricingReviewCheck } from '../checks/pricing-review.js';
 import { topTenantsCheck } from '../checks/top-tenants.js';
 import { runChecks } from '../engine/run-checks.js';
 import { createPlatformDbSource } from './platform-db.js';
@@ -127,4 +128,22 @@ test('AI spend: a projected total over the monthly budget is a warning', async (
   const [over] = await runChecks([check(90)], { now: () => NOW });
   expect(over!.status).toBe('warn');
   expect(over!.summary).toMatch(/projected \$99.\d+ over the \$90 budget/);
+});
+
+test('pricing review: a tenant near its messages/day limit on its busiest day of the last 30', async () => {
+  const [quiet] = await runChecks([pricingReviewCheck(createPlatformDbSource(pool))], { now: () => NOW });
+  expect(quiet!.status).toBe('ok');
+  expect(quiet!.metrics).toEqual({ tenants: 2, near_or_over: 0, monthly_revenue_usd: 49 });
+
+  // acme (free: 1,000,000 messages/day, 5 devices): 600k + 300k in two hours of one day = 90 %.
+  await usage(f.tenantA, f.deviceA, 30, 600_000);
+  await usage(f.tenantA, f.deviceA2, 31, 300_000);
+  await usage(f.tenantA, f.deviceA, 24 * 40, 2_000_000); // 40 days ago: outside the window
+  await usage(f.tenantB, f.deviceB, 30, 1_000_000); // globex (pro): 10 %
+  const [result] = await runChecks([pricingReviewCheck(createPlatformDbSource(pool))], { now: () => NOW });
+  expect(result!.status).toBe('warn');
+  expect(result!.summary).toBe('1 tenants near or at a plan limit: acme');
+  expect(result!.evidence).toEqual([
+    'acme (free, $0/month): devices 2/5 (40%), busiest day 900000/1000000 messages (90%)',
+  ]);
 });

@@ -29,6 +29,18 @@ export interface AiUsage {
   allowance: number;
 }
 
+export interface TenantPlanUse {
+  tenant: string;
+  plan: string;
+  monthlyPriceCents: number;
+  maxDevices: number;
+  /** Active devices now. */
+  devices: number;
+  maxMessagesPerDay: number;
+  /** The busiest UTC day's accepted messages in the window. */
+  peakMessagesPerDay: number;
+}
+
 export interface PlatformDbSource {
   /** Dead letters received in [from, to), by reason and tenant. */
   deadLetters(from: Date, to: Date): Promise<DeadLetterCount[]>;
@@ -36,6 +48,8 @@ export interface PlatformDbSource {
   tenantUsage(from: Date, to: Date): Promise<TenantUsage[]>;
   /** AI tokens and cost per tenant and model from the ledger, in [from, to). */
   aiUsage(from: Date, to: Date): Promise<AiUsage[]>;
+  /** Each active tenant's plan limits against its devices now and its busiest day in [from, to). */
+  planUse(from: Date, to: Date): Promise<TenantPlanUse[]>;
 }
 
 export function createPlatformDbSource(pool: pg.Pool): PlatformDbSource {
@@ -73,6 +87,24 @@ export function createPlatformDbSource(pool: pg.Pool): PlatformDbSource {
           where a.occurred_at >= $1 and a.occurred_at < $2
           group by t.slug, a.model, p.ai_tokens_per_month
           order by tokens desc, t.slug, a.model`,
+        [from, to],
+      );
+      return res.rows;
+    },
+    async planUse(from, to) {
+      const res = await pool.query<TenantPlanUse>(
+        `with daily as (
+           select tenant_id, date_trunc('day', hour at time zone 'utc') as day, sum(messages) as n
+             from public.usage_hourly where hour >= $1 and hour < $2 group by 1, 2
+         )
+         select t.slug as tenant, p.id as plan, p.monthly_price_cents as "monthlyPriceCents",
+                p.max_devices as "maxDevices",
+                (select count(*)::int from public.devices d where d.tenant_id = t.id and d.status = 'active') as devices,
+                p.max_messages_per_day::float8 as "maxMessagesPerDay",
+                coalesce((select max(n)::float8 from daily where daily.tenant_id = t.id), 0) as "peakMessagesPerDay"
+           from public.tenants t join public.plans p on p.id = t.plan_id
+          where t.status = 'active'
+          order by t.slug`,
         [from, to],
       );
       return res.rows;
