@@ -1,15 +1,11 @@
 /** `npm run ops` against the local sandbox on real services, and its argument errors. */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
 import { mosquittoForTests } from '../broker/mosquitto-process.js';
-import { startPlatform, type Platform } from '../scripts/sandbox/platform.js';
-import { ADMIN_URL } from '../test/support/database.js';
+import { startTestSandbox, type TestSandbox } from '../test/support/sandbox.js';
 import { exitCodeFor, runCli } from './cli.js';
 
 const run = mosquittoForTests() ? describe : describe.skip;
-const databaseName = `ops_cli_test_${process.pid}`;
 
 function capture() {
   const io = { out: '', err: '' };
@@ -46,32 +42,20 @@ test('without a sandbox it says how to start one', async () => {
 });
 
 run('ops against the sandbox', () => {
+  let sandbox: TestSandbox;
   let dir: string;
-  let platform: Platform;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ops-cli-'));
-    platform = await startPlatform({
-      databaseName,
-      dir: join(dir, 'run'),
-      envPath: join(dir, 'env.json'),
-      log: () => undefined,
-    });
+    sandbox = await startTestSandbox('ops_cli');
+    dir = sandbox.dir;
   });
-  afterAll(async () => {
-    await platform?.stop();
-    await rm(dir, { recursive: true, force: true });
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`drop database if exists ${databaseName} with (force)`);
-    await admin.end();
-  });
+  afterAll(() => sandbox?.stop());
 
   test('daily: every check ok, report printed and written, exit 0', async () => {
     const { io, sink } = capture();
     const reportDir = join(dir, 'reports');
     const code = await runCli(['daily', '--report-dir', reportDir], {
       ...sink,
-      envPath: join(dir, 'env.json'),
+      envPath: sandbox.envPath,
     });
     expect(io.out).toMatch(/^# daily checks \(local\): ok$/m);
     for (const id of [
@@ -92,7 +76,7 @@ run('ops against the sandbox', () => {
     const { io, sink } = capture();
     const code = await runCli(['weekly', '--json', '--report-dir', join(dir, 'r2')], {
       ...sink,
-      envPath: join(dir, 'env.json'),
+      envPath: sandbox.envPath,
     });
     const parsed = JSON.parse(io.out) as { verdict: string; results: { id: string }[]; report: string };
     expect(parsed.results.map((r) => r.id)).toEqual(['weekly.top-tenants', 'weekly.ai-spend']);

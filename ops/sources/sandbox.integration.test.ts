@@ -2,13 +2,9 @@
  * The daily checks against the local sandbox on real services, with their real sources: ok while
  * everything runs, and the right verdict as parts are taken away.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import { mosquittoForTests } from '../../broker/mosquitto-process.js';
-import { startPlatform, type Platform } from '../../scripts/sandbox/platform.js';
-import { ADMIN_URL } from '../../test/support/database.js';
+import type { Platform } from '../../scripts/sandbox/platform.js';
+import { startTestSandbox, type TestSandbox } from '../../test/support/sandbox.js';
 import { latestMigrationVersion } from '../../supabase/migrate.js';
 import { brokerUptimeCheck } from '../checks/broker-uptime.js';
 import { functionHealthCheck } from '../checks/function-health.js';
@@ -19,10 +15,9 @@ import { createMqttRoundTripSource } from './mqtt-round-trip.js';
 import { createIngestCanarySource, type IngestCanarySource } from './ingest-canary.js';
 
 const run = mosquittoForTests() ? describe : describe.skip;
-const databaseName = `canary_test_${process.pid}`;
 
 run('daily checks on the sandbox', () => {
-  let dir: string;
+  let sandbox: TestSandbox;
   let platform: Platform;
   const sources: IngestCanarySource[] = [];
   const source = (password?: string) => {
@@ -38,22 +33,12 @@ run('daily checks on the sandbox', () => {
   };
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'canary-'));
-    platform = await startPlatform({
-      databaseName,
-      dir: join(dir, 'run'),
-      envPath: join(dir, 'env.json'),
-      log: () => undefined,
-    });
+    sandbox = await startTestSandbox('ops_checks');
+    platform = sandbox.platform;
   });
   afterAll(async () => {
     for (const s of sources) await s.close();
-    await platform?.stop();
-    await rm(dir, { recursive: true, force: true });
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`drop database if exists ${databaseName} with (force)`);
-    await admin.end();
+    await sandbox?.stop();
   });
 
   test('broker uptime: a round trip on the plain and WebSocket listeners; a wrong password fails at connect', async () => {

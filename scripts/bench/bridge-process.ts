@@ -4,7 +4,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-export { bundleBridge } from '../../bridge/bundle.js';
 import { BRIDGE_NODE_FLAGS, BRIDGE_PROCESS_ENV } from '../../bridge/node-flags.js';
 
 export interface BridgeProcess {

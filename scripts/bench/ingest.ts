@@ -34,7 +34,8 @@ import { provideBroker } from '../sandbox/broker.js';
 import { copyBaseline, type CopyRow } from './baseline-copy.js';
 import { cpuDelta, cpuMillis, pidsByName, type PidSource } from './cpu-meter.js';
 import { startNaiveBaseline } from './baseline-naive.js';
-import { bundleBridge, startBridgeProcess, type BridgeProcess } from './bridge-process.js';
+import { bundleBridge } from '../../bridge/bundle.js';
+import { startBridgeProcess, type BridgeProcess } from './bridge-process.js';
 import { startFunctionsProcess } from './functions-process.js';
 import { connectDevices, publishAll, type BenchDevice } from './publisher.js';
 

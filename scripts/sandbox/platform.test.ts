@@ -3,16 +3,12 @@
  * gets): it starts, writes `.ops/local/env.json` with everything other tools need, and a short
  * simulator run is fully accounted for (ingested + dead-lettered = published).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { readLocalEnv } from '../../common/local-env.js';
 import { validateTelemetry } from '../../common/telemetry.js';
 import { mosquittoForTests } from '../../broker/mosquitto-process.js';
-import { ADMIN_URL } from '../../test/support/database.js';
-import { startPlatform, type Platform } from './platform.js';
+import { startTestSandbox, type TestSandbox } from '../../test/support/sandbox.js';
 import { startSimulator } from './simulator.js';
 
 const haveMosquitto = mosquittoForTests() !== null;
@@ -37,36 +33,14 @@ describe.each([
   { kind: 'embedded', embedded: true },
 ] as const)('sandbox on $kind services', ({ kind, embedded }) => {
   const maybe = kind === 'real' && !haveMosquitto ? test.skip : test;
-  let dir: string;
-  let platform: Platform | undefined;
-  const databaseName = `sandbox_test_${kind}_${process.pid}`;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), `sandbox-${kind}-`));
-  });
-  afterAll(async () => {
-    await platform?.stop();
-    await rm(dir, { recursive: true, force: true });
-    if (!embedded) {
-      const admin = new pg.Client({ connectionString: ADMIN_URL });
-      await admin.connect();
-      await admin.query(`drop database if exists ${databaseName} with (force)`);
-      await admin.end();
-    }
-  });
+  let sandbox: TestSandbox | undefined;
+  afterAll(() => sandbox?.stop());
 
   maybe(
     'starts, writes env.json, accounts for every simulated message, accepts the probe',
     async () => {
-      const envPath = join(dir, 'env.json');
-      platform = await startPlatform({
-        databaseName,
-        dir: join(dir, 'run'),
-        envPath,
-        log: () => undefined,
-        alertsTickMs: 500,
-        embedded,
-      });
+      sandbox = await startTestSandbox(`sandbox_${kind}`, { embedded, alertsTickMs: 500 });
+      const { platform, envPath } = sandbox;
       const env = await readLocalEnv(envPath);
       expect(env.services).toEqual({ database: kind, broker: kind });
 

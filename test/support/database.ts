@@ -21,7 +21,10 @@ export function databaseUrl(name: string): string {
   return u.toString();
 }
 
-export async function createTestDatabase(label: string, options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  label: string,
+  options: { migrate?: boolean } = {},
+): Promise<TestDatabase> {
   const name = `t_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();

@@ -14,8 +14,24 @@ export interface IngestFixture {
 }
 
 export async function seedIngestFixture(pool: pg.Pool, quotaA = 1_000_000): Promise<IngestFixture> {
-  await upsertPlan(pool, { id: 'free', name: 'Free', maxDevices: 5, maxMessagesPerDay: quotaA, retentionDays: 7, aiTokensPerMonth: 10_000, monthlyPriceCents: 0 });
-  await upsertPlan(pool, { id: 'pro', name: 'Pro', maxDevices: 100, maxMessagesPerDay: 10_000_000, retentionDays: 90, aiTokensPerMonth: 1_000_000, monthlyPriceCents: 4900 });
+  await upsertPlan(pool, {
+    id: 'free',
+    name: 'Free',
+    maxDevices: 5,
+    maxMessagesPerDay: quotaA,
+    retentionDays: 7,
+    aiTokensPerMonth: 10_000,
+    monthlyPriceCents: 0,
+  });
+  await upsertPlan(pool, {
+    id: 'pro',
+    name: 'Pro',
+    maxDevices: 100,
+    maxMessagesPerDay: 10_000_000,
+    retentionDays: 90,
+    aiTokensPerMonth: 1_000_000,
+    monthlyPriceCents: 4900,
+  });
   const tenantA = await createTenant(pool, { slug: 'acme', name: 'Acme', planId: 'free' });
   const tenantB = await createTenant(pool, { slug: 'globex', name: 'Globex', planId: 'pro' });
   return {
@@ -23,7 +39,16 @@ export async function seedIngestFixture(pool: pg.Pool, quotaA = 1_000_000): Prom
     tenantB,
     deviceA: await createDevice(pool, { tenantId: tenantA, deviceKey: 'acme-1', credentialHash: FAKE_HASH }),
     deviceA2: await createDevice(pool, { tenantId: tenantA, deviceKey: 'acme-2', credentialHash: FAKE_HASH }),
-    deviceB: await createDevice(pool, { tenantId: tenantB, deviceKey: 'globex-1', credentialHash: FAKE_HASH }),
-    disabled: await createDevice(pool, { tenantId: tenantA, deviceKey: 'acme-off', credentialHash: FAKE_HASH, status: 'disabled' }),
+    deviceB: await createDevice(pool, {
+      tenantId: tenantB,
+      deviceKey: 'globex-1',
+      credentialHash: FAKE_HASH,
+    }),
+    disabled: await createDevice(pool, {
+      tenantId: tenantA,
+      deviceKey: 'acme-off',
+      credentialHash: FAKE_HASH,
+      status: 'disabled',
+    }),
   };
 }

@@ -32,14 +32,17 @@ export function findPostgresBin(): string | null {
 
 export async function startOwnPostgres(): Promise<OwnPostgres> {
   const bin = findPostgresBin();
-  if (!bin) throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql: apt-get install postgresql');
+  if (!bin)
+    throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql: apt-get install postgresql');
   const dir = await mkdtemp(join(tmpdir(), 'own-pg-'));
   const data = join(dir, 'data');
   const ids = await run('id', ['-u', 'postgres']).then((r) => Number(r.stdout.trim()));
   const gid = await run('id', ['-g', 'postgres']).then((r) => Number(r.stdout.trim()));
   await chown(dir, ids, gid);
   const asPostgres = (cmd: string, args: string[]) =>
-    process.getuid?.() === 0 ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]) : run(join(bin, cmd), args);
+    process.getuid?.() === 0
+      ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args])
+      : run(join(bin, cmd), args);
   await asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
   const opts = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off -c max_connections=50`;

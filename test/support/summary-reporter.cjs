@@ -11,7 +11,9 @@ class SummaryReporter {
       process.stdout.write(`\n${this.error.message}\n`);
       failed += skipped;
     }
-    process.stdout.write(`\n${results.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+    process.stdout.write(
+      `\n${results.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`,
+    );
   }
   getLastError() {
     return this.error;
