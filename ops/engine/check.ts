@@ -16,6 +16,16 @@ export interface CheckOutcome {
   evidence?: string[];
   /** Identity of the problem for incident issues; defaults to the check id. */
   fingerprint?: string;
+  /** Series worth seeing as a chart (cost burn, CPU credits); rendered as Mermaid `xychart-beta`. */
+  charts?: Chart[];
+}
+
+/** One x/y chart: shared x labels, one or more bar or line series of the same length. */
+export interface Chart {
+  title: string;
+  xLabels: string[];
+  yLabel: string;
+  series: { kind: 'bar' | 'line'; name: string; values: number[] }[];
 }
 
 export interface CheckContext {

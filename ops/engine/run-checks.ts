@@ -40,6 +40,7 @@ export async function runChecks(
         summary: outcome.summary,
         metrics: outcome.metrics ?? {},
         evidence: outcome.evidence ?? [],
+        charts: outcome.charts ?? [],
         fingerprint: outcome.fingerprint ?? check.id,
         startedAt: new Date(started).toISOString(),
         durationMs: now() - started,
@@ -52,6 +53,7 @@ export async function runChecks(
         metrics: {},
         evidence:
           error instanceof Error && error.stack ? [error.stack.split('\n').slice(0, 3).join(' | ')] : [],
+        charts: [],
         fingerprint: check.id,
         startedAt: new Date(started).toISOString(),
         durationMs: now() - started,

@@ -1,5 +1,5 @@
 import type { CheckResult } from '../engine/check.js';
-import { renderMarkdown, verdict } from './render-markdown.js';
+import { renderChart, renderMarkdown, verdict } from './render-markdown.js';
 
 const result = (over: Partial<CheckResult>): CheckResult => ({
   id: 'daily.x',
@@ -10,6 +10,7 @@ const result = (over: Partial<CheckResult>): CheckResult => ({
   summary: 'fine',
   metrics: {},
   evidence: [],
+  charts: [],
   fingerprint: 'daily.x',
   startedAt: '2026-11-26T12:00:00.000Z',
   durationMs: 120,
@@ -56,4 +57,33 @@ test('a report: verdict line, table of every check, details for the others', () 
   expect(md).toContain('rejected = 40');
   expect(md).toContain('- 30 x invalid_json (acme)');
   expect(md).not.toContain('### ok');
+});
+
+test('charts render as Mermaid xychart-beta blocks after the details', () => {
+  const chart = {
+    title: 'Cost "burn"',
+    xLabels: ['11-01', '11-02', '11-03'],
+    yLabel: 'USD',
+    series: [
+      { kind: 'bar' as const, name: 'daily', values: [1.5, 2, Number.NaN] },
+      { kind: 'line' as const, name: 'budget pace', values: [1, 2, 3] },
+    ],
+  };
+  expect(renderChart(chart)).toEqual([
+    '```mermaid',
+    'xychart-beta',
+    `  title "Cost 'burn'"`,
+    '  x-axis ["11-01", "11-02", "11-03"]',
+    '  y-axis "USD" 0 --> 3.3',
+    '  bar [1.5, 2, 0]',
+    '  line [1, 2, 3]',
+    '```',
+  ]);
+  const md = renderMarkdown({
+    title: 'Daily',
+    at: new Date('2026-11-26T12:00:00Z'),
+    results: [result({ charts: [chart] }), result({ id: 'daily.y' })],
+  });
+  expect(md).toContain('## Charts\n\n```mermaid\nxychart-beta');
+  expect(md.match(/```mermaid/g)).toHaveLength(1);
 });

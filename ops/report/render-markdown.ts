@@ -2,7 +2,7 @@
  * A run's report as Markdown (job summary, artifact, CLI): a one-line verdict, a table of checks,
  * then details with evidence for every check that is not ok.
  */
-import type { CheckResult, CheckStatus } from '../engine/check.js';
+import type { Chart, CheckResult, CheckStatus } from '../engine/check.js';
 
 /** Worst first: the verdict is the worst status of the run. */
 const ORDER: CheckStatus[] = ['fail', 'error', 'warn', 'ok', 'skipped'];
@@ -48,7 +48,39 @@ export function renderMarkdown(run: { title: string; at: Date; results: readonly
       if (r.evidence.length) lines.push('', ...r.evidence.map((e) => `- ${cell(e)}`));
     }
   }
+  const charted = run.results.filter((r) => r.charts.length > 0);
+  if (charted.length > 0) {
+    lines.push('', '## Charts');
+    for (const r of charted) for (const chart of r.charts) lines.push('', ...renderChart(chart));
+  }
   return `${lines.join('\n')}\n`;
+}
+
+/** A Mermaid `xychart-beta` block (GitHub renders it in job summaries, issues and files). */
+export function renderChart(chart: Chart): string[] {
+  const values = chart.series.flatMap((s) => s.values).filter(Number.isFinite);
+  const max = values.length ? Math.max(...values) : 0;
+  const min = Math.min(0, ...values);
+  const top = max > min ? max * 1.1 : min + 1;
+  return [
+    '```mermaid',
+    'xychart-beta',
+    `  title ${quote(chart.title)}`,
+    `  x-axis [${chart.xLabels.map(quote).join(', ')}]`,
+    `  y-axis ${quote(chart.yLabel)} ${round(min)} --> ${round(top)}`,
+    ...chart.series.map(
+      (s) => `  ${s.kind} [${s.values.map((v) => (Number.isFinite(v) ? round(v) : 0)).join(', ')}]`,
+    ),
+    '```',
+  ];
+}
+
+function quote(text: string): string {
+  return `"${text.replace(/"/g, "'")}"`;
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
 }
 
 /** Table-safe text: no pipes or line breaks. */
