@@ -1,75 +1,61 @@
 /**
- * Which checks each cadence runs, built with their sources for an environment. Only the local
- * sandbox environment exists so far (`.ops/local/env.json`); the cloud environments come with the
- * runbook's YAML configuration (issue #3).
+ * A cadence's checks for one environment: runbook/runbook.yaml says which check ids run, with
+ * which severity, playbook and thresholds; ops/checks/registry.ts builds each id for the
+ * environment. A check the environment cannot have (no Azure in the sandbox) is `skipped` with the
+ * reason; one it should have but cannot build (a secret is missing) is `error`, and the others
+ * still run.
  */
-import pg from 'pg';
-import type { LocalEnv } from '../common/local-env.js';
-import { latestMigrationVersion } from '../supabase/migrate.js';
-import { aiSpendCheck } from './checks/ai-spend.js';
-import { brokerUptimeCheck } from './checks/broker-uptime.js';
-import { deadLettersCheck } from './checks/dead-letters.js';
-import { functionHealthCheck } from './checks/function-health.js';
-import { ingestCanaryCheck } from './checks/ingest-canary.js';
-import { pricingReviewCheck } from './checks/pricing-review.js';
-import { topTenantsCheck } from './checks/top-tenants.js';
+import { NotConfiguredError, type OpsTarget } from './config/ops-target.js';
+import { RUNBOOK_CADENCES, type RunbookCadence, type RunbookConfig } from './config/runbook-config.js';
+import { CHECK_BUILDERS, Thresholds, type CheckBuilder } from './checks/registry.js';
+import { SharedSources } from './checks/shared-sources.js';
 import type { Check } from './engine/check.js';
-import { createFunctionHealthSource } from './sources/function-health.js';
-import { createIngestCanarySource } from './sources/ingest-canary.js';
-import { createMqttRoundTripSource } from './sources/mqtt-round-trip.js';
-import { createPlatformDbSource } from './sources/platform-db.js';
 
-export const CADENCES = ['daily', 'weekly', 'monthly'] as const;
-export type Cadence = (typeof CADENCES)[number];
+export const CADENCES = RUNBOOK_CADENCES;
+export type Cadence = RunbookCadence;
 
 export interface CadencePlan {
   checks: Check[];
-  /** Releases what the sources hold (database pools). */
+  /** Releases what the sources hold (database pools, connections). */
   close(): Promise<void>;
 }
 
-export function planLocalCadence(cadence: Cadence, env: LocalEnv): CadencePlan {
-  const pool = new pg.Pool({ connectionString: env.db.url, max: 2 });
-  pool.on('error', () => undefined); // a failing query fails its check, not the run
-  const db = createPlatformDbSource(pool);
-  const canary = createIngestCanarySource({
-    mqttUrl: env.mqtt.url,
-    probe: env.probe,
-    databaseUrl: env.db.url,
-    // The embedded broker speaks MQTT 3.1.1 only.
-    protocolVersion: env.services.broker === 'embedded' ? 4 : 5,
-  });
-  const listeners = [
-    ['mqtt', env.mqtt.url],
-    ['websocket', env.mqtt.wsUrl],
-    ['tls', env.mqtt.tlsUrl],
-  ].filter((l): l is [string, string] => typeof l[1] === 'string');
-  const checks: Record<Cadence, Check[]> = {
-    daily: [
-      ...listeners.map(([listener, url]) =>
-        brokerUptimeCheck(
-          createMqttRoundTripSource({
-            url,
-            ...env.uptimeProbe,
-            protocolVersion: env.services.broker === 'embedded' ? 4 : 5,
-          }),
-          { listener, endpoint: url },
-        ),
-      ),
-      functionHealthCheck(createFunctionHealthSource({ healthUrl: env.ingest.healthUrl }), {
-        expectedSchemaVersion: latestMigrationVersion(),
-      }),
-      ingestCanaryCheck(canary),
-      deadLettersCheck(db),
-    ],
-    weekly: [topTenantsCheck(db), aiSpendCheck(db)],
-    monthly: [pricingReviewCheck(db)],
-  };
+export function planCadence(
+  cadence: Cadence,
+  target: OpsTarget,
+  runbook: RunbookConfig,
+  builders: Record<string, CheckBuilder> = CHECK_BUILDERS,
+): CadencePlan {
+  const shared = new SharedSources(target);
+  const checks: Check[] = [];
+  for (const id of runbook.cadences[cadence]) {
+    const spec = runbook.checks[id]!;
+    const builder = builders[id];
+    if (!builder)
+      throw new Error(`runbook.yaml names check ${id}, which ops/checks/registry.ts does not know`);
+    const thresholds = new Thresholds({ ...spec.thresholds, ...target.config.thresholds[id] });
+    let built: Check[];
+    try {
+      built = builder({ target, thresholds, shared });
+    } catch (error) {
+      built = [unbuildable(id, error)];
+    }
+    // The runbook, not the module, decides severity and playbook.
+    checks.push(...built.map((c) => ({ ...c, severity: spec.severity, playbook: spec.playbook })));
+  }
+  return { checks, close: () => shared.close() };
+}
+
+function unbuildable(id: string, error: unknown): Check {
+  const message = error instanceof Error ? error.message : String(error);
   return {
-    checks: checks[cadence],
-    close: async () => {
-      await canary.close();
-      await pool.end();
+    id,
+    title: id,
+    severity: 'low',
+    playbook: null,
+    async run() {
+      if (error instanceof NotConfiguredError) return { status: 'skipped', summary: message };
+      throw new Error(`cannot build the check: ${message}`);
     },
   };
 }

@@ -13,9 +13,13 @@ function capture() {
 }
 
 test.each([
-  [['hourly'], /give one cadence: daily \| weekly \| monthly \(got hourly\)/],
+  [['hourly'], /give one cadence: daily \| weekly \| monthly \| golive \| uptime \(got hourly\)/],
   [['daily', '--fail-on', 'sometimes'], /--fail-on must be fail, warn, never/],
-  [['daily', '--env', 'production'], /only the local sandbox/],
+  [
+    ['daily', '--env', 'production'],
+    /no environment "production": .*runbook\/environments\/production.yaml does not exist/,
+  ],
+  [['daily', '--env', '../etc'], /environment name "..\/etc" is not a valid name/],
   [['daily', '--bogus'], /Unknown option '--bogus'/],
 ] as const)('ops %j is refused with exit 2', async (argv, message) => {
   const { io, sink } = capture();
@@ -66,7 +70,7 @@ run('ops against the sandbox', () => {
       'daily.dead-letters',
     ])
       expect(io.out).toContain(id);
-    expect(io.err).toMatch(/ops: daily.ingest-canary: ok \(\d+ ms\)/);
+    expect(io.err).toMatch(/ops: \[\d+\/\d+\] daily.ingest-canary: ok \(\d+ ms\)/);
     expect(code).toBe(0);
     const [file] = await readdir(reportDir);
     expect(await readFile(join(reportDir, file!), 'utf8')).toBe(io.out);

@@ -1,24 +1,33 @@
 /**
- * `npm run ops -- <daily|weekly|monthly> [--env local] [--json] [--fail-on fail|warn|never] [--report-dir DIR]`
+ * `npm run ops -- <daily|weekly|monthly|golive|uptime> [--env local] [--json] [--fail-on fail|warn|never]
+ *  [--report-dir DIR]`
  *
- * Runs a cadence's checks, prints the report (Markdown, or one JSON object with --json) and
- * writes it under the report directory. The exit code follows --fail-on: 1 when the verdict is
- * that bad or worse, 0 otherwise; 2 for bad arguments or a missing environment.
+ * Runs a cadence's checks for an environment (runbook/environments/<name>.yaml), prints the
+ * report (Markdown, or one JSON object with --json), writes it under the report directory, and
+ * shows progress on stderr. The exit code follows --fail-on: 1 when the verdict is that bad or
+ * worse, 0 otherwise; 2 for bad arguments or an environment that cannot be loaded.
  */
 import { parseArgs } from 'node:util';
-import { LOCAL_ENV_PATH, readLocalEnv } from '../common/local-env.js';
+import { LOCAL_ENV_PATH } from '../common/local-env.js';
 import { CADENCES, type Cadence } from './cadences.js';
+import { loadOpsTarget, type OpsTarget } from './config/ops-target.js';
 import type { CheckStatus } from './engine/check.js';
-import { runLocalCadence } from './run-cadence.js';
+import { runCadence } from './run-cadence.js';
 
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
   now?: () => number;
+  /** The sandbox's env.json (for `--env local`). */
   envPath?: string;
+  /** Where secrets come from (default process.env) and how they are masked (in actions: core.setSecret). */
+  env?: Record<string, string | undefined>;
+  mask?: (value: string) => void;
+  environmentsDir?: string;
 }
 
 const FAIL_ON = ['fail', 'warn', 'never'] as const;
+export type FailOn = (typeof FAIL_ON)[number];
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let parsed;
@@ -47,34 +56,32 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.err(`ops: --fail-on must be ${FAIL_ON.join(', ')} (got ${values['fail-on']})\n`);
     return 2;
   }
-  if (values.env !== 'local') {
-    io.err(`ops: --env ${values.env}: only the local sandbox (--env local) can be checked so far\n`);
-    return 2;
-  }
-  let env;
+  let target: OpsTarget;
   try {
-    env = await readLocalEnv(io.envPath ?? LOCAL_ENV_PATH);
+    target = await loadOpsTarget(values.env!, {
+      env: io.env,
+      mask: io.mask,
+      localEnvPath: io.envPath ?? LOCAL_ENV_PATH,
+      environmentsDir: io.environmentsDir,
+    });
   } catch (error) {
     io.err(`ops: ${(error as Error).message}\n`);
     return 2;
   }
 
-  const run = await runLocalCadence(cadence as Cadence, env, {
+  const run = await runCadence(cadence as Cadence, target, {
     reportDir: values['report-dir']!,
     now: io.now,
     progress: (line) => io.err(`ops: ${line}\n`),
   });
   io.out(
     values.json
-      ? `${JSON.stringify({ cadence, env: values.env, verdict: run.verdict, results: run.results, report: run.file })}\n`
+      ? `${JSON.stringify({ cadence, env: target.name, verdict: run.verdict, results: run.results, report: run.file })}\n`
       : run.markdown,
   );
   io.err(`ops: report written to ${run.file}\n`);
-  const v = run.verdict;
-  return exitCodeFor(v, values['fail-on'] as FailOn);
+  return exitCodeFor(run.verdict, values['fail-on'] as FailOn);
 }
-
-export type FailOn = (typeof FAIL_ON)[number];
 
 /** 1 when the run's verdict is as bad as --fail-on or worse (an `error` counts as a failure). */
 export function exitCodeFor(v: CheckStatus, failOn: FailOn): 0 | 1 {

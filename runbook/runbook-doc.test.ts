@@ -5,32 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseRunbook } from './runbook-md.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const STATUSES = ['automated', 'planned', 'manual', 'info'] as const;
-
-interface Item {
-  section: string;
-  id: string;
-  item: string;
-  status: string;
-  where: string;
-}
-
-function parseRunbook(markdown: string): Item[] {
-  const items: Item[] = [];
-  let section = '';
-  for (const line of markdown.split('\n')) {
-    const heading = /^## (\d+)\. /.exec(line);
-    if (heading) section = heading[1]!;
-    const cells = line.split('|').map((c) => c.trim());
-    // | id | item | status | where |  (split gives an empty first and last cell)
-    if (cells.length !== 6 || !section || !/^[a-z][a-z-]*\.[a-z0-9-]+$/.test(cells[1]!)) continue;
-    items.push({ section, id: cells[1]!, item: cells[2]!, status: cells[3]!, where: cells[4]! });
-  }
-  return items;
-}
 
 const items = parseRunbook(readFileSync(join(here, 'RUNBOOK.md'), 'utf8'));
 

@@ -10,7 +10,7 @@ import { validateTelemetry } from '../../common/telemetry.js';
 
 export interface IngestCanarySource {
   /** Publishes a reading with this id (QoS 1); resolves with the publish time once PUBACKed. */
-  publish(id: string): Promise<number>;
+  publish(id: string, metrics?: Record<string, number>): Promise<number>;
   /** Resolves with the commit time of that reading, or null if it is not committed by `deadline`. */
   waitCommitted(id: string, deadline: number, signal?: AbortSignal): Promise<number | null>;
   close(): Promise<void>;
@@ -18,7 +18,7 @@ export interface IngestCanarySource {
 
 export interface IngestCanaryOptions {
   mqttUrl: string;
-  probe: LocalDevice;
+  probe: Pick<LocalDevice, 'deviceId' | 'username' | 'password' | 'topic'>;
   /** A role that reads `public.telemetry` across tenants (the service role). */
   databaseUrl: string;
   protocolVersion?: 4 | 5;
@@ -34,9 +34,9 @@ export function createIngestCanarySource(options: IngestCanaryOptions): IngestCa
   const sent = new Map<string, { key: string; ts: number }>();
 
   return {
-    async publish(id) {
+    async publish(id, metrics = { canary: 1 }) {
       const ts = now();
-      const payload = JSON.stringify({ ts, id, metrics: { canary: 1 } });
+      const payload = JSON.stringify({ ts, id, metrics });
       // The key ingest will store it under, from the one place that defines it.
       const validation = validateTelemetry(Buffer.from(payload), ts);
       if (!validation.ok) throw new Error(`canary payload rejected locally: ${validation.reason}`);

@@ -6,7 +6,8 @@
  * Exits 1 with the reason when the platform could not start or lost a message.
  */
 import { join } from 'node:path';
-import { runLocalCadence } from '../../ops/run-cadence.js';
+import { localTarget } from '../../ops/config/ops-target.js';
+import { runCadence } from '../../ops/run-cadence.js';
 import { startPlatform } from './platform.js';
 import { startSimulator } from './simulator.js';
 import { collectSummary, formatSummary } from './summary.js';
@@ -93,7 +94,7 @@ async function main(): Promise<number> {
 
     // The runbook's daily cadence against the sandbox (issue #3): the checks built so far.
     log('ops: daily checks of the sandbox');
-    const daily = await runLocalCadence('daily', platform.env, {
+    const daily = await runCadence('daily', localTarget(platform.env), {
       reportDir: 'reports',
       progress: (line) => log(`ops: ${line}`),
     });

@@ -1,0 +1,118 @@
+/**
+ * The environment a run checks: its YAML config, its secrets, and for the sandbox the details from
+ * .ops/local/env.json. The accessors below are the one place that knows where each connection
+ * detail comes from; a part the environment does not have raises NotConfiguredError (its checks
+ * are `skipped`), a missing secret raises MissingSecretError (its checks are `error`).
+ */
+import { probeTopic, telemetryTopic } from '../../common/topics.js';
+import { LOCAL_ENV_PATH, readLocalEnv, type LocalEnv } from '../../common/local-env.js';
+import { loadEnvironmentConfig, type EnvironmentConfig } from './environment-config.js';
+import { createSecretReader, type SecretReader } from './secrets.js';
+
+export interface OpsTarget {
+  name: string;
+  config: EnvironmentConfig;
+  secrets: SecretReader;
+  /** Present when the environment is the local sandbox. */
+  local?: LocalEnv;
+}
+
+export class NotConfiguredError extends Error {
+  constructor(
+    readonly part: string,
+    environment: string,
+  ) {
+    super(`environment "${environment}" configures no ${part}`);
+  }
+}
+
+export async function loadOpsTarget(
+  name: string,
+  options: {
+    env?: Record<string, string | undefined>;
+    mask?: (value: string) => void;
+    localEnvPath?: string;
+    environmentsDir?: string;
+  } = {},
+): Promise<OpsTarget> {
+  const config = loadEnvironmentConfig(name, options.environmentsDir);
+  const secrets = createSecretReader(name, options.env ?? process.env, options.mask);
+  if (!config.sandbox) return { name, config, secrets };
+  return withLocalEnv({ name, config, secrets }, await readLocalEnv(options.localEnvPath ?? LOCAL_ENV_PATH));
+}
+
+/** The sandbox environment for a LocalEnv already in hand (npm start has just written it). */
+export function localTarget(local: LocalEnv, options: { mask?: (value: string) => void } = {}): OpsTarget {
+  const config = loadEnvironmentConfig('local');
+  return withLocalEnv(
+    { name: 'local', config, secrets: createSecretReader('local', {}, options.mask) },
+    local,
+  );
+}
+
+function withLocalEnv(target: OpsTarget, local: LocalEnv): OpsTarget {
+  // The sandbox's credentials are throwaway, but they are still not for logs.
+  for (const v of [local.db.url, local.ingest.key, local.probe.password, local.uptimeProbe.password]) {
+    target.secrets.track(v);
+  }
+  return { ...target, local };
+}
+
+export function databaseUrl(t: OpsTarget): string {
+  if (t.local) return t.local.db.url;
+  if (!t.config.database) throw new NotConfiguredError('database', t.name);
+  return t.secrets.read(t.config.database.urlEnv);
+}
+
+export interface MqttTarget {
+  listeners: { name: string; url: string }[];
+  protocolVersion: 4 | 5;
+  probe: { username: string; password: string; topic: string };
+  canary: { tenant: string; deviceId: string; username: string; password: string; topic: string };
+}
+
+export function mqttTarget(t: OpsTarget): MqttTarget {
+  if (t.local) {
+    const m = t.local.mqtt;
+    const listeners = [
+      { name: 'mqtt', url: m.url },
+      ...(m.wsUrl ? [{ name: 'websocket', url: m.wsUrl }] : []),
+      ...(m.tlsUrl ? [{ name: 'tls', url: m.tlsUrl }] : []),
+    ];
+    return {
+      listeners,
+      // The embedded broker speaks MQTT 3.1.1 only.
+      protocolVersion: t.local.services.broker === 'embedded' ? 4 : 5,
+      probe: t.local.uptimeProbe,
+      canary: t.local.probe,
+    };
+  }
+  const m = t.config.mqtt;
+  if (!m) throw new NotConfiguredError('MQTT broker', t.name);
+  const username = t.secrets.read(m.probe.usernameEnv);
+  const canaryUser = t.secrets.read(m.canary.usernameEnv);
+  return {
+    listeners: m.listeners,
+    protocolVersion: 5,
+    probe: { username, password: t.secrets.read(m.probe.passwordEnv), topic: probeTopic(username) },
+    canary: {
+      tenant: m.canary.tenant,
+      deviceId: m.canary.deviceId,
+      username: canaryUser,
+      password: t.secrets.read(m.canary.passwordEnv),
+      topic: telemetryTopic(m.canary.tenant, m.canary.deviceId),
+    },
+  };
+}
+
+export function ingestHealthUrl(t: OpsTarget): string {
+  if (t.local) return t.local.ingest.healthUrl;
+  if (!t.config.ingest) throw new NotConfiguredError('ingest function', t.name);
+  return t.config.ingest.healthUrl;
+}
+
+export function required<T>(t: OpsTarget, part: string, value: T | undefined): T {
+  if (value === undefined || (Array.isArray(value) && value.length === 0))
+    throw new NotConfiguredError(part, t.name);
+  return value;
+}
