@@ -1,5 +1,5 @@
 import { TELEMETRY_FILTER, probeTopic, telemetryTopic } from '../common/topics.js';
-import { ALERTS_FILTER, buildAcl } from './acl.js';
+import { ALERTS_FILTER, SYS_FILTER, buildAcl } from './acl.js';
 
 describe('buildAcl', () => {
   it('lets a device write only its own telemetry topic, and services their filters', () => {
@@ -19,10 +19,17 @@ describe('buildAcl', () => {
     expect(deviceTopics.some((topic) => /[+#]/.test(topic))).toBe(false);
   });
 
-  it('gives the uptime probe its own topic outside the tenants, read and write, nothing else', () => {
+  it("gives the uptime probe its own topic outside the tenants and read on the broker's $SYS, nothing else", () => {
     expect(buildAcl([{ role: 'probe', username: 'svc-uptime' }])).toEqual([
-      { username: 'svc-uptime', rules: [{ access: 'readwrite', topic: 'ops/probe/svc-uptime' }] },
+      {
+        username: 'svc-uptime',
+        rules: [
+          { access: 'readwrite', topic: 'ops/probe/svc-uptime' },
+          { access: 'read', topic: '$SYS/#' },
+        ],
+      },
     ]);
+    expect(SYS_FILTER).toBe('$SYS/#');
     expect(probeTopic('svc-uptime').startsWith(`${TELEMETRY_FILTER.split('/')[0]}/`)).toBe(false);
   });
 

@@ -7,7 +7,8 @@
  * - `bridge` reads every device's telemetry (a plain read rule also covers its `$share/...`
  *   subscription in Mosquitto 2.0);
  * - `alerts` writes the tenants' alert topics;
- * - `probe` (the ops uptime probe) reads and writes its own topic outside the tenants' tree.
+ * - `probe` (the ops uptime probe) reads and writes its own topic outside the tenants' tree, and
+ *   reads the broker's `$SYS` counters (connections, message rates) for the capacity check.
  * Anything not listed is denied. Tenant readers are not modelled yet.
  */
 import { ALERTS_LEAF, TELEMETRY_FILTER, TOPIC_ROOT, probeTopic, telemetryTopic } from '../common/topics.js';
@@ -38,6 +39,9 @@ export interface ServiceIdentity {
 
 export type BrokerIdentity = DeviceIdentity | ServiceIdentity;
 
+/** Mosquitto's own counters (`$SYS/broker/...`), published every `sys_interval` seconds. */
+export const SYS_FILTER = '$SYS/#';
+
 /** Every tenant's alerts topic (alertsTopic() with a wildcard tenant). */
 export const ALERTS_FILTER = `${TOPIC_ROOT}/+/${ALERTS_LEAF}`;
 
@@ -53,7 +57,10 @@ export function aclRules(identity: BrokerIdentity): AclRule[] {
     case 'alerts':
       return [{ access: 'write', topic: ALERTS_FILTER }];
     case 'probe':
-      return [{ access: 'readwrite', topic: probeTopic(identity.username) }];
+      return [
+        { access: 'readwrite', topic: probeTopic(identity.username) },
+        { access: 'read', topic: SYS_FILTER },
+      ];
   }
 }
 

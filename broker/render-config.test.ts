@@ -82,6 +82,7 @@ describe('production mosquitto.conf (role defaults)', () => {
         'max_queued_bytes 134217728',
         'max_inflight_messages 100',
         'persistent_client_expiration 14d',
+        'sys_interval 10',
         'persistence true',
         'persistence_location /var/lib/mosquitto/',
         'autosave_interval 60',

@@ -39,6 +39,7 @@ const runbook: RunbookConfig = {
 
 const target = (thresholds: Record<string, Record<string, number>> = {}): OpsTarget => ({
   name: 'prod',
+  env: {},
   secrets: createSecretReader('prod', {}),
   config: {
     name: 'prod',

@@ -1,7 +1,8 @@
 /** `npm run ops` against the local sandbox on real services, and its argument errors. */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mosquittoForTests } from '../broker/mosquitto-process.js';
+import { startGitHubStandin } from '../test/support/github-standin.js';
 import { startTestSandbox, type TestSandbox } from '../test/support/sandbox.js';
 import { exitCodeFor, runCli } from './cli.js';
 
@@ -60,6 +61,7 @@ run('ops against the sandbox', () => {
     const code = await runCli(['daily', '--report-dir', reportDir], {
       ...sink,
       envPath: sandbox.envPath,
+      incidentsRoot: dir,
     });
     expect(io.out).toMatch(/^# daily checks \(local\): ok$/m);
     for (const id of [
@@ -81,6 +83,7 @@ run('ops against the sandbox', () => {
     const code = await runCli(['weekly', '--json', '--report-dir', join(dir, 'r2')], {
       ...sink,
       envPath: sandbox.envPath,
+      incidentsRoot: dir,
     });
     const parsed = JSON.parse(io.out) as { verdict: string; results: { id: string }[]; report: string };
     expect(parsed.results.map((r) => r.id)).toEqual(['weekly.top-tenants', 'weekly.ai-spend']);
@@ -88,4 +91,113 @@ run('ops against the sandbox', () => {
     expect(parsed.report).toMatch(/weekly-local-.*\.md$/);
     expect(code).toBe(0);
   }, 60_000);
+
+  test('golive: telemetry arrives, an alert fires and is delivered, the probe is alive; twice in a row', async () => {
+    for (const round of [1, 2]) {
+      const { io, sink } = capture();
+      const code = await runCli(['golive', '--json', '--report-dir', join(dir, `golive-${round}`)], {
+        ...sink,
+        envPath: sandbox.envPath,
+      });
+      const parsed = JSON.parse(io.out) as {
+        verdict: string;
+        results: { id: string; status: string; summary: string }[];
+      };
+      expect(parsed.results.map((r) => [r.id, r.status])).toEqual([
+        ['daily.ingest-canary', 'ok'],
+        ['daily.function-health', 'ok'],
+        ['daily.endpoints', 'skipped'],
+        ['golive.alert-delivered', 'ok'],
+        ['golive.probe-heartbeat', 'ok'],
+      ]);
+      expect(parsed.results[3]!.summary).toMatch(/mqtt notification delivered .* resolved$/);
+      expect(code).toBe(0);
+    }
+  }, 120_000);
+
+  test('uptime and monthly run against the sandbox too', async () => {
+    for (const cadence of ['uptime', 'monthly']) {
+      const { io, sink } = capture();
+      const code = await runCli([cadence, '--json', '--report-dir', join(dir, cadence)], {
+        ...sink,
+        envPath: sandbox.envPath,
+      });
+      const parsed = JSON.parse(io.out) as { verdict: string; results: { id: string; status: string }[] };
+      expect(parsed.results.length).toBeGreaterThan(0);
+      expect(parsed.results.filter((r) => r.status === 'error' || r.status === 'fail')).toEqual([]);
+      expect(code).toBe(0);
+    }
+  }, 60_000);
+
+  test('uptime with --incidents github against the stand-in: a flapping broker opens its issues after two failures and closes them after two passes', async () => {
+    const standin = await startGitHubStandin({ owner: 'acme', repo: 'mqtt-saas' });
+    try {
+      const env = {
+        GITHUB_API_URL: standin.url,
+        GITHUB_REPOSITORY: standin.repository,
+        GITHUB_TOKEN: standin.token,
+        GITHUB_SERVER_URL: 'https://github.example',
+      };
+      // The flapping target: the probe's password, wrong in some runs.
+      const good = JSON.parse(await readFile(sandbox.envPath, 'utf8'));
+      const badPath = join(dir, 'env-bad-probe.json');
+      await writeFile(
+        badPath,
+        JSON.stringify({ ...good, uptimeProbe: { ...good.uptimeProbe, password: 'wrong' } }),
+      );
+      // Close to the real time: the probe heartbeat the uptime cadence reads is real.
+      let clock = Date.now();
+      const runs: { status: string; opened: number; closed: number; commented: number }[] = [];
+      for (const broken of [true, false, true, true, true, false, false]) {
+        clock += 30_000;
+        const { io, sink } = capture();
+        const code = await runCli(
+          ['uptime', '--json', '--incidents', 'github', '--report-dir', join(dir, 'inc')],
+          {
+            ...sink,
+            env,
+            now: () => clock,
+            envPath: broken ? badPath : sandbox.envPath,
+          },
+        );
+        const out = JSON.parse(io.out) as {
+          verdict: string;
+          incidents: { opened: unknown[]; closed: unknown[]; updated: { commented: boolean }[] };
+        };
+        runs.push({
+          status: out.verdict,
+          opened: out.incidents.opened.length,
+          closed: out.incidents.closed.length,
+          commented: out.incidents.updated.filter((u) => u.commented).length,
+        });
+        expect(code).toBe(broken ? 1 : 0);
+        expect(io.out).not.toContain(standin.token);
+      }
+      // openAfter 2, closeAfter 2 (runbook.yaml): a single failure opens nothing. Both listeners
+      // (plain and WebSocket) refuse the wrong password: one issue each.
+      expect(runs).toEqual([
+        { status: 'fail', opened: 0, closed: 0, commented: 0 },
+        { status: 'ok', opened: 0, closed: 0, commented: 0 },
+        { status: 'fail', opened: 0, closed: 0, commented: 0 },
+        { status: 'fail', opened: 2, closed: 0, commented: 0 },
+        { status: 'fail', opened: 0, closed: 0, commented: 0 },
+        { status: 'ok', opened: 0, closed: 0, commented: 2 },
+        { status: 'ok', opened: 0, closed: 2, commented: 0 },
+      ]);
+      const incidents = standin.issues.filter((i) => i.labels.includes('incident'));
+      expect(incidents.map((i) => [(i.body ?? '').includes('daily.broker-uptime.'), i.state])).toEqual([
+        [true, 'closed'],
+        [true, 'closed'],
+      ]);
+      const issue = incidents[0]!;
+      expect(issue.labels).toEqual(expect.arrayContaining(['severity:critical', 'component:broker']));
+      expect(issue.body).toContain(
+        'https://github.example/acme/mqtt-saas/actions/workflows/ops-playbook.yml',
+      );
+      expect(issue.comments.at(-1)!.body).toMatch(/Outage/);
+      standin.assertNoViolations();
+    } finally {
+      await standin.close();
+    }
+  }, 120_000);
 });

@@ -1,17 +1,23 @@
 /**
- * `npm run ops -- <daily|weekly|monthly|golive|uptime> [--env local] [--json] [--fail-on fail|warn|never]
- *  [--report-dir DIR]`
+ * `npm run ops -- <daily|weekly|monthly|golive|uptime> [--env local] [--json]
+ *  [--incidents github|local|off] [--fail-on fail|warn|never] [--report-dir DIR]`
  *
- * Runs a cadence's checks for an environment (runbook/environments/<name>.yaml), prints the
- * report (Markdown, or one JSON object with --json), writes it under the report directory, and
- * shows progress on stderr. The exit code follows --fail-on: 1 when the verdict is that bad or
- * worse, 0 otherwise; 2 for bad arguments or an environment that cannot be loaded.
+ * Runs a cadence's checks for an environment (runbook/environments/<name>.yaml), reconciles the
+ * results with the incident issues (GitHub in a workflow, a local store under .ops/<env>/
+ * otherwise), prints the report (Markdown, or one JSON object with --json), writes it under the
+ * report directory, and shows progress on stderr. The exit code follows --fail-on: 1 when the
+ * verdict is that bad or worse, 0 otherwise; 2 for bad arguments or settings that cannot be loaded.
  */
 import { parseArgs } from 'node:util';
 import { LOCAL_ENV_PATH } from '../common/local-env.js';
 import { CADENCES, type Cadence } from './cadences.js';
 import { loadOpsTarget, type OpsTarget } from './config/ops-target.js';
+import { loadRunbookConfig, type RunbookConfig } from './config/runbook-config.js';
 import type { CheckStatus } from './engine/check.js';
+import { createIncidentStore } from './incidents/create-incident-store.js';
+import { incidentPolicy } from './incidents/policy.js';
+import { formatIncidentSummary, reconcileIncidents, type IncidentSummary } from './incidents/reconcile.js';
+import type { IncidentStore } from './incidents/store.js';
 import { runCadence } from './run-cadence.js';
 
 export interface CliIo {
@@ -24,7 +30,12 @@ export interface CliIo {
   env?: Record<string, string | undefined>;
   mask?: (value: string) => void;
   environmentsDir?: string;
+  /** Where the local incident store keeps .ops/<env>/incidents.json (default: the working directory). */
+  incidentsRoot?: string;
 }
+
+const INCIDENTS = ['github', 'local', 'off'] as const;
+type IncidentsMode = (typeof INCIDENTS)[number];
 
 const FAIL_ON = ['fail', 'warn', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
@@ -40,6 +51,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         json: { type: 'boolean', default: false },
         'fail-on': { type: 'string', default: 'fail' },
         'report-dir': { type: 'string', default: 'reports' },
+        incidents: { type: 'string' },
       },
     });
   } catch (error) {
@@ -56,27 +68,69 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.err(`ops: --fail-on must be ${FAIL_ON.join(', ')} (got ${values['fail-on']})\n`);
     return 2;
   }
+  const processEnv = io.env ?? process.env;
+  // In a workflow incidents are GitHub issues; elsewhere they go to the local store.
+  const mode = (values.incidents ??
+    (processEnv.GITHUB_ACTIONS === 'true' ? 'github' : 'local')) as IncidentsMode;
+  if (!INCIDENTS.includes(mode)) {
+    io.err(`ops: --incidents must be ${INCIDENTS.join(', ')} (got ${mode})\n`);
+    return 2;
+  }
+  // Everything that can be wrong with the settings is found before any check runs.
   let target: OpsTarget;
+  let runbook: RunbookConfig;
+  let store: IncidentStore;
   try {
+    runbook = loadRunbookConfig();
     target = await loadOpsTarget(values.env!, {
-      env: io.env,
+      env: processEnv,
       mask: io.mask,
       localEnvPath: io.envPath ?? LOCAL_ENV_PATH,
       environmentsDir: io.environmentsDir,
+    });
+    store = createIncidentStore({
+      mode,
+      env: target.name,
+      rootDir: io.incidentsRoot,
+      environment: processEnv as NodeJS.ProcessEnv,
+      now: io.now,
     });
   } catch (error) {
     io.err(`ops: ${(error as Error).message}\n`);
     return 2;
   }
 
+  let incidents: IncidentSummary | undefined;
+  const { openAfter, closeAfter, maxOpenPerRun, warnIsFailure } = runbook.incidents;
   const run = await runCadence(cadence as Cadence, target, {
     reportDir: values['report-dir']!,
+    runbook,
     now: io.now,
     progress: (line) => io.err(`ops: ${line}\n`),
+    appendix: async (results) => {
+      if (mode === 'off')
+        return formatIncidentSummary({ mode, env: target.name } as IncidentSummary).join('\n');
+      io.err(`ops: reconciling incidents (${mode})\n`);
+      incidents = await reconcileIncidents(
+        results,
+        store,
+        incidentPolicy({ openAfter, closeAfter, warnIsFailure, maxOpenedPerRun: maxOpenPerRun }),
+        (io.now ?? Date.now)(),
+      );
+      for (const e of incidents.errors) io.err(`ops: incident store: ${e}\n`);
+      return `## Incidents\n\n${formatIncidentSummary(incidents).join('\n')}\n`;
+    },
   });
   io.out(
     values.json
-      ? `${JSON.stringify({ cadence, env: target.name, verdict: run.verdict, results: run.results, report: run.file })}\n`
+      ? `${JSON.stringify({
+          cadence,
+          env: target.name,
+          verdict: run.verdict,
+          results: run.results,
+          incidents: incidents ?? null,
+          report: run.file,
+        })}\n`
       : run.markdown,
   );
   io.err(`ops: report written to ${run.file}\n`);

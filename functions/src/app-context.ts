@@ -43,7 +43,12 @@ export function createIngestWithAlerts(
       options.observe?.(rows);
       await evaluateAcceptedBatch(
         pool,
-        rows.map((r) => ({ tenantId: r.tenantId, deviceId: r.deviceId, ts: r.ts, metrics: r.metrics as Record<string, unknown> })),
+        rows.map((r) => ({
+          tenantId: r.tenantId,
+          deviceId: r.deviceId,
+          ts: r.ts,
+          metrics: r.metrics as Record<string, unknown>,
+        })),
         new Date(),
         rules,
       );

@@ -7,7 +7,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FUNCTION_KEY_HEADER, HEALTH_ROUTE, INGEST_ROUTE } from '../../common/ingest-protocol.js';
 import type { IngestService } from './ingest/ingest-service.js';
-import { checkFunctionKey, handleIngestRequest, MAX_BODY_BYTES, type PlainResponse } from './ingest/http-handler.js';
+import {
+  checkFunctionKey,
+  handleIngestRequest,
+  MAX_BODY_BYTES,
+  type PlainResponse,
+} from './ingest/http-handler.js';
 import { checkHealth } from './ingest/health.js';
 import type pg from 'pg';
 
@@ -61,10 +66,15 @@ async function route(req: IncomingMessage, options: LocalHostOptions): Promise<P
   const path = new URL(req.url ?? '/', 'http://local').pathname;
   if (path === HEALTH_ROUTE) {
     const report = await checkHealth(options.pool);
-    return { status: report.status === 'ok' ? 200 : 503, headers: { 'content-type': 'application/json' }, body: JSON.stringify(report) };
+    return {
+      status: report.status === 'ok' ? 200 : 503,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(report),
+    };
   }
   if (path === INGEST_ROUTE) {
-    const key = req.headers[FUNCTION_KEY_HEADER] ?? new URL(req.url ?? '/', 'http://local').searchParams.get('code');
+    const key =
+      req.headers[FUNCTION_KEY_HEADER] ?? new URL(req.url ?? '/', 'http://local').searchParams.get('code');
     if (!checkFunctionKey(typeof key === 'string' ? key : null, options.functionKey)) {
       await drain(req);
       return { status: 401, body: '' };

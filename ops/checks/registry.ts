@@ -7,17 +7,31 @@
 import { latestMigrationVersion } from '../../supabase/migrate.js';
 import { ingestHealthUrl, mqttTarget, required, type OpsTarget } from '../config/ops-target.js';
 import type { Check } from '../engine/check.js';
+import { createAlertDeliverySource } from '../sources/alert-delivery.js';
 import { createFunctionHealthSource } from '../sources/function-health.js';
 import { createHttpProbeSource } from '../sources/http-probe.js';
+import { createProbeStateSource } from '../sources/probe-state.js';
 import { createMqttRoundTripSource } from '../sources/mqtt-round-trip.js';
 import { createTlsCertificateSource } from '../sources/tls-certificate.js';
 import { aiSpendCheck } from './ai-spend.js';
+import { alertDeliveryCheck, DEFAULT_ALERT_DELIVERY } from './alert-delivery.js';
 import { brokerUptimeCheck } from './broker-uptime.js';
 import { deadLettersCheck } from './dead-letters.js';
 import { endpointCheck } from './endpoints.js';
 import { functionHealthCheck } from './function-health.js';
 import { ingestCanaryCheck, DEFAULT_INGEST_CANARY } from './ingest-canary.js';
 import { pricingReviewCheck } from './pricing-review.js';
+import { probeHeartbeatCheck } from './probe-heartbeat.js';
+import { createAzureCostSource } from '../sources/azure-cost.js';
+import { createFunctionLogsSource } from '../sources/azure-logs.js';
+import { createVmMetricsSource } from '../sources/azure-metrics.js';
+import { createBrokerSysSource } from '../sources/broker-sys.js';
+import { createGitHubWorkflowRunsSource } from '../sources/github-workflow-runs.js';
+import { costBurnCheck } from './cost-burn.js';
+import { failedWorkflowsCheck } from './failed-workflows.js';
+import { functionErrorsCheck } from './function-errors.js';
+import { vmCapacityCheck } from './vm-capacity.js';
+import { vmJournalErrorsCheck } from './vm-journal-errors.js';
 import type { SharedSources } from './shared-sources.js';
 import { tlsExpiryCheck } from './tls-expiry.js';
 import { topTenantsCheck } from './top-tenants.js';
@@ -84,11 +98,136 @@ export const CHECK_BUILDERS: Record<string, CheckBuilder> = {
   'daily.dead-letters': ({ shared, thresholds }) => [
     deadLettersCheck(shared.db(), thresholds.pick('warnSharePct', 'failSharePct', 'top')),
   ],
+  'daily.function-errors': ({ shared, thresholds }) => {
+    const azure = shared.azure();
+    return [
+      functionErrorsCheck(
+        createFunctionLogsSource(azure.logs, {
+          workspaceId: azure.config.logAnalyticsWorkspaceId,
+          functionApp: azure.config.functionApp,
+        }),
+        thresholds.pick(
+          'windowHours',
+          'warnFailures',
+          'failFailures',
+          'failRatePercent',
+          'rateMinInvocations',
+          'topMessages',
+        ),
+      ),
+    ];
+  },
+  'daily.vm-errors': ({ shared, thresholds }) => [
+    vmJournalErrorsCheck(
+      shared.sshHost(),
+      thresholds.pick(
+        'windowHours',
+        'warnErrors',
+        'failErrors',
+        'failCritical',
+        'warnWarnings',
+        'topMessages',
+      ),
+    ),
+  ],
+  'daily.failed-workflows': ({ shared, thresholds }) => {
+    const gh = shared.github();
+    return [
+      failedWorkflowsCheck(
+        createGitHubWorkflowRunsSource({ octokit: gh.client, owner: gh.env.owner, repo: gh.env.repo }),
+        thresholds.pick('windowHours', 'failAtCount'),
+      ),
+    ];
+  },
+  'daily.cost-burn': ({ shared, target, thresholds }) => {
+    const azure = shared.azure();
+    return [
+      costBurnCheck(
+        createAzureCostSource(azure.consumption, {
+          scope: `subscriptions/${azure.config.subscriptionId}`,
+          budgetName: azure.config.budgetName,
+        }),
+        {
+          ...thresholds.pick(
+            'warnPercent',
+            'failPercent',
+            'lagHours',
+            'averageDays',
+            'spikeFactor',
+            'topServices',
+          ),
+          fallbackBudget: target.config.budget.monthlyUsd,
+        },
+      ),
+    ];
+  },
+  'monthly.vm-capacity': ({ shared, target, thresholds }) => {
+    const azure = shared.azure();
+    const c = azure.config;
+    // Disk over SSH and broker stats from $SYS are optional: the check says when they are missing.
+    const disk = target.config.ssh
+      ? { disk: (signal: AbortSignal) => shared.sshHost().diskUsage(signal) }
+      : undefined;
+    let broker;
+    if (target.config.mqtt || target.local) {
+      const mqtt = mqttTarget(target);
+      broker = createBrokerSysSource({
+        url: mqtt.listeners[0]!.url,
+        username: mqtt.probe.username,
+        password: mqtt.probe.password,
+        protocolVersion: mqtt.protocolVersion,
+      });
+    }
+    return [
+      vmCapacityCheck(
+        {
+          metrics: createVmMetricsSource(azure, {
+            subscriptionId: c.subscriptionId,
+            resourceGroup: c.resourceGroup,
+            vmName: c.vmName,
+          }),
+          disk,
+          broker,
+        },
+        thresholds.pick(
+          'days',
+          'cpuAvgPercent',
+          'cpuP95Percent',
+          'creditsLow',
+          'creditsExhaustDays',
+          'memoryMinAvailableMiB',
+          'diskWarnPercent',
+          'diskFailPercent',
+          'networkOutWarnGiB',
+          'brokerClientsMax',
+          'brokerMessagesPerMinMax',
+        ),
+      ),
+    ];
+  },
   'weekly.top-tenants': ({ shared, thresholds }) => [
     topTenantsCheck(shared.db(), thresholds.pick('top', 'growthWarnPct')),
   ],
   'weekly.ai-spend': ({ shared, target }) => [
     aiSpendCheck(shared.db(), { monthlyBudgetUsd: target.config.budget.aiMonthlyUsd }),
+  ],
+  'golive.alert-delivered': ({ target, shared, thresholds }) => [
+    alertDeliveryCheck(
+      createAlertDeliverySource({
+        pool: shared.dbPool(),
+        canary: shared.canary(),
+        deviceKey: mqttTarget(target).canary.deviceId,
+      }),
+      {
+        fireTimeoutMs: thresholds.get('fireTimeoutMs', DEFAULT_ALERT_DELIVERY.fireTimeoutMs),
+        deliverTimeoutMs: thresholds.get('deliverTimeoutMs', DEFAULT_ALERT_DELIVERY.deliverTimeoutMs),
+        resolveTimeoutMs: thresholds.get('resolveTimeoutMs', DEFAULT_ALERT_DELIVERY.resolveTimeoutMs),
+        pollMs: DEFAULT_ALERT_DELIVERY.pollMs,
+      },
+    ),
+  ],
+  'golive.probe-heartbeat': ({ shared, thresholds }) => [
+    probeHeartbeatCheck(createProbeStateSource(shared.dbPool()), thresholds.pick('staleMinutes')),
   ],
   'monthly.pricing-review': ({ shared, thresholds }) => [
     pricingReviewCheck(shared.db(), thresholds.pick('nearPct')),

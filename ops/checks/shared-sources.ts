@@ -1,16 +1,24 @@
 /**
- * Sources several checks of one run share (one database pool, one canary connection), created on
- * first use and released once by close().
+ * Sources several checks of one run share (one database pool, one canary connection, one SSH
+ * connection, one set of Azure clients, one GitHub client), created on first use and released
+ * once by close(). Each throws NotConfiguredError when the environment has no such part.
  */
 import pg from 'pg';
-import { databaseUrl, mqttTarget, type OpsTarget } from '../config/ops-target.js';
+import { databaseUrl, mqttTarget, NotConfiguredError, type OpsTarget } from '../config/ops-target.js';
+import { createGitHubClient, readGitHubEnv, type GitHubClient, type GitHubEnv } from '../incidents/github-client.js';
+import { createAzureClients, type AzureClients } from '../sources/azure-clients.js';
+import { createAzureCredential } from '../sources/azure-credential.js';
 import { createIngestCanarySource, type IngestCanarySource } from '../sources/ingest-canary.js';
 import { createPlatformDbSource, type PlatformDbSource } from '../sources/platform-db.js';
+import { createSshHostSource, type SshHostSource } from '../sources/ssh-host.js';
 
 export class SharedSources {
   private pool?: pg.Pool;
   private platformDb?: PlatformDbSource;
   private canarySource?: IngestCanarySource;
+  private ssh?: SshHostSource;
+  private azureClients?: AzureClients;
+  private gh?: { client: GitHubClient; env: GitHubEnv };
   private readonly closers: (() => Promise<void>)[] = [];
 
   constructor(readonly target: OpsTarget) {}
@@ -44,6 +52,46 @@ export class SharedSources {
       this.closers.push(() => source.close());
     }
     return this.canarySource;
+  }
+
+  /** The broker VM over SSH (journal, disk, memory). */
+  sshHost(): SshHostSource {
+    if (!this.ssh) {
+      const c = this.target.config.ssh;
+      if (!c) throw new NotConfiguredError('SSH access to the broker VM', this.target.name);
+      const ssh = createSshHostSource({
+        host: c.host,
+        port: c.port,
+        username: c.username,
+        hostKeySha256: c.hostKeySha256,
+        privateKey: this.target.secrets.read(c.privateKeyEnv),
+      });
+      this.ssh = ssh;
+      this.closers.push(() => ssh.close());
+    }
+    return this.ssh;
+  }
+
+  /** Azure SDK clients signed in as the workflow's identity (azure/login OIDC, or az login). */
+  azure(): AzureClients & { config: NonNullable<OpsTarget['config']['azure']> } {
+    const config = this.target.config.azure;
+    if (!config) throw new NotConfiguredError('Azure subscription', this.target.name);
+    this.azureClients ??= createAzureClients({ credential: createAzureCredential(), subscriptionId: config.subscriptionId });
+    return { ...this.azureClients, config };
+  }
+
+  /** The repository's GitHub API (GITHUB_TOKEN, GITHUB_REPOSITORY), as in a workflow. */
+  github(): { client: GitHubClient; env: GitHubEnv } {
+    if (!this.gh) {
+      const env = this.target.env;
+      if (!env.GITHUB_TOKEN && !env.GITHUB_REPOSITORY) {
+        throw new NotConfiguredError('GitHub repository (GITHUB_TOKEN, GITHUB_REPOSITORY)', this.target.name);
+      }
+      this.target.secrets.readOptional('GITHUB_TOKEN'); // masked and redacted like any secret
+      const gh = readGitHubEnv(env as NodeJS.ProcessEnv);
+      this.gh = { client: createGitHubClient(gh, env as NodeJS.ProcessEnv), env: gh };
+    }
+    return this.gh;
   }
 
   /** Registers something a builder opened that must be released after the run. */

@@ -15,6 +15,8 @@ export interface OpsTarget {
   secrets: SecretReader;
   /** Present when the environment is the local sandbox. */
   local?: LocalEnv;
+  /** The process environment the run sees (GITHUB_* in a workflow); secrets go through `secrets`. */
+  env: Record<string, string | undefined>;
 }
 
 export class NotConfiguredError extends Error {
@@ -36,16 +38,17 @@ export async function loadOpsTarget(
   } = {},
 ): Promise<OpsTarget> {
   const config = loadEnvironmentConfig(name, options.environmentsDir);
-  const secrets = createSecretReader(name, options.env ?? process.env, options.mask);
-  if (!config.sandbox) return { name, config, secrets };
-  return withLocalEnv({ name, config, secrets }, await readLocalEnv(options.localEnvPath ?? LOCAL_ENV_PATH));
+  const env = options.env ?? process.env;
+  const secrets = createSecretReader(name, env, options.mask);
+  if (!config.sandbox) return { name, config, secrets, env };
+  return withLocalEnv({ name, config, secrets, env }, await readLocalEnv(options.localEnvPath ?? LOCAL_ENV_PATH));
 }
 
 /** The sandbox environment for a LocalEnv already in hand (npm start has just written it). */
 export function localTarget(local: LocalEnv, options: { mask?: (value: string) => void } = {}): OpsTarget {
   const config = loadEnvironmentConfig('local');
   return withLocalEnv(
-    { name: 'local', config, secrets: createSecretReader('local', {}, options.mask) },
+    { name: 'local', config, secrets: createSecretReader('local', {}, options.mask), env: {} },
     local,
   );
 }

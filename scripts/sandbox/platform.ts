@@ -14,6 +14,8 @@ import { probeTopic } from '../../common/topics.js';
 import { freePort } from '../../common/free-port.js';
 import { lazyMqttPublisher, runAlertsTick } from '../../functions/src/alerts/index.js';
 import { createIngestWithAlerts } from '../../functions/src/app-context.js';
+import { probeChecks } from '../../functions/src/probe/probe-settings.js';
+import { runUptimeProbe } from '../../functions/src/probe/run-probe.js';
 import type { IngestService } from '../../functions/src/ingest/ingest-service.js';
 import { startLocalFunctionsHost, type LocalHost } from '../../functions/src/local-host.js';
 import { LatencyRecorder } from '../lib/latency.js';
@@ -33,6 +35,8 @@ export interface PlatformOptions {
   log: (line: string) => void;
   /** Alert timer period (no-data rules, outbox delivery). */
   alertsTickMs?: number;
+  /** Uptime probe period (the Functions timer runs it every minute). */
+  probeTickMs?: number;
   /** Use the embedded fallbacks (PGlite, aedes) even where PostgreSQL / Mosquitto are installed. */
   embedded?: boolean;
 }
@@ -183,6 +187,31 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       uptimeProbe: { ...seed.service.uptime, topic: probeTopic(seed.service.uptime.username) },
     };
     await writeLocalEnv(env, options.envPath ?? LOCAL_ENV_PATH);
+
+    // The minute-level uptime probe, as the Functions timer runs it: its heartbeat is a go-live check.
+    const probe = probeChecks({
+      listeners: [
+        { name: 'mqtt', url: env.mqtt.url },
+        ...(env.mqtt.wsUrl ? [{ name: 'websocket', url: env.mqtt.wsUrl }] : []),
+      ],
+      ...seed.service.uptime,
+      endpoints: [],
+      healthUrl: env.ingest.healthUrl,
+      protocolVersion: broker.protocolVersion,
+    });
+    const probeTick = async () => {
+      await runUptimeProbe({ pool, checks: probe, dispatch: null });
+    };
+    await probeTick();
+    let probing = false;
+    const probeTimer = setInterval(() => {
+      if (probing) return;
+      probing = true;
+      probeTick()
+        .catch((e: Error) => log(`uptime probe: ${e.message}`))
+        .finally(() => (probing = false));
+    }, options.probeTickMs ?? 60_000);
+    onStop('uptime probe timer', async () => clearInterval(probeTimer));
     return {
       env,
       seed,

@@ -1,0 +1,7 @@
+import { createRequire as __opsCreateRequire } from 'node:module';
+import { fileURLToPath as __opsFileURLToPath } from 'node:url';
+const require = __opsCreateRequire(import.meta.url);
+const __opsBundleFilename = __opsFileURLToPath(import.meta.url);
+const __opsBundleDirname = __opsFileURLToPath(new URL('.', import.meta.url));
+const __opsRepoRootUrl = new URL('../../../', import.meta.url);
+import{a as u}from"../../shared/dist/chunk-34P3MZKV.js";import{a,b as p,c as s,d as c,h as m,i as y}from"../../shared/dist/chunk-WN2ZH5WF.js";import{a as t}from"../../shared/dist/chunk-NZKFM5E4.js";var l=["broker-down","cost-spike","growth-spike"];function f(o){let n=new m(o),r={playbook:n.choice("playbook",l),environment:n.name("environment"),dryRun:n.boolean("dry-run",!0),incident:n.optionalCount("incident")};return n.done(),r}t(f,"readPlaybookInputs");function P(o){return["playbook",o.playbook,"--env",o.environment,...o.dryRun?["--dry-run"]:[],...o.incident!==void 0?["--incident",String(o.incident)]:[]]}t(P,"playbookArgv");async function d(o){let{core:n,env:r}=o;y(n,r,[n.getInput("github-token")]);let e;try{e=f(n)}catch(k){n.setFailed(k.message);return}let i=n.getInput("github-token");i&&!r.GITHUB_TOKEN&&(r.GITHUB_TOKEN=i);let b=e.dryRun?"dry run":"applied";await u(n,o.runCli,P(e),`Playbook ${e.playbook} (${e.environment}, ${b})`)}t(d,"runPlaybookAction");try{await d({core:c(p),runCli:s,env:process.env})}catch(o){a(`ops-playbook: ${o.message}`)}process.exit();

@@ -1,0 +1,268 @@
+/**
+ * Monthly: the broker VM's capacity over the last `days` (Azure Monitor at 1 h grain, disk over
+ * SSH, broker load from `$SYS`) and a recommendation: `stay`, or `upgrade to <upgradeTo>` with the
+ * reasons. Thresholds (defaults sized for the Standard_B1s the platform runs on: 1 vCPU, 1 GiB,
+ * 10 % baseline CPU, at most 144 banked credits):
+ * - cpuAvgPercent 10: an average above the baseline drains credits month over month;
+ * - cpuP95Percent 70: the busy hours are CPU-bound;
+ * - creditsLow 30: fewer credits left than ~5 h of full burst;
+ * - creditsExhaustDays 14: the credit trend reaches zero within two weeks;
+ * - memoryMinAvailableMiB 100: the broker and bridge are close to the OOM killer;
+ * - brokerClientsMax 2000, brokerMessagesPerMinMax 30000: load the B1s was not sized for.
+ * Findings that a bigger VM does not fix warn without asking for an upgrade: disk use over
+ * diskWarnPercent 80 (fail at diskFailPercent 95: grow the disk), network out over
+ * networkOutWarnGiB 100 per period (egress cost). Credits at zero now (CPU throttled) fail.
+ */
+import type { Chart, Check } from '../engine/check.js';
+import type { MetricPoint, VmInfo, VmMetrics } from '../sources/azure-metrics.js';
+import { mean, percentile, round, slope } from './series-stats.js';
+
+export interface DiskUsage {
+  mount: string;
+  sizeBytes: number;
+  usedBytes: number;
+}
+
+export interface BrokerStats {
+  clientsConnected: number;
+  messagesReceivedPerMin: number;
+  messagesSentPerMin: number;
+}
+
+export interface VmCapacitySources {
+  metrics: {
+    metrics(from: Date, to: Date, signal?: AbortSignal): Promise<VmMetrics>;
+    vm?(signal?: AbortSignal): Promise<VmInfo>;
+  };
+  /** Disk use over SSH; absent when not configured. */
+  disk?: { disk(signal: AbortSignal): Promise<DiskUsage[]> };
+  /** Broker load from `$SYS`; absent when not configured. */
+  broker?: { broker(signal: AbortSignal): Promise<BrokerStats> };
+}
+
+export interface VmCapacityOptions {
+  days?: number;
+  upgradeTo?: string;
+  cpuAvgPercent?: number;
+  cpuP95Percent?: number;
+  creditsLow?: number;
+  creditsExhaustDays?: number;
+  memoryMinAvailableMiB?: number;
+  diskWarnPercent?: number;
+  diskFailPercent?: number;
+  networkOutWarnGiB?: number;
+  brokerClientsMax?: number;
+  brokerMessagesPerMinMax?: number;
+}
+
+const DAY = 86_400_000;
+const MIB = 1024 ** 2;
+const GIB = 1024 ** 3;
+
+export function vmCapacityCheck(sources: VmCapacitySources, options: VmCapacityOptions = {}): Check {
+  const o = {
+    days: options.days ?? 30,
+    cpuAvgPercent: options.cpuAvgPercent ?? 10,
+    cpuP95Percent: options.cpuP95Percent ?? 70,
+    creditsLow: options.creditsLow ?? 30,
+    creditsExhaustDays: options.creditsExhaustDays ?? 14,
+    memoryMinAvailableMiB: options.memoryMinAvailableMiB ?? 100,
+    diskWarnPercent: options.diskWarnPercent ?? 80,
+    diskFailPercent: options.diskFailPercent ?? 95,
+    networkOutWarnGiB: options.networkOutWarnGiB ?? 100,
+    brokerClientsMax: options.brokerClientsMax ?? 2000,
+    brokerMessagesPerMinMax: options.brokerMessagesPerMinMax ?? 30_000,
+  };
+  for (const [name, v] of Object.entries(o))
+    if (!Number.isFinite(v) || v < 0) throw new Error(`vm-capacity: ${name} must be a non-negative number`);
+  if (o.days < 1) throw new Error('vm-capacity: days must be >= 1');
+  if (o.diskWarnPercent > o.diskFailPercent)
+    throw new Error('vm-capacity: diskWarnPercent must not exceed diskFailPercent');
+  const upgradeTo = options.upgradeTo ?? 'Standard_B2s';
+
+  return {
+    id: 'monthly.vm-capacity',
+    title: 'Broker VM capacity and size recommendation',
+    severity: 'medium',
+    playbook: null,
+    async run({ now, signal }) {
+      const to = new Date(now());
+      const from = new Date(to.getTime() - o.days * DAY);
+      const settle = <T>(p: Promise<T> | undefined) =>
+        p
+          ? p.then(
+              (value) => ({ value }),
+              (e: unknown) => ({ error: e instanceof Error ? e.message : String(e) }),
+            )
+          : undefined;
+      const [metrics, vm, disk, broker] = await Promise.all([
+        sources.metrics.metrics(from, to, signal),
+        settle(sources.metrics.vm?.(signal)),
+        settle(sources.disk?.disk(signal)),
+        settle(sources.broker?.broker(signal)),
+      ]);
+
+      const s = metrics.series;
+      const cpuAvgs = values(s['Percentage CPU'], 'average');
+      const cpuAvg = mean(cpuAvgs);
+      const cpuP95 = percentile(cpuAvgs, 95);
+      const cpuMax = max(values(s['Percentage CPU'], 'maximum'));
+      const credits = s['CPU Credits Remaining'].filter((p) => p.average !== undefined);
+      const creditsLast = credits.at(-1)?.average ?? null;
+      const creditsMin = min(values(s['CPU Credits Remaining'], 'minimum'));
+      const creditsSlope = slope(credits.map((p) => ({ x: p.at.getTime() / DAY, y: p.average! })));
+      const daysToExhaust =
+        creditsLast === null || creditsSlope === null || creditsSlope >= 0
+          ? null
+          : Math.max(0, creditsLast) / -creditsSlope;
+      const memMin = min(values(s['Available Memory Bytes'], 'minimum'));
+      const memAvg = mean(values(s['Available Memory Bytes'], 'average'));
+      const netOut = values(s['Network Out Total'], 'total').reduce((a, b) => a + b, 0);
+      const size = vm && 'value' in vm ? vm.value.size : null;
+
+      const upgrade: string[] = [];
+      const other: string[] = [];
+      const failures: string[] = [];
+      if (cpuAvg !== null && cpuAvg > o.cpuAvgPercent)
+        upgrade.push(`CPU average ${round(cpuAvg, 1)}% is above the ${o.cpuAvgPercent}% baseline`);
+      if (cpuP95 !== null && cpuP95 > o.cpuP95Percent)
+        upgrade.push(`CPU p95 ${round(cpuP95, 1)}% is above ${o.cpuP95Percent}%`);
+      if (creditsLast !== null && creditsLast < o.creditsLow)
+        upgrade.push(`${round(creditsLast, 1)} CPU credits left, under ${o.creditsLow}`);
+      if (daysToExhaust !== null && daysToExhaust < o.creditsExhaustDays)
+        upgrade.push(`CPU credits run out in ${round(daysToExhaust, 1)} days at the current trend`);
+      if (creditsLast !== null && creditsLast <= 0)
+        failures.push('CPU credits exhausted: the CPU is throttled to its baseline');
+      if (memMin !== null && memMin < o.memoryMinAvailableMiB * MIB)
+        upgrade.push(
+          `available memory fell to ${round(memMin / MIB)} MiB, under ${o.memoryMinAvailableMiB} MiB`,
+        );
+      if (netOut / GIB > o.networkOutWarnGiB)
+        other.push(
+          `network out ${round(netOut / GIB)} GiB over ${o.days} days, over ${o.networkOutWarnGiB} GiB (egress cost)`,
+        );
+
+      const evidence: string[] = [
+        `Period ${from.toISOString()} .. ${to.toISOString()} at ${metrics.interval}; VM size ${
+          size ?? (vm && 'error' in vm ? `unknown (${vm.error})` : 'not asked')
+        }`,
+        cpuAvg !== null
+          ? `CPU: average ${round(cpuAvg, 1)}%, p95 of hourly averages ${round(cpuP95!, 1)}%, max ${cpuMax !== null ? round(cpuMax, 1) : '-'}%`
+          : 'CPU: no data',
+        creditsLast !== null
+          ? `CPU credits: ${round(creditsLast, 1)} left, min ${creditsMin !== null ? round(creditsMin, 1) : '-'}, trend ${
+              creditsSlope !== null ? `${round(creditsSlope, 2)}/day` : '-'
+            }${daysToExhaust !== null ? `, exhausted in ${round(daysToExhaust, 1)} days` : ', not draining'}`
+          : `CPU credits: no data${size && !/^Standard_B/i.test(size) ? ` (${size} is not a B-series size)` : ''}`,
+        memAvg !== null
+          ? `Available memory: min ${round(memMin! / MIB)} MiB, average ${round(memAvg / MIB)} MiB`
+          : 'Available memory: no data',
+        `Network out: ${round(netOut / GIB, 3)} GiB in ${o.days} days (${round(netOut / GIB / o.days, 3)} GiB/day)`,
+      ];
+
+      const metricValues: Record<string, number> = {
+        ...(cpuAvg !== null ? { cpu_avg_percent: round(cpuAvg, 2), cpu_p95_percent: round(cpuP95!, 2) } : {}),
+        ...(cpuMax !== null ? { cpu_max_percent: round(cpuMax, 2) } : {}),
+        ...(creditsLast !== null ? { credits_remaining: round(creditsLast, 2) } : {}),
+        ...(creditsMin !== null ? { credits_min: round(creditsMin, 2) } : {}),
+        ...(creditsSlope !== null ? { credits_slope_per_day: round(creditsSlope, 3) } : {}),
+        ...(daysToExhaust !== null ? { credits_days_to_exhaust: round(daysToExhaust, 1) } : {}),
+        ...(memMin !== null ? { memory_available_min_mib: round(memMin / MIB) } : {}),
+        ...(memAvg !== null ? { memory_available_avg_mib: round(memAvg / MIB) } : {}),
+        network_out_gib: round(netOut / GIB, 3),
+      };
+
+      if (!disk) evidence.push('Disk: not measured (no SSH source configured)');
+      else if ('error' in disk) evidence.push(`Disk: unavailable (${disk.error})`);
+      else {
+        let worst = 0;
+        for (const d of disk.value) {
+          const pct = d.sizeBytes ? (100 * d.usedBytes) / d.sizeBytes : 0;
+          worst = Math.max(worst, pct);
+          evidence.push(
+            `Disk ${d.mount}: ${round(d.usedBytes / GIB)} of ${round(d.sizeBytes / GIB)} GiB used (${round(pct, 1)}%)`,
+          );
+          if (pct >= o.diskFailPercent)
+            failures.push(`disk ${d.mount} ${round(pct, 1)}% full: grow it or clean up`);
+          else if (pct >= o.diskWarnPercent)
+            other.push(`disk ${d.mount} ${round(pct, 1)}% full (a bigger VM size does not grow the disk)`);
+        }
+        metricValues.disk_used_percent_max = round(worst, 1);
+      }
+      if (!broker) evidence.push('Broker: not measured (no $SYS source configured)');
+      else if ('error' in broker) evidence.push(`Broker: unavailable (${broker.error})`);
+      else {
+        const b = broker.value;
+        evidence.push(
+          `Broker: ${b.clientsConnected} clients, ${round(b.messagesReceivedPerMin)} msg/min in, ${round(b.messagesSentPerMin)} msg/min out`,
+        );
+        Object.assign(metricValues, {
+          broker_clients: b.clientsConnected,
+          broker_messages_received_per_min: round(b.messagesReceivedPerMin),
+          broker_messages_sent_per_min: round(b.messagesSentPerMin),
+        });
+        if (b.clientsConnected > o.brokerClientsMax)
+          upgrade.push(`${b.clientsConnected} broker clients, over ${o.brokerClientsMax}`);
+        const rate = Math.max(b.messagesReceivedPerMin, b.messagesSentPerMin);
+        if (rate > o.brokerMessagesPerMinMax)
+          upgrade.push(`${round(rate)} broker messages/min, over ${o.brokerMessagesPerMinMax}`);
+      }
+
+      const already = size !== null && size.toLowerCase() === upgradeTo.toLowerCase();
+      const recommendation = upgrade.length
+        ? already
+          ? `upgrade beyond ${upgradeTo}`
+          : `upgrade to ${upgradeTo}`
+        : 'stay';
+      metricValues.recommend_upgrade = upgrade.length ? 1 : 0;
+      evidence.unshift(
+        `Recommendation: ${recommendation}${upgrade.length ? `, because ${upgrade.join('; ')}` : ' (no threshold crossed)'}`,
+      );
+      const charts = credits.length ? [creditsChart(credits)] : [];
+      const base = { metrics: metricValues, evidence, charts };
+      const summary = [
+        upgrade.length ? `${recommendation}: ${upgrade.join('; ')}` : `stay${size ? ` on ${size}` : ''}`,
+        ...failures,
+        ...other,
+      ].join('; ');
+      if (failures.length) return { status: 'fail', summary, ...base };
+      if (upgrade.length || other.length) return { status: 'warn', summary, ...base };
+      return {
+        status: 'ok',
+        summary: `${summary}: CPU avg ${cpuAvg !== null ? round(cpuAvg, 1) : '-'}%, credits ${
+          creditsLast !== null ? round(creditsLast) : '-'
+        }`,
+        ...base,
+      };
+    },
+  };
+}
+
+/** CPU credits remaining per day: the day's lowest hourly average. */
+function creditsChart(points: MetricPoint[]): Chart {
+  const byDay = new Map<string, number>();
+  for (const p of points) {
+    const day = p.at.toISOString().slice(5, 10);
+    byDay.set(day, Math.min(byDay.get(day) ?? Infinity, p.average!));
+  }
+  return {
+    title: 'CPU credits remaining (daily low)',
+    xLabels: [...byDay.keys()],
+    yLabel: 'credits',
+    series: [
+      { kind: 'line', name: 'credits remaining', values: [...byDay.values()].map((v) => round(v, 1)) },
+    ],
+  };
+}
+
+function values(points: MetricPoint[], key: 'average' | 'minimum' | 'maximum' | 'total'): number[] {
+  return points.map((p) => p[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+}
+
+function min(v: number[]): number | null {
+  return v.length ? Math.min(...v) : null;
+}
+
+function max(v: number[]): number | null {
+  return v.length ? Math.max(...v) : null;
+}

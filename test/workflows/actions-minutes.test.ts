@@ -1,0 +1,40 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  billedMinutes,
+  minutesLines,
+  MONTHLY_TARGET_MINUTES,
+  renderMinutesTable,
+  totalMinutes,
+} from './actions-minutes.js';
+import { loadWorkflow } from './workflow-policy.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DIR = join(ROOT, '.github', 'workflows');
+const workflows = readdirSync(DIR)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .map((f) => loadWorkflow(f, readFileSync(join(DIR, f), 'utf8')));
+
+describe('Actions minutes', () => {
+  it(`stay within ${MONTHLY_TARGET_MINUTES} a month`, () => {
+    expect(totalMinutes(minutesLines(workflows))).toBeLessThanOrEqual(MONTHLY_TARGET_MINUTES);
+  });
+
+  it('docs/actions-minutes.md shows the table the schedules give', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'actions-minutes.md'), 'utf8');
+    const m = /<!-- minutes-table:start -->\n([\s\S]*?)\n<!-- minutes-table:end -->/.exec(doc);
+    expect(m).not.toBeNull();
+    expect(m![1]).toBe(renderMinutesTable(minutesLines(workflows)));
+  });
+
+  it('bills every job up to the next whole minute', () => {
+    expect(billedMinutes({ overheadS: 30, workS: 30 })).toBe(1);
+    expect(billedMinutes({ overheadS: 30, workS: 31 })).toBe(2);
+  });
+
+  it('refuses a scheduled workflow without a job time', () => {
+    const stray = loadWorkflow('stray.yml', "on:\n  schedule:\n    - cron: '0 0 * * *'\njobs: {}\n");
+    expect(() => minutesLines([stray])).toThrow('stray.yml runs on a schedule but has no job time');
+  });
+});

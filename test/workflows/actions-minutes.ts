@@ -1,0 +1,98 @@
+/**
+ * GitHub Actions minutes per month of the scheduled workflows (docs/actions-minutes.md): runs per
+ * month from each cron, times the job's billed minutes (GitHub rounds every job up to a whole
+ * minute). The job-time model below is explained, with its measurements, in that document.
+ */
+import { runsPerMonth } from './cron.js';
+import type { Workflow } from './workflow-policy.js';
+
+export interface JobTime {
+  /** Runner start, checkout, azure/login, artifact upload, clean-up (seconds). */
+  overheadS: number;
+  /** The action's own work in production, start-up included (seconds). */
+  workS: number;
+}
+
+/** Runner set-up + checkout + post steps + artifact upload. */
+export const BASE_OVERHEAD_S = 30;
+/** azure/login with OIDC (az login --federated-token, az account set). */
+export const AZURE_LOGIN_S = 15;
+/** apt.postgresql.org + postgresql-client-<major> for pg_dump / pg_restore. */
+export const PG_CLIENT_INSTALL_S = 40;
+
+export const JOB_TIMES: Record<string, JobTime> = {
+  'ops-daily': { overheadS: BASE_OVERHEAD_S + AZURE_LOGIN_S, workS: 30 },
+  'ops-weekly': { overheadS: BASE_OVERHEAD_S + PG_CLIENT_INSTALL_S, workS: 60 },
+  'ops-monthly': { overheadS: BASE_OVERHEAD_S + AZURE_LOGIN_S, workS: 20 },
+  backup: { overheadS: BASE_OVERHEAD_S + PG_CLIENT_INSTALL_S, workS: 30 },
+  'uptime-watchdog': { overheadS: BASE_OVERHEAD_S, workS: 10 },
+  'ops-playbook': { overheadS: BASE_OVERHEAD_S + AZURE_LOGIN_S, workS: 45 },
+};
+
+/** Runs that no cron makes, budgeted so the total holds. */
+export const UNSCHEDULED_RUNS: { workflow: string; trigger: string; runsPerMonth: number }[] = [
+  { workflow: 'uptime-watchdog', trigger: 'repository_dispatch (probe state changes)', runsPerMonth: 20 },
+  { workflow: 'ops-playbook', trigger: 'workflow_dispatch (on-call)', runsPerMonth: 5 },
+];
+
+export const MONTHLY_TARGET_MINUTES = 300;
+
+export interface MinutesLine {
+  workflow: string;
+  trigger: string;
+  runsPerMonth: number;
+  billedPerRun: number;
+  minutes: number;
+}
+
+export function billedMinutes(time: JobTime): number {
+  return Math.ceil((time.overheadS + time.workS) / 60);
+}
+
+export function minutesLines(workflows: readonly Workflow[]): MinutesLine[] {
+  const lines: MinutesLine[] = [];
+  for (const w of workflows) {
+    const name = w.file.replace(/\.ya?ml$/, '');
+    const schedule = ((w.doc.on as Record<string, unknown>)?.schedule ?? []) as { cron: string }[];
+    for (const { cron } of schedule) {
+      const time = JOB_TIMES[name];
+      if (!time) throw new Error(`${w.file} runs on a schedule but has no job time in JOB_TIMES`);
+      const runs = runsPerMonth(cron);
+      lines.push({
+        workflow: name,
+        trigger: `schedule \`${cron}\``,
+        runsPerMonth: runs,
+        billedPerRun: billedMinutes(time),
+        minutes: runs * billedMinutes(time),
+      });
+    }
+  }
+  for (const extra of UNSCHEDULED_RUNS) {
+    const time = JOB_TIMES[extra.workflow];
+    if (!time) throw new Error(`${extra.workflow} has no job time in JOB_TIMES`);
+    lines.push({
+      ...extra,
+      billedPerRun: billedMinutes(time),
+      minutes: extra.runsPerMonth * billedMinutes(time),
+    });
+  }
+  return lines.sort((a, b) => b.minutes - a.minutes);
+}
+
+export function totalMinutes(lines: readonly MinutesLine[]): number {
+  return lines.reduce((n, l) => n + l.minutes, 0);
+}
+
+/** The table in docs/actions-minutes.md, between its `minutes-table` markers. */
+export function renderMinutesTable(lines: readonly MinutesLine[]): string {
+  const rows = lines.map(
+    (l) =>
+      `| ${l.workflow} | ${l.trigger} | ${l.runsPerMonth.toFixed(1)} | ${l.billedPerRun} | ${l.minutes.toFixed(1)} |`,
+  );
+  return [
+    '| Workflow | Trigger | Runs / month | Billed min / run | Minutes / month |',
+    '| --- | --- | ---: | ---: | ---: |',
+    ...rows,
+    `| **Total** | | | | **${totalMinutes(lines).toFixed(1)}** |`,
+  ].join('\n');
+}

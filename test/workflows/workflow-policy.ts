@@ -1,0 +1,327 @@
+/**
+ * The policies every workflow and custom action of this repository must follow (issue #3 section
+ * 5, DESIGN.md section 7), as functions that return the problems they find ([] = compliant).
+ * Schema validity comes from @action-validator/core, which embeds SchemaStore's schemas.
+ */
+import { validateAction, validateWorkflow, type ValidationError } from '@action-validator/core';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { parseCron, shortestIntervalMinutes } from './cron.js';
+
+type Json = Record<string, unknown>;
+
+export interface Workflow {
+  file: string;
+  text: string;
+  doc: Json;
+}
+
+export interface ActionFile {
+  /** Folder of the action relative to the repository root, e.g. actions/ops-cadence. */
+  dir: string;
+  text: string;
+  doc: Json;
+}
+
+export function loadWorkflow(file: string, text: string): Workflow {
+  return { file, text, doc: parse(text) as Json };
+}
+
+export function loadAction(dir: string, text: string): ActionFile {
+  return { dir, text, doc: parse(text) as Json };
+}
+
+/** Write scopes a job may ask for, and why. Everything else is read or none. */
+const WRITE_ALLOWED = new Set(['issues', 'id-token']);
+const READ_ALLOWED = new Set(['contents', 'actions', 'issues']);
+const AZURE_LOGIN = /^azure\/login@/i;
+const SHA_PIN = /^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40}$/;
+const VERSION_COMMENT = /^v\d+\.\d+\.\d+$/;
+const MAX_TIMEOUT_MINUTES = 60;
+
+const jobsOf = (w: Workflow): [string, Json][] => Object.entries((w.doc.jobs ?? {}) as Record<string, Json>);
+const stepsOf = (job: Json): Json[] => (Array.isArray(job.steps) ? (job.steps as Json[]) : []);
+const usesOf = (step: Json): string => (typeof step.uses === 'string' ? step.uses : '');
+
+// --- schemas ------------------------------------------------------------------------------
+
+function describeErrors(errors: ValidationError[]): string[] {
+  return errors.map((e) => {
+    const where = 'path' in e ? e.path : 'location' in e && e.location ? `line ${e.location.line}` : '';
+    const nested =
+      'states' in e && e.states
+        ? ` [${e.states.map((s) => s.errors.map((x) => `${'path' in x ? x.path : ''} ${x.title}`).join(', ')).join(' | ')}]`
+        : '';
+    return `schema: ${where} ${e.title}${e.detail ? `: ${e.detail}` : ''}${nested}`.trim();
+  });
+}
+
+export function workflowSchemaProblems(w: Workflow): string[] {
+  return describeErrors(validateWorkflow(w.text).errors);
+}
+
+/**
+ * The schema embedded in @action-validator/core 0.6.0 predates node24 (it knows node12/16/20), so
+ * the schema pass reads node24 as node20; actionProblems() requires node24 itself.
+ */
+export function actionSchemaProblems(a: ActionFile): string[] {
+  const text = a.text.replace(/^(\s*using:\s*['"]?)node24(['"]?\s*)$/m, '$1node20$2');
+  return describeErrors(validateAction(text).errors);
+}
+
+// --- workflows ----------------------------------------------------------------------------
+
+/** Top level `{}` or read-only; every job declares its own, minimal, justified permissions. */
+export function permissionProblems(w: Workflow): string[] {
+  const problems: string[] = [];
+  const top = w.doc.permissions;
+  if (top === undefined)
+    problems.push('no top-level permissions (default token permissions may be write-all)');
+  else if (typeof top === 'string') {
+    if (top !== 'read-all' && top !== '{}') problems.push(`top-level permissions: ${top}`);
+  } else {
+    for (const [scope, level] of Object.entries(top as Json)) {
+      if (level !== 'read' && level !== 'none')
+        problems.push(`top-level permissions: ${scope}: ${String(level)}`);
+    }
+  }
+  for (const [name, job] of jobsOf(w)) {
+    const perms = job.permissions;
+    if (perms === undefined || typeof perms !== 'object' || perms === null) {
+      problems.push(`job ${name}: no permissions map of its own`);
+      continue;
+    }
+    const steps = stepsOf(job);
+    const usesAzureLogin = steps.some((s) => AZURE_LOGIN.test(usesOf(s)));
+    const reconcilesIssues = steps.some(
+      (s) =>
+        /^\.\/actions\/ops-(cadence|playbook)$/.test(usesOf(s)) &&
+        String(((s.with ?? {}) as Json).incidents ?? 'github') !== 'off',
+    );
+    const runsDaily = steps.some(
+      (s) => usesOf(s) === './actions/ops-cadence' && ((s.with ?? {}) as Json).cadence === 'daily',
+    );
+    for (const [scope, level] of Object.entries(perms as Json)) {
+      if (level === 'none') continue;
+      if (level === 'write' && !WRITE_ALLOWED.has(scope))
+        problems.push(`job ${name}: ${scope}: write is not allowed`);
+      if (level === 'read' && !READ_ALLOWED.has(scope))
+        problems.push(`job ${name}: ${scope}: read is not needed`);
+      if (level !== 'read' && level !== 'write') problems.push(`job ${name}: ${scope}: ${String(level)}`);
+    }
+    const p = perms as Json;
+    if (p['id-token'] === 'write' && !usesAzureLogin)
+      problems.push(`job ${name}: id-token: write without azure/login`);
+    if (usesAzureLogin && p['id-token'] !== 'write')
+      problems.push(`job ${name}: azure/login without id-token: write`);
+    if (p.issues === 'write' && !reconcilesIssues)
+      problems.push(`job ${name}: issues: write but no incident work`);
+    if (reconcilesIssues && p.issues !== 'write')
+      problems.push(`job ${name}: reconciles incidents without issues: write`);
+    if (p.actions === 'read' && !runsDaily)
+      problems.push(`job ${name}: actions: read is only for the daily error check`);
+    if (steps.some((s) => usesOf(s).startsWith('actions/checkout@')) && p.contents !== 'read') {
+      problems.push(`job ${name}: checks out without contents: read`);
+    }
+  }
+  return problems;
+}
+
+/** A concurrency group, and never cancelling a run half-way (a backup, a playbook, a reconcile). */
+export function concurrencyProblems(w: Workflow): string[] {
+  const c = w.doc.concurrency as Json | string | undefined;
+  if (c === undefined) return ['no concurrency group'];
+  if (typeof c === 'string') return ['concurrency: give group and cancel-in-progress: false'];
+  const problems: string[] = [];
+  if (typeof c.group !== 'string' || c.group.trim() === '') problems.push('concurrency without a group');
+  if (c['cancel-in-progress'] !== false) problems.push('concurrency: cancel-in-progress must be false');
+  return problems;
+}
+
+export function timeoutProblems(w: Workflow): string[] {
+  return jobsOf(w).flatMap(([name, job]) => {
+    const t = job['timeout-minutes'];
+    if (typeof t !== 'number') return [`job ${name}: no timeout-minutes (default 360)`];
+    if (t < 1 || t > MAX_TIMEOUT_MINUTES)
+      return [`job ${name}: timeout-minutes ${t} is outside 1-${MAX_TIMEOUT_MINUTES}`];
+    return [];
+  });
+}
+
+/** Every non-local action pinned to a full commit SHA, with a `# vX.Y.Z` comment saying which. */
+export function pinningProblems(w: Workflow): string[] {
+  const problems: string[] = [];
+  for (const line of w.text.split('\n')) {
+    const m = /^\s*(?:-\s+)?uses:\s*['"]?([^\s'"#]+)['"]?\s*(?:#\s*(\S+))?/.exec(line);
+    if (!m) continue;
+    const [, ref, comment] = m;
+    if (ref!.startsWith('./') || ref!.startsWith('docker://')) continue;
+    if (!SHA_PIN.test(ref!)) problems.push(`${ref}: not pinned to a full commit SHA`);
+    else if (!comment || !VERSION_COMMENT.test(comment)) problems.push(`${ref}: no "# vX.Y.Z" comment`);
+  }
+  return problems;
+}
+
+/** azure/login through OIDC only: ids from vars, no client secret or creds JSON. */
+export function oidcProblems(w: Workflow): string[] {
+  const problems: string[] = [];
+  for (const [name, job] of jobsOf(w)) {
+    for (const step of stepsOf(job).filter((s) => AZURE_LOGIN.test(usesOf(s)))) {
+      const withs = (step.with ?? {}) as Json;
+      if ('creds' in withs) problems.push(`job ${name}: azure/login with creds (a stored secret), not OIDC`);
+      for (const key of ['client-id', 'tenant-id', 'subscription-id']) {
+        const value = String(withs[key] ?? '');
+        if (!/^\$\{\{\s*vars\.[A-Z0-9_]+\s*\}\}$/.test(value)) {
+          problems.push(`job ${name}: azure/login ${key} must come from vars (got ${value || 'nothing'})`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/** Secrets reach steps only through env (never in with: or a script), from an environment. */
+export function secretProblems(w: Workflow): string[] {
+  const problems: string[] = [];
+  const secretRef = /\$\{\{[^}]*\bsecrets\./;
+  for (const [name, job] of jobsOf(w)) {
+    let usesSecrets = false;
+    for (const [i, step] of stepsOf(job).entries()) {
+      const label = `job ${name} step ${String(step.name || step.id || usesOf(step) || i + 1)}`;
+      if (typeof step.run === 'string' && secretRef.test(step.run))
+        problems.push(`${label}: secret in a script`);
+      for (const [key, value] of Object.entries((step.with ?? {}) as Json)) {
+        if (secretRef.test(String(value))) problems.push(`${label}: secret in with.${key}`);
+      }
+      if (Object.values((step.env ?? {}) as Json).some((v) => secretRef.test(String(v)))) usesSecrets = true;
+    }
+    if (secretRef.test(JSON.stringify(job.env ?? {}))) problems.push(`job ${name}: secrets in job-level env`);
+    if (usesSecrets && !job.environment) problems.push(`job ${name}: uses secrets without an environment`);
+  }
+  return problems;
+}
+
+/**
+ * No script interpolates values someone else controls (inputs, event payloads): they go through
+ * env, where the shell cannot mistake them for code.
+ */
+export function injectionProblems(w: Workflow): string[] {
+  const untrusted = /\$\{\{[^}]*\b(inputs\.|github\.event\.|github\.head_ref)/;
+  return jobsOf(w).flatMap(([name, job]) =>
+    stepsOf(job)
+      .map((step, i) => [step, i] as const)
+      .filter(([step]) => typeof step.run === 'string' && untrusted.test(step.run))
+      .map(
+        ([step, i]) =>
+          `job ${name} step ${String(step.name || step.id || i + 1)}: untrusted value in a script`,
+      ),
+  );
+}
+
+/** actions/checkout leaves no token in .git/config for the steps after it. */
+export function checkoutProblems(w: Workflow): string[] {
+  return jobsOf(w).flatMap(([name, job]) =>
+    stepsOf(job)
+      .filter((s) => usesOf(s).startsWith('actions/checkout@'))
+      .filter((s) => ((s.with ?? {}) as Json)['persist-credentials'] !== false)
+      .map(() => `job ${name}: actions/checkout without persist-credentials: false`),
+  );
+}
+
+/** Every `uses: ./x` is an action of this repository. */
+export function localActionProblems(w: Workflow, root: string): string[] {
+  return jobsOf(w).flatMap(([name, job]) =>
+    stepsOf(job)
+      .map(usesOf)
+      .filter((u) => u.startsWith('./'))
+      .filter((u) => !existsSync(join(root, u, 'action.yml')))
+      .map((u) => `job ${name}: ${u} has no action.yml`),
+  );
+}
+
+/** Valid five-field cron, no more often than GitHub allows (5 minutes). */
+export function cronProblems(w: Workflow): string[] {
+  const on = (w.doc.on ?? {}) as Json;
+  const schedule = Array.isArray(on.schedule) ? (on.schedule as Json[]) : [];
+  return schedule.flatMap((entry) => {
+    const cron = String(entry.cron ?? '');
+    try {
+      parseCron(cron);
+    } catch (error) {
+      return [(error as Error).message];
+    }
+    const gap = shortestIntervalMinutes(cron);
+    return gap < 5 ? [`cron "${cron}": runs every ${gap} min; GitHub's minimum is 5`] : [];
+  });
+}
+
+/** A job that runs the ops-cadence action uploads its report directory, even when the step failed. */
+export function reportArtifactProblems(w: Workflow): string[] {
+  const problems: string[] = [];
+  for (const [name, job] of jobsOf(w)) {
+    const steps = stepsOf(job);
+    const cadence = steps.find((s) => usesOf(s) === './actions/ops-cadence');
+    if (!cadence) continue;
+    const reportDir = String(((cadence.with ?? {}) as Json)['report-dir'] ?? 'reports');
+    const upload = steps.find((s) => usesOf(s).startsWith('actions/upload-artifact@'));
+    if (!upload) {
+      problems.push(`job ${name}: the report is not uploaded as an artifact`);
+      continue;
+    }
+    const path = String(((upload.with ?? {}) as Json).path ?? '');
+    if (path.replace(/\/$/, '') !== reportDir.replace(/\/$/, '')) {
+      problems.push(`job ${name}: uploads ${path || 'nothing'}, not the report directory ${reportDir}`);
+    }
+    if (!/(always|!cancelled)\(\)/.test(String(upload.if ?? ''))) {
+      problems.push(
+        `job ${name}: the report upload must run when the checks fail (if: \${{ !cancelled() }})`,
+      );
+    }
+  }
+  return problems;
+}
+
+export function workflowProblems(w: Workflow, root: string): string[] {
+  return [
+    ...workflowSchemaProblems(w),
+    ...permissionProblems(w),
+    ...concurrencyProblems(w),
+    ...timeoutProblems(w),
+    ...pinningProblems(w),
+    ...oidcProblems(w),
+    ...secretProblems(w),
+    ...injectionProblems(w),
+    ...checkoutProblems(w),
+    ...localActionProblems(w, root),
+    ...cronProblems(w),
+    ...reportArtifactProblems(w),
+  ];
+}
+
+// --- actions ------------------------------------------------------------------------------
+
+/** node24, a committed bundle, and every input and output documented. */
+export function actionProblems(a: ActionFile, root: string): string[] {
+  const problems = [...actionSchemaProblems(a)];
+  const runs = (a.doc.runs ?? {}) as Json;
+  if (runs.using !== 'node24') problems.push(`runs.using is ${String(runs.using)}, not node24`);
+  if (runs.main !== 'dist/index.js') problems.push(`runs.main is ${String(runs.main)}, not dist/index.js`);
+  else if (!existsSync(join(root, a.dir, 'dist', 'index.js'))) problems.push('dist/index.js is missing');
+  if (!existsSync(join(root, a.dir, 'src', 'main.ts'))) problems.push('src/main.ts is missing');
+  for (const [name, input] of Object.entries((a.doc.inputs ?? {}) as Record<string, Json>)) {
+    if (typeof input?.description !== 'string' || input.description.trim() === '') {
+      problems.push(`input ${name}: no description`);
+    }
+    if (typeof input?.required !== 'boolean') problems.push(`input ${name}: required must be true or false`);
+    else if (!input.required && !('default' in input))
+      problems.push(`input ${name}: optional without a default`);
+    else if (input.required && 'default' in input) problems.push(`input ${name}: required with a default`);
+  }
+  for (const [name, output] of Object.entries((a.doc.outputs ?? {}) as Record<string, Json>)) {
+    if (typeof output?.description !== 'string' || output.description.trim() === '') {
+      problems.push(`output ${name}: no description`);
+    }
+  }
+  return problems;
+}
