@@ -25,7 +25,7 @@ afterAll(async () => {
   await db.drop();
 });
 beforeEach(async () => {
-  await pool.query('truncate public.usage_hourly, public.ingest_rejects, public.ai_usage');
+  await pool.query('truncate public.usage_hourly, public.ingest_rejects, public.ai_usage, public.ai_usage_daily');
 });
 
 const usage = (tenant: string, device: string, hoursAgo: number, messages: number) =>
@@ -146,4 +146,22 @@ test('pricing review: a tenant near its messages/day limit on its busiest day of
   expect(result!.evidence).toEqual([
     'acme (free, $0/month): devices 2/5 (40%), busiest day 900000/1000000 messages (90%)',
   ]);
+});
+
+test('tenant usage counts a device once across its hours; plan use skips suspended tenants', async () => {
+  await usage(f.tenantA, f.deviceA, 1, 10);
+  await usage(f.tenantA, f.deviceA, 2, 20);
+  await usage(f.tenantA, f.deviceA, 3, 30);
+  const source = createPlatformDbSource(pool);
+  const from = new Date(NOW - 24 * HOUR);
+  expect(await source.tenantUsage(from, new Date(NOW))).toEqual([
+    { tenant: 'acme', messages: 60, bytes: 6_000, devices: 1 },
+  ]);
+  await pool.query(`update public.tenants set status = 'suspended' where id = $1`, [f.tenantB]);
+  try {
+    const rows = await source.planUse(new Date(NOW - 30 * 24 * HOUR), new Date(NOW));
+    expect(rows.map((r) => [r.tenant, r.devices, r.peakMessagesPerDay])).toEqual([['acme', 2, 60]]);
+  } finally {
+    await pool.query(`update public.tenants set status = 'active' where id = $1`, [f.tenantB]);
+  }
 });
