@@ -108,7 +108,9 @@ run('ops against the sandbox', () => {
         ['daily.function-health', 'ok'],
         ['daily.endpoints', 'skipped'],
         ['golive.alert-delivered', 'ok'],
+        ['golive.archive', 'ok'],
         ['golive.probe-heartbeat', 'ok'],
+        ['golive.budget', 'skipped'],
       ]);
       expect(parsed.results[3]!.summary).toMatch(/mqtt notification delivered .* resolved$/);
       expect(code).toBe(0);

@@ -14,6 +14,8 @@ import { createProbeStateSource } from '../sources/probe-state.js';
 import { createMqttRoundTripSource } from '../sources/mqtt-round-trip.js';
 import { createTlsCertificateSource } from '../sources/tls-certificate.js';
 import { aiSpendCheck } from './ai-spend.js';
+import { archiveStatusCheck } from './archive-status.js';
+import { budgetAlertsCheck } from './budget-alerts.js';
 import { alertDeliveryCheck, DEFAULT_ALERT_DELIVERY } from './alert-delivery.js';
 import { brokerUptimeCheck } from './broker-uptime.js';
 import { deadLettersCheck } from './dead-letters.js';
@@ -226,6 +228,21 @@ export const CHECK_BUILDERS: Record<string, CheckBuilder> = {
       },
     ),
   ],
+  'golive.archive': ({ target }) => [
+    archiveStatusCheck({ environment: target.name, archive: target.config.archive }),
+  ],
+  'golive.budget': ({ shared, target, thresholds }) => {
+    const azure = shared.azure();
+    return [
+      budgetAlertsCheck(
+        createAzureCostSource(azure.consumption, {
+          scope: `subscriptions/${azure.config.subscriptionId}`,
+          budgetName: azure.config.budgetName,
+        }),
+        { configuredMonthly: target.config.budget.monthlyUsd, ...thresholds.pick('earlyWarnPct') },
+      ),
+    ];
+  },
   'golive.probe-heartbeat': ({ shared, thresholds }) => [
     probeHeartbeatCheck(createProbeStateSource(shared.dbPool()), thresholds.pick('staleMinutes')),
   ],

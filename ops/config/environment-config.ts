@@ -44,6 +44,8 @@ export interface EnvironmentConfig {
     prefix: string;
     connectionStringEnv?: string;
   };
+  /** Whether the Blob archive of old telemetry runs; go-live accepts "explicitly disabled". */
+  archive?: { mode: 'disabled'; reason: string };
   budget: { monthlyUsd: number; aiMonthlyUsd: number };
   /** Per-check threshold overrides on top of runbook.yaml's. */
   thresholds: Record<string, Record<string, number>>;
@@ -189,6 +191,14 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
         prefix: { type: 'string' },
         connectionStringEnv: { ...envVar, nullable: true },
       },
+    },
+    archive: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: ['mode', 'reason'],
+      // Only "disabled" until an archive job exists (RUNBOOK.md app.archive).
+      properties: { mode: { type: 'string', const: 'disabled' }, reason: { type: 'string', minLength: 10 } },
     },
     budget: {
       type: 'object',

@@ -1,0 +1,32 @@
+/**
+ * Go-live: the archive of old telemetry runs, or is explicitly disabled with a reason (the seed
+ * runbook's state: the Blob archive is off). An environment that says nothing fails: the go-live
+ * checklist wants a decision, not a default.
+ */
+import type { Check } from '../engine/check.js';
+
+export function archiveStatusCheck(options: {
+  environment: string;
+  archive: { mode: 'disabled'; reason: string } | undefined;
+}): Check {
+  return {
+    id: 'golive.archive',
+    title: 'Telemetry archive running or explicitly disabled',
+    severity: 'low',
+    playbook: null,
+    async run() {
+      const a = options.archive;
+      if (!a) {
+        return {
+          status: 'fail',
+          summary: `no archive decision: add archive (mode: disabled, reason) to runbook/environments/${options.environment}.yaml`,
+        };
+      }
+      return {
+        status: 'ok',
+        summary: `explicitly disabled: ${a.reason}`,
+        evidence: [`archive.mode = ${a.mode}`],
+      };
+    },
+  };
+}
