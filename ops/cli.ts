@@ -18,6 +18,7 @@ import { createIncidentStore } from './incidents/create-incident-store.js';
 import { incidentPolicy } from './incidents/policy.js';
 import { formatIncidentSummary, reconcileIncidents, type IncidentSummary } from './incidents/reconcile.js';
 import type { IncidentStore } from './incidents/store.js';
+import { runPlaybookCommand } from './playbooks/cli.js';
 import { runCadence } from './run-cadence.js';
 
 export interface CliIo {
@@ -41,6 +42,7 @@ const FAIL_ON = ['fail', 'warn', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] === 'playbook') return runPlaybookCommand(argv.slice(1), io);
   let parsed;
   try {
     parsed = parseArgs({

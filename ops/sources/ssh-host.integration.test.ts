@@ -175,3 +175,12 @@ test('a command that hangs times out, an abort stops it, and the connection stay
   ).rejects.toThrow('journalctl on 127.0.0.1 aborted');
   expect((await host.memory()).totalBytes).toBeGreaterThan(0);
 });
+
+test('run: a command line with its output, stderr and exit status; a non-zero exit is a result', async () => {
+  await sshd.fake('unit-state', 'echo "$1 is inactive"; echo "no unit file" >&2; exit 3');
+  const host = source();
+  const result = await host.run("unit-state 'mosquitto'");
+  expect(result).toEqual({ stdout: 'mosquitto is inactive\n', stderr: 'no unit file\n', code: 3 });
+  expect((await host.run('echo ok')).code).toBe(0);
+  await expect(host.run('  ')).rejects.toThrow('run needs a command');
+});

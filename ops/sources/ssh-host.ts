@@ -51,6 +51,11 @@ export interface SshHostSource {
   diskUsage(signal?: AbortSignal): Promise<DiskUsage[]>;
   memory(signal?: AbortSignal): Promise<MemoryInfo>;
   journalErrors(query: JournalQuery, signal?: AbortSignal): Promise<JournalReading>;
+  /**
+   * Runs one shell command line on the host over the shared connection and returns what it printed
+   * and its exit status (a non-zero exit is a result, not an error). The caller quotes its arguments.
+   */
+  run(command: string, signal?: AbortSignal): Promise<ExecResult>;
   /** Closes the shared connection (a later call opens a new one). */
   close(): Promise<void>;
 }
@@ -87,7 +92,7 @@ export class SshConnectError extends Error {
   }
 }
 
-interface ExecResult {
+export interface ExecResult {
   stdout: string;
   stderr: string;
   code: number | null;
@@ -304,6 +309,10 @@ export function createSshHostSource(options: SshHostOptions): SshHostSource {
         entries: readings.flatMap((r) => r.entries).filter((e) => e.priority <= 4),
         truncatedUnits: [...new Set(readings.filter((r) => r.truncated).map((r) => r.unit))],
       };
+    },
+    run(command, signal) {
+      if (!command.trim()) return Promise.reject(new Error('ssh host source: run needs a command'));
+      return exec(command.split(/\s+/).slice(0, 3).join(' '), command, signal);
     },
     async close() {
       const open = connection;

@@ -1,0 +1,93 @@
+/** `ops playbook` argument handling: every bad invocation exits 2 with a message, before any step runs. */
+import { runPlaybookCommand } from './cli.js';
+import { recordingIo, writeTestEnvironment, type TestEnvironment } from './test-fixture.js';
+
+let environment: TestEnvironment;
+beforeAll(async () => {
+  // Nothing listens at this URL: a bad invocation must fail before connecting anywhere.
+  environment = await writeTestEnvironment({ databaseUrl: 'postgres://ops:s3cret-pass@127.0.0.1:1/none' });
+});
+afterAll(() => environment.remove());
+
+test.each([
+  [[], 'give one playbook: broker-down, cost-spike, growth-spike (got none)'],
+  [
+    ['resize-vm', '--env', 'test'],
+    'unknown playbook "resize-vm": known are broker-down, cost-spike, growth-spike',
+  ],
+  [['broker-down', 'cost-spike', '--env', 'test'], 'give one playbook'],
+  [['broker-down'], '--env <environment> is required'],
+  [['broker-down', '--env', 'test', '--bogus'], "Unknown option '--bogus'"],
+  [
+    ['broker-down', '--env', 'test', '--incident', '0'],
+    '--incident must be a positive whole number (got "0")',
+  ],
+  [['broker-down', '--env', 'test', '--incident', '3x'], '--incident must be a positive whole number'],
+  [
+    ['broker-down', '--env', 'test', '--maintenance', 'maybe'],
+    '--maintenance must be on or off (got "maybe")',
+  ],
+  [
+    ['broker-down', '--env', 'test', '--tenant', 'acme', '--rate-per-second', '5'],
+    'broker-down does not take --tenant, --rate-per-second',
+  ],
+  [['cost-spike', '--env', 'test', '--force-restart'], 'cost-spike does not take --force-restart'],
+  [['cost-spike', '--env', 'test', '--rate-per-second', '5'], 'need --tenant <slug>'],
+  [
+    ['cost-spike', '--env', 'test', '--tenant', 'acme'],
+    '--tenant needs --rate-per-second N and/or --retention-days N',
+  ],
+  [
+    ['cost-spike', '--env', 'test', '--tenant', 'Not A Slug', '--rate-per-second', '5'],
+    '--tenant must be a tenant slug',
+  ],
+  [
+    ['cost-spike', '--env', 'test', '--tenant', 'acme', '--rate-per-second=-1'],
+    '--rate-per-second must be a positive number',
+  ],
+  [
+    ['cost-spike', '--env', 'test', '--tenant', 'acme', '--rate-per-second', '10', '--burst', '5'],
+    '--burst (5) must be at least --rate-per-second (10)',
+  ],
+  [
+    ['cost-spike', '--env', 'test', '--tenant', 'acme', '--retention-days', '1.5'],
+    '--retention-days must be a positive whole number',
+  ],
+  [
+    [
+      'cost-spike',
+      '--env',
+      'test',
+      '--tenant',
+      'acme',
+      '--rate-per-second',
+      '5',
+      '--retention-for-days',
+      '3',
+    ],
+    '--retention-for-days goes with --retention-days',
+  ],
+  [['growth-spike', '--env', 'nowhere'], 'no environment "nowhere"'],
+  [['growth-spike', '--env', 'Bad_Name'], 'environment name "Bad_Name" is not a valid name'],
+])('%j exits 2: %s', async (argv, message) => {
+  const io = recordingIo(environment);
+  expect(await runPlaybookCommand(argv, io)).toBe(2);
+  expect(io.errors.join('')).toContain(message);
+  expect(io.errors.join('')).toMatch(/^ops playbook: /);
+  expect(io.printed).toEqual([]);
+});
+
+test('a missing secret is exit 1 with the variable named, and the other secrets stay redacted', async () => {
+  const io = recordingIo({ ...environment, env: {} });
+  expect(await runPlaybookCommand(['cost-spike', '--env', 'test'], io)).toBe(1);
+  expect(io.printed.join('\n')).toContain('environment variable OPS_DATABASE_URL is not set');
+  expect(io.last()).toBe('Outcome: cost-spike on test (applied): 2 error, 2 skipped; no action taken');
+});
+
+test('a database that does not answer is a step error that never prints the password', async () => {
+  const io = recordingIo(environment);
+  expect(await runPlaybookCommand(['growth-spike', '--env', 'test', '--dry-run'], io)).toBe(1);
+  const text = io.printed.join('\n');
+  expect(text).toContain('[ERROR] diagnose device-growth');
+  expect(text).not.toContain('s3cret-pass');
+});

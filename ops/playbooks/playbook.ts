@@ -1,0 +1,218 @@
+/**
+ * An incident playbook (runbook/RUNBOOK.md section 7) is a list of typed steps: `diagnose` steps
+ * only read; `act` steps change something and, under --dry-run, only say what they would do. The
+ * runner prints each step's lines as it finishes (secrets redacted), records every applied `act`
+ * step in ops.audit_log, and ends with a one-line outcome.
+ */
+import type pg from 'pg';
+import type { OpsTarget } from '../config/ops-target.js';
+import type { SshHostSource } from '../sources/ssh-host.js';
+
+export type StepKind = 'diagnose' | 'act';
+/** `dry-run`: an act step that only said what it would do; `skipped`: not asked for or not possible. */
+export type StepStatus = 'ok' | 'warn' | 'fail' | 'error' | 'skipped' | 'dry-run';
+
+export interface StepResult {
+  status: StepStatus;
+  /** What the step found or did, one fact per line. */
+  lines: string[];
+  /** For act steps: what was done (or would be), in a few words, for the outcome line. */
+  summary?: string;
+  /** For applied act steps: the ops.audit_log row (no row when undefined). */
+  audit?: { action: string; target: string; detail: Record<string, unknown> };
+}
+
+export interface PlaybookOptions {
+  dryRun: boolean;
+  incident?: number;
+  tenant?: string;
+  ratePerSecond?: number;
+  burst?: number;
+  retentionDays?: number;
+  /** How long a lowered retention lasts (days). */
+  retentionForDays?: number;
+  maintenance?: 'on' | 'off';
+  forceRestart?: boolean;
+  reason?: string;
+}
+
+/** The outside world as the steps reach it; created on first use. */
+export interface PlaybookSources {
+  ssh(): SshHostSource;
+  db(): pg.Pool;
+}
+
+export interface PlaybookContext {
+  target: OpsTarget;
+  options: PlaybookOptions;
+  sources: PlaybookSources;
+  now: () => number;
+  /** How long to wait for a restarted service to come back, and between polls. */
+  restartWait: { timeoutMs: number; pollMs: number };
+  /** Facts a step leaves for a later one (e.g. whether the broker is active). */
+  facts: Map<string, unknown>;
+}
+
+export interface PlaybookStep {
+  id: string;
+  title: string;
+  kind: StepKind;
+  run(ctx: PlaybookContext): Promise<StepResult>;
+}
+
+export interface Playbook {
+  name: string;
+  title: string;
+  steps: PlaybookStep[];
+  /** Option names (as on the command line) this playbook accepts beyond the common ones. */
+  accepts: string[];
+}
+
+export interface StepReport {
+  id: string;
+  title: string;
+  kind: StepKind;
+  status: StepStatus;
+  lines: string[];
+  summary?: string;
+}
+
+export interface PlaybookRun {
+  playbook: string;
+  env: string;
+  dryRun: boolean;
+  steps: StepReport[];
+  outcome: string;
+  /** 1 when a step errored or an applied action failed. */
+  exitCode: 0 | 1;
+}
+
+const MARK: Record<StepStatus, string> = {
+  ok: 'ok',
+  warn: 'WARN',
+  fail: 'FAIL',
+  error: 'ERROR',
+  skipped: 'skipped',
+  'dry-run': 'dry run',
+};
+
+export function actorFor(playbook: string, env: Record<string, string | undefined>): string {
+  const who = env.GITHUB_ACTOR?.trim();
+  return who ? `playbook:${playbook} (${who})` : `playbook:${playbook}`;
+}
+
+export async function runPlaybook(
+  playbook: Playbook,
+  ctx: PlaybookContext,
+  print: (line: string) => void,
+): Promise<PlaybookRun> {
+  const redact = (text: string) => ctx.target.secrets.redact(text);
+  const say = (line: string) => print(redact(line));
+  const mode = ctx.options.dryRun ? 'dry run' : 'applied';
+  say(`Playbook ${playbook.name} on ${ctx.target.name} (${mode}): ${playbook.title}`);
+  const steps: StepReport[] = [];
+  for (const step of playbook.steps) {
+    let result: StepResult;
+    try {
+      result = await step.run(ctx);
+    } catch (error) {
+      result = { status: 'error', lines: [(error as Error).message], summary: `${step.id}: error` };
+    }
+    if (result.audit && !ctx.options.dryRun) {
+      result = await withAudit(result, playbook.name, ctx);
+    }
+    const report: StepReport = {
+      id: step.id,
+      title: step.title,
+      kind: step.kind,
+      status: result.status,
+      lines: result.lines.map(redact),
+      summary: result.summary === undefined ? undefined : redact(result.summary),
+    };
+    steps.push(report);
+    say(`[${MARK[report.status]}] ${step.kind} ${step.id}: ${step.title}`);
+    for (const line of report.lines) say(`    ${line}`);
+  }
+  const failedAct = steps.some((s) => s.kind === 'act' && s.status === 'fail');
+  const errored = steps.some((s) => s.status === 'error');
+  const exitCode = failedAct || errored ? 1 : 0;
+  return {
+    playbook: playbook.name,
+    env: ctx.target.name,
+    dryRun: ctx.options.dryRun,
+    steps,
+    outcome: redact(outcomeLine(playbook.name, ctx.target.name, ctx.options.dryRun, steps)),
+    exitCode,
+  };
+}
+
+async function withAudit(result: StepResult, playbook: string, ctx: PlaybookContext): Promise<StepResult> {
+  const audit = result.audit!;
+  try {
+    await writeAudit(ctx.sources.db(), {
+      actor: actorFor(playbook, ctx.target.env),
+      action: audit.action,
+      target: audit.target,
+      detail: {
+        ...audit.detail,
+        env: ctx.target.name,
+        status: result.status,
+        ...(ctx.options.incident !== undefined ? { incident: ctx.options.incident } : {}),
+      },
+    });
+    return result;
+  } catch (error) {
+    // The action happened; a missing audit row is worth a warning, not a reversal.
+    return {
+      ...result,
+      status: result.status === 'ok' ? 'warn' : result.status,
+      lines: [...result.lines, `ops.audit_log not written: ${(error as Error).message}`],
+    };
+  }
+}
+
+export async function writeAudit(
+  db: pg.Pool | pg.ClientBase,
+  row: { actor: string; action: string; target: string; detail: Record<string, unknown> },
+): Promise<void> {
+  await db.query(`insert into ops.audit_log (actor, action, target, detail) values ($1, $2, $3, $4)`, [
+    row.actor,
+    row.action,
+    row.target,
+    JSON.stringify(row.detail),
+  ]);
+}
+
+/** `Outcome: broker-down on prod (dry run): 4 ok, 1 fail; would restart mosquitto`. */
+export function outcomeLine(playbook: string, env: string, dryRun: boolean, steps: StepReport[]): string {
+  const counts = new Map<StepStatus, number>();
+  for (const s of steps) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
+  const order: StepStatus[] = ['ok', 'warn', 'fail', 'error', 'dry-run', 'skipped'];
+  const tally = order
+    .filter((s) => counts.has(s))
+    .map((s) => `${counts.get(s)} ${s}`)
+    .join(', ');
+  const actions = steps
+    .filter((s) => s.kind === 'act' && s.status !== 'skipped' && s.summary)
+    .map((s) => s.summary!);
+  const did = actions.length ? actions.join('; ') : 'no action taken';
+  return `Outcome: ${playbook} on ${env} (${dryRun ? 'dry run' : 'applied'}): ${tally || 'no steps'}; ${did}`;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  return `${i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** The tenant's id for a slug, or an error naming the slug. */
+export async function tenantId(db: pg.Pool, slug: string): Promise<string> {
+  const res = await db.query<{ id: string }>('select id from public.tenants where slug = $1', [slug]);
+  if (!res.rows[0]) throw new Error(`no tenant with slug ${JSON.stringify(slug)}`);
+  return res.rows[0].id;
+}
