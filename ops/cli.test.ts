@@ -14,7 +14,10 @@ function capture() {
 }
 
 test.each([
-  [['hourly'], /give one cadence: daily \| weekly \| monthly \| golive \| uptime \(got hourly\)/],
+  [
+    ['hourly'],
+    /give one cadence: daily \| weekly \| monthly \| golive \| uptime, or backup, or playbook <name> \(got hourly\)/,
+  ],
   [['daily', '--fail-on', 'sometimes'], /--fail-on must be fail, warn, never/],
   [
     ['daily', '--env', 'production'],
@@ -55,6 +58,27 @@ run('ops against the sandbox', () => {
   });
   afterAll(() => sandbox?.stop());
 
+  test('backup: a pg_dump of the sandbox lands in its local backup store', async () => {
+    const { io, sink } = capture();
+    const code = await runCli(['backup', '--json'], {
+      ...sink,
+      envPath: sandbox.envPath,
+      incidentsRoot: dir,
+    });
+    expect(io.err).not.toMatch(/failed/);
+    expect(code).toBe(0);
+    const result = JSON.parse(io.out) as {
+      name: string;
+      store: string;
+      metadata: { sizeBytes: number; rowCounts: Record<string, number> };
+    };
+    expect(result.name).toMatch(/^\d{8}T\d{9}Z\.dump$/);
+    expect(result.metadata.sizeBytes).toBeGreaterThan(10_000);
+    expect(result.metadata.rowCounts['public.devices']).toBe(sandbox.platform.env.devices.length + 1);
+    expect(result.store).toBe(`local directory ${join(dir, 'backups')}`);
+    expect(await readdir(join(dir, 'backups'))).toEqual(expect.arrayContaining([result.name]));
+  }, 60_000);
+
   test('daily: every check ok, report printed and written, exit 0', async () => {
     const { io, sink } = capture();
     const reportDir = join(dir, 'reports');
@@ -86,7 +110,12 @@ run('ops against the sandbox', () => {
       incidentsRoot: dir,
     });
     const parsed = JSON.parse(io.out) as { verdict: string; results: { id: string }[]; report: string };
-    expect(parsed.results.map((r) => r.id)).toEqual(['weekly.top-tenants', 'weekly.ai-spend']);
+    expect(parsed.results.map((r) => r.id)).toEqual([
+      'weekly.top-tenants',
+      'weekly.ai-spend',
+      'weekly.restore-test',
+    ]);
+    // The restore test restored the backup above into a scratch database and checked it.
     expect(parsed.verdict).toBe('ok');
     expect(parsed.report).toMatch(/weekly-local-.*\.md$/);
     expect(code).toBe(0);
@@ -98,6 +127,7 @@ run('ops against the sandbox', () => {
       const code = await runCli(['golive', '--json', '--report-dir', join(dir, `golive-${round}`)], {
         ...sink,
         envPath: sandbox.envPath,
+        incidentsRoot: dir,
       });
       const parsed = JSON.parse(io.out) as {
         verdict: string;
@@ -108,6 +138,7 @@ run('ops against the sandbox', () => {
         ['daily.function-health', 'ok'],
         ['daily.endpoints', 'skipped'],
         ['golive.alert-delivered', 'ok'],
+        ['daily.backup-freshness', 'ok'],
         ['golive.archive', 'ok'],
         ['golive.probe-heartbeat', 'ok'],
         ['golive.budget', 'skipped'],
@@ -123,6 +154,7 @@ run('ops against the sandbox', () => {
       const code = await runCli([cadence, '--json', '--report-dir', join(dir, cadence)], {
         ...sink,
         envPath: sandbox.envPath,
+        incidentsRoot: dir,
       });
       const parsed = JSON.parse(io.out) as { verdict: string; results: { id: string; status: string }[] };
       expect(parsed.results.length).toBeGreaterThan(0);

@@ -1,6 +1,7 @@
 /**
  * `npm run ops -- <daily|weekly|monthly|golive|uptime> [--env local] [--json]
  *  [--incidents github|local|off] [--fail-on fail|warn|never] [--report-dir DIR]`
+ * `npm run ops -- backup --env <env>` (backup/cli.ts), `npm run ops -- playbook <name> ...` (playbooks/cli.ts)
  *
  * Runs a cadence's checks for an environment (runbook/environments/<name>.yaml), reconciles the
  * results with the incident issues (GitHub in a workflow, a local store under .ops/<env>/
@@ -18,6 +19,7 @@ import { createIncidentStore } from './incidents/create-incident-store.js';
 import { incidentPolicy } from './incidents/policy.js';
 import { formatIncidentSummary, reconcileIncidents, type IncidentSummary } from './incidents/reconcile.js';
 import type { IncidentStore } from './incidents/store.js';
+import { runBackupCommand } from './backup/cli.js';
 import { runPlaybookCommand } from './playbooks/cli.js';
 import { runCadence } from './run-cadence.js';
 
@@ -43,6 +45,7 @@ export type FailOn = (typeof FAIL_ON)[number];
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (argv[0] === 'playbook') return runPlaybookCommand(argv.slice(1), io);
+  if (argv[0] === 'backup') return runBackupCommand(argv.slice(1), io);
   let parsed;
   try {
     parsed = parseArgs({
@@ -63,7 +66,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parsed;
   const cadence = positionals[0];
   if (positionals.length !== 1 || !CADENCES.includes(cadence as Cadence)) {
-    io.err(`ops: give one cadence: ${CADENCES.join(' | ')} (got ${positionals.join(' ') || 'none'})\n`);
+    io.err(
+      `ops: give one cadence: ${CADENCES.join(' | ')}, or backup, or playbook <name> (got ${positionals.join(' ') || 'none'})\n`,
+    );
     return 2;
   }
   if (!FAIL_ON.includes(values['fail-on'] as FailOn)) {

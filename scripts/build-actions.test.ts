@@ -25,7 +25,7 @@ describe('the committed actions dist', () => {
     const actions = await listActions();
     expect(actions).toEqual(expect.arrayContaining(['ops-backup', 'ops-cadence', 'ops-playbook']));
     for (const name of actions) expect(built.files.has(`${name}/dist/index.js`)).toBe(true);
-    for (const path of built.files.keys()) expect(path).toMatch(/^[a-z0-9-]+\/dist\/[\w-]+\.js$/);
+    for (const path of built.files.keys()) expect(path).toMatch(/^[a-z0-9-]+\/dist\/[\w.-]+\.js$/);
     const total = [...built.files.values()].reduce((n, f) => n + f.byteLength, 0);
     expect(total).toBeLessThan(15e6);
     for (const name of actions)

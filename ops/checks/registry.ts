@@ -34,7 +34,10 @@ import { failedWorkflowsCheck } from './failed-workflows.js';
 import { functionErrorsCheck } from './function-errors.js';
 import { vmCapacityCheck } from './vm-capacity.js';
 import { vmJournalErrorsCheck } from './vm-journal-errors.js';
-import type { SharedSources } from './shared-sources.js';
+import { restoreAdminUrl, type SharedSources } from './shared-sources.js';
+import { createRestoreTestSource } from '../backup/restore.js';
+import { backupFreshnessCheck } from './backup-freshness.js';
+import { restoreTestCheck } from './restore-test.js';
 import { tlsExpiryCheck } from './tls-expiry.js';
 import { topTenantsCheck } from './top-tenants.js';
 
@@ -207,6 +210,25 @@ export const CHECK_BUILDERS: Record<string, CheckBuilder> = {
       ),
     ];
   },
+  'daily.backup-freshness': ({ shared, thresholds }) => [
+    backupFreshnessCheck(
+      shared.backupStore(),
+      thresholds.pick('warnAgeHours', 'failAgeHours', 'maxSizeDropPercent', 'chartBackups'),
+    ),
+  ],
+  'weekly.restore-test': ({ shared, target, thresholds }) => [
+    {
+      ...restoreTestCheck(
+        createRestoreTestSource({ store: shared.backupStore(), adminUrl: restoreAdminUrl(target) }),
+        {
+          expectedSchemaVersion: latestMigrationVersion(),
+          ...thresholds.pick('warnTotalMs'),
+        },
+      ),
+      // Download, restore and verify a whole database: far beyond the default per-check budget.
+      timeoutMs: thresholds.get('timeoutMs', 30 * 60_000),
+    },
+  ],
   'weekly.top-tenants': ({ shared, thresholds }) => [
     topTenantsCheck(shared.db(), thresholds.pick('top', 'growthWarnPct')),
   ],

@@ -3,9 +3,18 @@
  * connection, one set of Azure clients, one GitHub client), created on first use and released
  * once by close(). Each throws NotConfiguredError when the environment has no such part.
  */
+import { isAbsolute, join } from 'node:path';
 import pg from 'pg';
+import { createAzureBlobBackupStore } from '../backup/azure-blob-store.js';
+import { createLocalDirBackupStore } from '../backup/local-dir-store.js';
+import type { BackupStore } from '../backup/store.js';
 import { databaseUrl, mqttTarget, NotConfiguredError, type OpsTarget } from '../config/ops-target.js';
-import { createGitHubClient, readGitHubEnv, type GitHubClient, type GitHubEnv } from '../incidents/github-client.js';
+import {
+  createGitHubClient,
+  readGitHubEnv,
+  type GitHubClient,
+  type GitHubEnv,
+} from '../incidents/github-client.js';
 import { createAzureClients, type AzureClients } from '../sources/azure-clients.js';
 import { createAzureCredential } from '../sources/azure-credential.js';
 import { createIngestCanarySource, type IngestCanarySource } from '../sources/ingest-canary.js';
@@ -19,6 +28,7 @@ export class SharedSources {
   private ssh?: SshHostSource;
   private azureClients?: AzureClients;
   private gh?: { client: GitHubClient; env: GitHubEnv };
+  private backups?: BackupStore;
   private readonly closers: (() => Promise<void>)[] = [];
 
   constructor(readonly target: OpsTarget) {}
@@ -76,7 +86,10 @@ export class SharedSources {
   azure(): AzureClients & { config: NonNullable<OpsTarget['config']['azure']> } {
     const config = this.target.config.azure;
     if (!config) throw new NotConfiguredError('Azure subscription', this.target.name);
-    this.azureClients ??= createAzureClients({ credential: createAzureCredential(), subscriptionId: config.subscriptionId });
+    this.azureClients ??= createAzureClients({
+      credential: createAzureCredential(),
+      subscriptionId: config.subscriptionId,
+    });
     return { ...this.azureClients, config };
   }
 
@@ -94,6 +107,12 @@ export class SharedSources {
     return this.gh;
   }
 
+  /** Where the environment's database backups are (Blob, or a directory for the sandbox). */
+  backupStore(): BackupStore {
+    if (!this.backups) this.backups = backupStoreFor(this.target);
+    return this.backups;
+  }
+
   /** Registers something a builder opened that must be released after the run. */
   onClose(close: () => Promise<void>): void {
     this.closers.push(close);
@@ -102,4 +121,32 @@ export class SharedSources {
   async close(): Promise<void> {
     await Promise.allSettled(this.closers.splice(0).map((c) => c()));
   }
+}
+
+/** The environment's backup store; shared by the checks and the `ops backup` command. */
+export function backupStoreFor(target: OpsTarget): BackupStore {
+  const b = target.config.backup;
+  if (!b) throw new NotConfiguredError('database backups', target.name);
+  if (target.local?.services.database === 'embedded') {
+    throw new NotConfiguredError('database backups (the embedded database has no pg_dump)', target.name);
+  }
+  if (b.store === 'local') {
+    const base = target.localDir && !isAbsolute(b.location) ? join(target.localDir, b.location) : b.location;
+    return createLocalDirBackupStore({ dir: join(base, b.prefix) });
+  }
+  if (!b.connectionStringEnv)
+    throw new Error(`backup.connectionStringEnv is required for store: blob (${target.name})`);
+  return createAzureBlobBackupStore({
+    connectionString: target.secrets.read(b.connectionStringEnv),
+    containerName: b.location,
+    prefix: b.prefix,
+  });
+}
+
+/** A role that may create the restore test's scratch database: the sandbox's own, or a secret. */
+export function restoreAdminUrl(target: OpsTarget): string {
+  if (target.local) return target.local.db.url;
+  const env = target.config.backup?.restoreAdminUrlEnv;
+  if (!env) throw new NotConfiguredError('restore test server (backup.restoreAdminUrlEnv)', target.name);
+  return target.secrets.read(env);
 }

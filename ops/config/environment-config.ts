@@ -43,6 +43,10 @@ export interface EnvironmentConfig {
     location: string;
     prefix: string;
     connectionStringEnv?: string;
+    /** Days of backups kept after each backup (the newest few are always kept). */
+    keepDays: number;
+    /** A role that may create and drop the restore test's scratch database. */
+    restoreAdminUrlEnv?: string;
   };
   /** Whether the Blob archive of old telemetry runs; go-live accepts "explicitly disabled". */
   archive?: { mode: 'disabled'; reason: string };
@@ -184,12 +188,14 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
       type: 'object',
       nullable: true,
       additionalProperties: false,
-      required: ['store', 'location', 'prefix'],
+      required: ['store', 'location', 'prefix', 'keepDays'],
       properties: {
         store: { type: 'string', enum: ['blob', 'local'] },
         location: { type: 'string', minLength: 1 },
         prefix: { type: 'string' },
         connectionStringEnv: { ...envVar, nullable: true },
+        keepDays: { type: 'integer', minimum: 1, maximum: 3650 },
+        restoreAdminUrlEnv: { ...envVar, nullable: true },
       },
     },
     archive: {

@@ -4,6 +4,7 @@
  * detail comes from; a part the environment does not have raises NotConfiguredError (its checks
  * are `skipped`), a missing secret raises MissingSecretError (its checks are `error`).
  */
+import { dirname } from 'node:path';
 import { probeTopic, telemetryTopic } from '../../common/topics.js';
 import { LOCAL_ENV_PATH, readLocalEnv, type LocalEnv } from '../../common/local-env.js';
 import { loadEnvironmentConfig, type EnvironmentConfig } from './environment-config.js';
@@ -15,6 +16,8 @@ export interface OpsTarget {
   secrets: SecretReader;
   /** Present when the environment is the local sandbox. */
   local?: LocalEnv;
+  /** The sandbox's directory (where env.json is): relative local paths of its config resolve here. */
+  localDir?: string;
   /** The process environment the run sees (GITHUB_* in a workflow); secrets go through `secrets`. */
   env: Record<string, string | undefined>;
 }
@@ -41,14 +44,27 @@ export async function loadOpsTarget(
   const env = options.env ?? process.env;
   const secrets = createSecretReader(name, env, options.mask);
   if (!config.sandbox) return { name, config, secrets, env };
-  return withLocalEnv({ name, config, secrets, env }, await readLocalEnv(options.localEnvPath ?? LOCAL_ENV_PATH));
+  const envPath = options.localEnvPath ?? LOCAL_ENV_PATH;
+  return withLocalEnv(
+    { name, config, secrets, env, localDir: dirname(envPath) },
+    await readLocalEnv(envPath),
+  );
 }
 
 /** The sandbox environment for a LocalEnv already in hand (npm start has just written it). */
-export function localTarget(local: LocalEnv, options: { mask?: (value: string) => void } = {}): OpsTarget {
+export function localTarget(
+  local: LocalEnv,
+  options: { mask?: (value: string) => void; envPath?: string } = {},
+): OpsTarget {
   const config = loadEnvironmentConfig('local');
   return withLocalEnv(
-    { name: 'local', config, secrets: createSecretReader('local', {}, options.mask), env: {} },
+    {
+      name: 'local',
+      config,
+      secrets: createSecretReader('local', {}, options.mask),
+      env: {},
+      localDir: dirname(options.envPath ?? LOCAL_ENV_PATH),
+    },
     local,
   );
 }

@@ -41,6 +41,8 @@ export interface Check {
   severity: Severity;
   /** The runbook playbook that answers a failure (runbook/RUNBOOK.md section 7), if any. */
   playbook: string | null;
+  /** Its own time budget when the run's default does not fit (a restore test). */
+  timeoutMs?: number;
   run(context: CheckContext): Promise<CheckOutcome>;
 }
 

@@ -24,11 +24,12 @@ export async function runChecks(
     const started = now();
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    const budgetMs = check.timeoutMs ?? timeoutMs;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(new Error(`no result within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
+        reject(new Error(`no result within ${budgetMs / 1000} s`));
+      }, budgetMs);
     });
     const base = { id: check.id, title: check.title, severity: check.severity, playbook: check.playbook };
     let result: CheckResult;

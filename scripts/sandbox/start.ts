@@ -6,6 +6,7 @@
  * Exits 1 with the reason when the platform could not start or lost a message.
  */
 import { join } from 'node:path';
+import { runBackupCommand } from '../../ops/backup/cli.js';
 import { localTarget } from '../../ops/config/ops-target.js';
 import { runCadence } from '../../ops/run-cadence.js';
 import { startPlatform } from './platform.js';
@@ -92,7 +93,14 @@ async function main(): Promise<number> {
     process.stdout.write(`${formatSummary(summary)}\n`);
     log(`connection details: .ops/local/env.json`);
 
-    // The runbook's daily cadence against the sandbox (issue #3): the checks built so far.
+    // What the backup workflow does every day, so the daily checks find a fresh backup.
+    if (platform.env.services.database !== 'embedded') {
+      log('ops: backup of the sandbox database');
+      const io = { out: (t: string) => log(`ops: ${t.trimEnd()}`), err: (t: string) => log(t.trimEnd()) };
+      if ((await runBackupCommand(['--env', 'local'], io)) !== 0) log('ops: the backup failed (see above)');
+    }
+
+    // The runbook's daily cadence against the sandbox.
     log('ops: daily checks of the sandbox');
     const daily = await runCadence('daily', localTarget(platform.env), {
       reportDir: 'reports',
