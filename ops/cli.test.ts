@@ -1,5 +1,5 @@
 /** `npm run ops` against the local sandbox on real services, and its argument errors. */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mosquittoForTests } from '../broker/mosquitto-process.js';
 import { startGitHubStandin } from '../test/support/github-standin.js';
@@ -234,4 +234,82 @@ run('ops against the sandbox', () => {
       await standin.close();
     }
   }, 120_000);
+
+  test('a cloud-style environment: endpoints from its YAML, secrets from variables, masked and never printed', async () => {
+    const env = sandbox.platform.env;
+    const envDir = join(dir, 'environments');
+    await mkdir(envDir, { recursive: true });
+    const [tenant, deviceId] = [env.probe.tenant, env.probe.deviceId];
+    await writeFile(
+      join(envDir, 'staging.yaml'),
+      [
+        'name: staging',
+        'description: the sandbox seen as a cloud environment would be',
+        'sandbox: false',
+        'database: { urlEnv: STAGING_DATABASE_URL }',
+        'mqtt:',
+        `  listeners: [{ name: mqtt, url: "${env.mqtt.url}" }]`,
+        '  probe: { usernameEnv: STAGING_PROBE_USER, passwordEnv: STAGING_PROBE_PASSWORD }',
+        `  canary: { tenant: ${tenant}, deviceId: ${deviceId}, usernameEnv: STAGING_CANARY_USER, passwordEnv: STAGING_CANARY_PASSWORD }`,
+        `ingest: { healthUrl: "${env.ingest.healthUrl}" }`,
+        `endpoints: [{ name: api, url: "${env.ingest.healthUrl}", expectStatus: [200] }]`,
+        'budget: { monthlyUsd: 10, aiMonthlyUsd: 5 }',
+        'thresholds: {}',
+        '',
+      ].join('\n'),
+    );
+    const secrets = {
+      STAGING_DATABASE_URL: env.db.url,
+      STAGING_PROBE_USER: env.uptimeProbe.username,
+      STAGING_PROBE_PASSWORD: env.uptimeProbe.password,
+      STAGING_CANARY_USER: env.probe.username,
+      STAGING_CANARY_PASSWORD: env.probe.password,
+    };
+    const masked: string[] = [];
+    const { io, sink } = capture();
+    const code = await runCli(
+      ['daily', '--env', 'staging', '--json', '--incidents', 'off', '--report-dir', join(dir, 'st')],
+      {
+        ...sink,
+        env: secrets,
+        mask: (v) => masked.push(v),
+        environmentsDir: envDir,
+      },
+    );
+    const out = JSON.parse(io.out) as { results: { id: string; status: string; summary: string }[] };
+    const status = Object.fromEntries(out.results.map((r) => [r.id, r.status]));
+    expect(status).toMatchObject({
+      'daily.broker-uptime.mqtt': 'ok',
+      'daily.function-health': 'ok',
+      'daily.endpoints.api': 'ok',
+      'daily.ingest-canary': 'ok',
+      'daily.dead-letters': expect.stringMatching(/ok|warn/),
+      'daily.tls-expiry': 'skipped',
+      'daily.cost-burn': 'skipped',
+      'daily.backup-freshness': 'skipped',
+    });
+    expect(code).toBe(0);
+    for (const secret of [env.uptimeProbe.password, env.probe.password]) {
+      expect(masked).toContain(secret);
+      expect(io.out + io.err).not.toContain(secret);
+    }
+    // A missing secret is the checks' error, naming the variable, and the rest still run.
+    const missing = capture();
+    await runCli(
+      ['uptime', '--env', 'staging', '--json', '--incidents', 'off', '--report-dir', join(dir, 'st2')],
+      {
+        ...missing.sink,
+        env: { ...secrets, STAGING_PROBE_PASSWORD: '' },
+        environmentsDir: envDir,
+      },
+    );
+    const partial = JSON.parse(missing.io.out) as {
+      results: { id: string; status: string; summary: string }[];
+    };
+    expect(partial.results.find((r) => r.id === 'daily.broker-uptime')).toMatchObject({
+      status: 'error',
+      summary: expect.stringMatching(/environment variable STAGING_PROBE_PASSWORD is not set/),
+    });
+    expect(partial.results.find((r) => r.id === 'daily.function-health')!.status).toBe('ok');
+  }, 60_000);
 });
