@@ -216,6 +216,8 @@ export interface GitHubStandin {
   issues: StandinIssue[];
   labels: Map<string, { id: number; name: string; color: string; description: string | null }>;
   workflowRuns: StandinWorkflowRun[];
+  /** repository_dispatch events received (the uptime probe's state changes). */
+  dispatches: { event_type: string; client_payload: unknown }[];
   requests: RecordedRequest[];
   /** Invalid requests and invalid responses; a correct client leaves this empty. */
   violations: string[];
@@ -244,6 +246,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions = {}): Pr
     issues: [],
     labels: new Map(),
     workflowRuns: [],
+    dispatches: [],
     requests: [],
     violations: [],
     addWorkflowRun(run) {
@@ -486,6 +489,13 @@ export async function startGitHubStandin(options: GitHubStandinOptions = {}): Pr
       ensureLabel(name, body['color'] as string | undefined, body['description'] as string | undefined);
       return { status: 201, body: renderLabel(name) };
     },
+    'repos/create-dispatch-event': ({ body }) => {
+      state.dispatches.push({
+        event_type: String(body['event_type']),
+        client_payload: body['client_payload'],
+      });
+      return { status: 204, body: undefined };
+    },
     'actions/list-workflow-runs-for-repo': ({ query, path }) => {
       const created = query['created'] ? createdFilter(query['created']) : () => true;
       const items = state.workflowRuns
@@ -604,7 +614,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions = {}): Pr
 
     // Our own answers must match the published response schema too.
     const response = operation.responses[String(out.status)];
-    if (response && out.status < 300) {
+    if (response && out.status < 300 && out.status !== 204) {
       const pointer = `#/paths/${escapePointer(match.route.template)}/${method}/responses/${out.status}/content/${escapePointer('application/json')}/schema`;
       const problem = api.validate(pointer, out.body);
       if (problem)
@@ -674,6 +684,11 @@ function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  if (status === 204) {
+    res.writeHead(204, headers);
+    res.end();
+    return;
+  }
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
