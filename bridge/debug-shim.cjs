@@ -7,6 +7,13 @@ if (process.env.DEBUG) {
   module.exports = require('debug/src/node.js');
 } else {
   const noop = () => undefined;
-  const create = () => Object.assign(() => undefined, { enabled: false, extend: create, log: noop, destroy: noop });
-  module.exports = Object.assign(create, { enable: noop, disable: () => '', enabled: () => false, debug: create, default: create });
+  const create = () =>
+    Object.assign(() => undefined, { enabled: false, extend: create, log: noop, destroy: noop });
+  module.exports = Object.assign(create, {
+    enable: noop,
+    disable: () => '',
+    enabled: () => false,
+    debug: create,
+    default: create,
+  });
 }

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import {
@@ -15,7 +15,7 @@ import {
   type RenderOptions,
   type RenderedConfig,
 } from './render-config.js';
-import { freePort } from '../common/free-port.js';
+import { freePort, portAccepts } from '../common/free-port.js';
 
 export interface StartMosquittoOptions extends Omit<RenderOptions, 'dir' | 'ports'> {
   /** Working directory (config, data, log). Default: a temp dir, removed by stop(). */
@@ -212,7 +212,7 @@ async function spawnReady(
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(ports);
   while (pending.size > 0 && exit === undefined && Date.now() < deadline) {
-    for (const port of [...pending]) if (await accepts(port)) pending.delete(port);
+    for (const port of [...pending]) if (await portAccepts(port)) pending.delete(port);
     if (pending.size > 0) await sleep(25);
   }
   if (pending.size === 0 && exit === undefined) return child;
@@ -266,20 +266,6 @@ function listenOn(port: number): Promise<number | undefined> {
       const address = server.address();
       server.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
     });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.setTimeout(500);
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
   });
 }
 

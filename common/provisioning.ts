@@ -22,7 +22,15 @@ export async function upsertPlan(db: pg.ClientBase | pg.Pool, plan: PlanSpec): P
      on conflict (id) do update set name = excluded.name, max_devices = excluded.max_devices,
        max_messages_per_day = excluded.max_messages_per_day, retention_days = excluded.retention_days,
        ai_tokens_per_month = excluded.ai_tokens_per_month, monthly_price_cents = excluded.monthly_price_cents`,
-    [plan.id, plan.name, plan.maxDevices, plan.maxMessagesPerDay, plan.retentionDays, plan.aiTokensPerMonth, plan.monthlyPriceCents],
+    [
+      plan.id,
+      plan.name,
+      plan.maxDevices,
+      plan.maxMessagesPerDay,
+      plan.retentionDays,
+      plan.aiTokensPerMonth,
+      plan.monthlyPriceCents,
+    ],
   );
 }
 
@@ -40,14 +48,26 @@ export async function createTenant(
 
 export async function createDevice(
   db: pg.ClientBase | pg.Pool,
-  device: { tenantId: string; deviceKey: string; name?: string; credentialHash: string; status?: 'active' | 'disabled' },
+  device: {
+    tenantId: string;
+    deviceKey: string;
+    name?: string;
+    credentialHash: string;
+    status?: 'active' | 'disabled';
+  },
 ): Promise<string> {
   const res = await db.query<{ id: string }>(
     `insert into public.devices (tenant_id, device_key, name, credential_hash, status) values ($1, $2, $3, $4, $5)
      on conflict (device_key) do update set credential_hash = excluded.credential_hash, status = excluded.status
        where public.devices.tenant_id = excluded.tenant_id
      returning id`,
-    [device.tenantId, device.deviceKey, device.name ?? device.deviceKey, device.credentialHash, device.status ?? 'active'],
+    [
+      device.tenantId,
+      device.deviceKey,
+      device.name ?? device.deviceKey,
+      device.credentialHash,
+      device.status ?? 'active',
+    ],
   );
   if (!res.rows[0]) throw new Error(`device key ${device.deviceKey} already belongs to another tenant`);
   return res.rows[0].id;
@@ -71,6 +91,10 @@ export async function setMaintenance(
   mode: { enabled: boolean; reason?: string; retryAfterSeconds?: number },
 ): Promise<void> {
   await db.query(`update ops.settings set value = $1, updated_at = now() where key = 'maintenance'`, [
-    JSON.stringify({ enabled: mode.enabled, reason: mode.reason ?? '', retryAfterSeconds: mode.retryAfterSeconds ?? 60 }),
+    JSON.stringify({
+      enabled: mode.enabled,
+      reason: mode.reason ?? '',
+      retryAfterSeconds: mode.retryAfterSeconds ?? 60,
+    }),
   ]);
 }

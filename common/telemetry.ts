@@ -80,8 +80,7 @@ export const REJECT_REASONS = [
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export type ValidationResult =
-  | { ok: true; message: TelemetryMessage }
-  | { ok: false; reason: RejectReason; detail: string };
+  { ok: true; message: TelemetryMessage } | { ok: false; reason: RejectReason; detail: string };
 
 const KEY = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 const ID = /^[\x21-\x7e]{1,64}$/;
@@ -162,7 +161,11 @@ function checkObject(
   if (depth > limits.maxDepth) return reject('too_deep', `nesting deeper than ${limits.maxDepth}`);
   for (const [k, v] of Object.entries(obj)) {
     if (k.length > limits.maxKeyLength) return reject('key_too_long', `key of ${k.length} characters`);
-    if (!KEY.test(k)) return reject('invalid_key', `key ${JSON.stringify(k.slice(0, 64))} has characters outside [A-Za-z0-9_.:-]`);
+    if (!KEY.test(k))
+      return reject(
+        'invalid_key',
+        `key ${JSON.stringify(k.slice(0, 64))} has characters outside [A-Za-z0-9_.:-]`,
+      );
     if (v !== null && typeof v === 'object') {
       if (Array.isArray(v)) return reject('invalid_value', `${k}: arrays are not accepted`);
       const nested = checkObject(v as Record<string, unknown>, depth + 1, limits, count);
@@ -170,15 +173,18 @@ function checkObject(
       continue;
     }
     count.leaves += 1;
-    if (count.leaves > limits.maxMetrics) return reject('too_many_metrics', `more than ${limits.maxMetrics} values`);
+    if (count.leaves > limits.maxMetrics)
+      return reject('too_many_metrics', `more than ${limits.maxMetrics} values`);
     if (typeof v === 'number') {
       // JSON.parse turns 1e400 into Infinity; JSON has no NaN, but be explicit.
       if (!Number.isFinite(v)) return reject('non_finite_number', `${k} is not a finite number`);
-      if (Math.abs(v) > limits.maxAbsNumber) return reject('number_out_of_range', `${k}: |value| > ${limits.maxAbsNumber}`);
+      if (Math.abs(v) > limits.maxAbsNumber)
+        return reject('number_out_of_range', `${k}: |value| > ${limits.maxAbsNumber}`);
     } else if (typeof v === 'string') {
       if (v.length > limits.maxStringLength) return reject('string_too_long', `${k}: ${v.length} characters`);
       // eslint-disable-next-line no-control-regex
-      if (/[\u0000-\u001f\u007f]/.test(v)) return reject('invalid_value', `${k}: control characters in string`);
+      if (/[\u0000-\u001f\u007f]/.test(v))
+        return reject('invalid_value', `${k}: control characters in string`);
     } else if (typeof v !== 'boolean' && v !== null) {
       return reject('invalid_value', `${k}: unsupported type`);
     }
@@ -186,25 +192,35 @@ function checkObject(
   return null;
 }
 
-function parseTimestamp(
-  value: unknown,
-): { ok: true; value: Date } | { ok: false; result: ValidationResult } {
+function parseTimestamp(value: unknown): { ok: true; value: Date } | { ok: false; result: ValidationResult } {
   if (value === undefined) return { ok: false, result: reject('missing_ts', 'field "ts" is required') };
   let ms: number;
   if (typeof value === 'number') {
     ms = value;
-  } else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+  } else if (
+    typeof value === 'string' &&
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/.test(value)
+  ) {
     ms = Date.parse(value);
   } else {
-    return { ok: false, result: reject('invalid_ts', 'ts must be epoch milliseconds or an ISO 8601 time with zone') };
+    return {
+      ok: false,
+      result: reject('invalid_ts', 'ts must be epoch milliseconds or an ISO 8601 time with zone'),
+    };
   }
   if (!Number.isSafeInteger(Math.trunc(ms)) || !Number.isFinite(ms) || ms < 0) {
-    return { ok: false, result: reject('invalid_ts', `ts ${String(value).slice(0, 40)} is not a valid time`) };
+    return {
+      ok: false,
+      result: reject('invalid_ts', `ts ${String(value).slice(0, 40)} is not a valid time`),
+    };
   }
   return { ok: true, value: new Date(Math.trunc(ms)) };
 }
 
 /** Builds a valid example payload for documentation, the simulator and env.json. */
-export function examplePayload(now: number, metrics: MetricObject = { temperature: 21.5, humidity: 48 }): string {
+export function examplePayload(
+  now: number,
+  metrics: MetricObject = { temperature: 21.5, humidity: 48 },
+): string {
   return JSON.stringify({ ts: now, metrics });
 }

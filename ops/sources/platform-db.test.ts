@@ -25,7 +25,9 @@ afterAll(async () => {
   await db.drop();
 });
 beforeEach(async () => {
-  await pool.query('truncate public.usage_hourly, public.ingest_rejects, public.ai_usage, public.ai_usage_daily');
+  await pool.query(
+    'truncate public.usage_hourly, public.ingest_rejects, public.ai_usage, public.ai_usage_daily',
+  );
 });
 
 const usage = (tenant: string, device: string, hoursAgo: number, messages: number) =>

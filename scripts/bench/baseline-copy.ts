@@ -28,7 +28,10 @@ export async function copyBaseline(url: string, rows: CopyRow[]): Promise<{ rows
           for (let i = 0; i < rows.length; i += 1000) {
             yield rows
               .slice(i, i + 1000)
-              .map((r) => `${r.tenantId}\t${r.deviceId}\t${r.ts.toISOString()}\t${escape(r.key)}\t${escape(r.metrics)}\n`)
+              .map(
+                (r) =>
+                  `${r.tenantId}\t${r.deviceId}\t${r.ts.toISOString()}\t${escape(r.key)}\t${escape(r.metrics)}\n`,
+              )
               .join('');
           }
         })(),

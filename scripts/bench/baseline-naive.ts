@@ -55,7 +55,10 @@ export async function startNaiveBaseline(options: {
     clean: true,
   });
   client.handleMessage = (packet, done) => {
-    fetch(url, { method: 'POST', body: JSON.stringify({ topic: packet.topic, payload: packet.payload.toString() }) })
+    fetch(url, {
+      method: 'POST',
+      body: JSON.stringify({ topic: packet.topic, payload: packet.payload.toString() }),
+    })
       .then(async (res) => {
         await res.arrayBuffer();
         done(res.ok ? undefined : new Error(`HTTP ${res.status}`));

@@ -38,6 +38,7 @@ import { bundleBridge } from '../../bridge/bundle.js';
 import { startBridgeProcess, type BridgeProcess } from './bridge-process.js';
 import { startFunctionsProcess } from './functions-process.js';
 import { connectDevices, publishAll, type BenchDevice } from './publisher.js';
+import { positiveIntArg } from '../lib/positive-int-arg.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -52,26 +53,17 @@ const { values: args } = parseArgs({
     'profile-pipeline': { type: 'string' },
   },
 });
-const N = positiveInt('messages');
-const M = positiveInt('devices');
-const RATE = positiveInt('rate');
-const RATED_SECONDS = positiveInt('rated-seconds');
-const NAIVE_N = positiveInt('naive-messages');
-const WARMUP = positiveInt('warmup');
-const ROUNDS = positiveInt('rounds');
+const N = positiveIntArg(args, 'messages');
+const M = positiveIntArg(args, 'devices');
+const RATE = positiveIntArg(args, 'rate');
+const RATED_SECONDS = positiveIntArg(args, 'rated-seconds');
+const NAIVE_N = positiveIntArg(args, 'naive-messages');
+const WARMUP = positiveIntArg(args, 'warmup');
+const ROUNDS = positiveIntArg(args, 'rounds');
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DIR = join('.ops', 'bench');
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-
-function positiveInt(name: keyof typeof args): number {
-  const value = Number(args[name]);
-  if (!Number.isInteger(value) || value <= 0) {
-    process.stderr.write(`--${name} must be a positive integer, got ${JSON.stringify(args[name])}\n`);
-    process.exit(2);
-  }
-  return value;
-}
 
 interface Round {
   rate: number;

@@ -39,6 +39,7 @@ import {
   vacuumAnalyze,
 } from './ops-seed.js';
 import { formatReport, type OpsBenchResult, type SizeResult } from './ops-report.js';
+import { positiveIntArg } from '../lib/positive-int-arg.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,20 +52,12 @@ const { values: args } = parseArgs({
     repeats: { type: 'string', default: '3' },
   },
 });
-function positiveInt(name: keyof typeof args): number {
-  const value = Number(args[name]);
-  if (!Number.isInteger(value) || value <= 0) {
-    process.stderr.write(`--${name} must be a positive integer, got ${JSON.stringify(args[name])}\n`);
-    process.exit(2);
-  }
-  return value;
-}
-const ROWS = positiveInt('rows');
-const GROW_TO = positiveInt('grow-to');
-const TENANTS = positiveInt('tenants');
-const DEVICES = positiveInt('devices');
-const DAYS = positiveInt('days');
-const REPEATS = positiveInt('repeats');
+const ROWS = positiveIntArg(args, 'rows');
+const GROW_TO = positiveIntArg(args, 'grow-to');
+const TENANTS = positiveIntArg(args, 'tenants');
+const DEVICES = positiveIntArg(args, 'devices');
+const DAYS = positiveIntArg(args, 'days');
+const REPEATS = positiveIntArg(args, 'repeats');
 if (GROW_TO <= ROWS || ROWS % DEVICES !== 0 || GROW_TO % DEVICES !== 0) {
   process.stderr.write(`--rows and --grow-to must be multiples of --devices, with --grow-to > --rows\n`);
   process.exit(2);

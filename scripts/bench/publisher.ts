@@ -30,10 +30,19 @@ export interface PublishResult {
   publishTimes: Float64Array;
 }
 
-export async function connectDevices(url: string, devices: BenchDevice[], prefix: string): Promise<MqttClient[]> {
+export async function connectDevices(
+  url: string,
+  devices: BenchDevice[],
+  prefix: string,
+): Promise<MqttClient[]> {
   return Promise.all(
     devices.map((d, i) =>
-      mqtt.connectAsync(url, { username: d.username, password: d.password, clientId: `${prefix}-${i}`, reconnectPeriod: 0 }),
+      mqtt.connectAsync(url, {
+        username: d.username,
+        password: d.password,
+        clientId: `${prefix}-${i}`,
+        reconnectPeriod: 0,
+      }),
     ),
   );
 }
@@ -55,7 +64,9 @@ export async function publishAll(plan: PublishPlan, clients: MqttClient[]): Prom
       }
       const now = Date.now();
       publishTimes[i] = now;
-      const p = client.publishAsync(device.topic, plan.payloads(i, now), { qos: 1 }).finally(() => inflight.delete(p));
+      const p = client
+        .publishAsync(device.topic, plan.payloads(i, now), { qos: 1 })
+        .finally(() => inflight.delete(p));
       inflight.add(p);
       next += 1;
       if (inflight.size >= window) await Promise.race(inflight);

@@ -7,11 +7,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../common/free-port.js';
+import { freePort, portAccepts } from '../../common/free-port.js';
 
 export interface TestSshd {
   host: string;
@@ -109,7 +108,7 @@ export async function startSshd(options: { startTimeoutMs?: number } = {}): Prom
       started.once('exit', (code, signal) => (exit = signal ? `killed by ${signal}` : `exited with ${code}`));
       started.once('error', (error) => (exit = `could not start: ${error.message}`));
       const deadline = Date.now() + timeoutMs;
-      while (exit === undefined && Date.now() < deadline && !(await accepts(port))) await sleep(25);
+      while (exit === undefined && Date.now() < deadline && !(await portAccepts(port))) await sleep(25);
       if (exit === undefined && Date.now() < deadline) {
         const running = started;
         return {
@@ -151,20 +150,6 @@ export async function startSshd(options: { startTimeoutMs?: number } = {}): Prom
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.setTimeout(500);
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-    socket.once('timeout', () => done(false));
-  });
 }
 
 function sleep(ms: number): Promise<void> {
