@@ -10,6 +10,7 @@ import type { Check } from '../engine/check.js';
 import { createAlertDeliverySource } from '../sources/alert-delivery.js';
 import { createFunctionHealthSource } from '../sources/function-health.js';
 import { createHttpProbeSource } from '../sources/http-probe.js';
+import { lastMonthPlatformCost } from '../sources/platform-cost.js';
 import { createProbeStateSource } from '../sources/probe-state.js';
 import { createMqttRoundTripSource } from '../sources/mqtt-round-trip.js';
 import { createTlsCertificateSource } from '../sources/tls-certificate.js';
@@ -268,7 +269,18 @@ export const CHECK_BUILDERS: Record<string, CheckBuilder> = {
   'golive.probe-heartbeat': ({ shared, thresholds }) => [
     probeHeartbeatCheck(createProbeStateSource(shared.dbPool()), thresholds.pick('staleMinutes')),
   ],
-  'monthly.pricing-review': ({ shared, thresholds }) => [
-    pricingReviewCheck(shared.db(), thresholds.pick('nearPct')),
-  ],
+  'monthly.pricing-review': ({ shared, target, thresholds }) => {
+    // The platform's cost comes from Azure where the environment has it; AI spend always counts.
+    let platformCost;
+    if (target.config.azure) {
+      const azure = shared.azure();
+      platformCost = lastMonthPlatformCost(
+        createAzureCostSource(azure.consumption, {
+          scope: `subscriptions/${azure.config.subscriptionId}`,
+          budgetName: azure.config.budgetName,
+        }),
+      );
+    }
+    return [pricingReviewCheck(shared.db(), { ...thresholds.pick('nearPct'), platformCost })];
+  },
 };

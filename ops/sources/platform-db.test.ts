@@ -135,7 +135,13 @@ test('AI spend: a projected total over the monthly budget is a warning', async (
 test('pricing review: a tenant near its messages/day limit on its busiest day of the last 30', async () => {
   const [quiet] = await runChecks([pricingReviewCheck(createPlatformDbSource(pool))], { now: () => NOW });
   expect(quiet!.status).toBe('ok');
-  expect(quiet!.metrics).toEqual({ tenants: 2, near_or_over: 0, monthly_revenue_usd: 49 });
+  expect(quiet!.metrics).toEqual({
+    tenants: 2,
+    near_or_over: 0,
+    monthly_revenue_usd: 49,
+    attributed_cost_usd: 0,
+    loss_making: 0,
+  });
 
   // acme (free: 1,000,000 messages/day, 5 devices): 600k + 300k in two hours of one day = 90 %.
   await usage(f.tenantA, f.deviceA, 30, 600_000);
@@ -147,7 +153,43 @@ test('pricing review: a tenant near its messages/day limit on its busiest day of
   expect(result!.summary).toBe('1 tenants near or at a plan limit: acme');
   expect(result!.evidence).toEqual([
     'acme (free, $0/month): devices 2/5 (40%), busiest day 900000/1000000 messages (90%)',
+    'attributed cost: AI spend only (no platform cost source for this environment)',
   ]);
+});
+
+test('pricing review: revenue against the platform cost shared by bytes plus AI spend', async () => {
+  await usage(f.tenantA, f.deviceA, 30, 300_000); // acme (free): 30 % of the bytes
+  await usage(f.tenantB, f.deviceB, 30, 700_000); // globex (pro, $49): 70 %
+  await ai(f.tenantB, 'gpt-small', '2026-11-20T10:00:00Z', 10_000, 5);
+  await ai(f.tenantB, 'gpt-small', '2026-10-01T10:00:00Z', 10_000, 500); // older than 30 days
+  const review = (amount: number, currency = 'USD') =>
+    runChecks(
+      [
+        pricingReviewCheck(createPlatformDbSource(pool), {
+          platformCost: { lastMonth: async () => ({ amount, currency }) },
+        }),
+      ],
+      { now: () => NOW },
+    ).then((r) => r[0]!);
+
+  // $60 x 70 % + $5 of AI = $47 for globex: within its $49.
+  const paying = await review(60);
+  expect(paying.status).toBe('ok');
+  expect(paying.metrics.attributed_cost_usd).toBe(65);
+  expect(paying.summary).toMatch(/revenue \$49\/month against \$65 attributed$/);
+
+  // $100 x 70 % + $5 = $75: globex costs more than it pays. acme pays nothing and is not flagged.
+  const losing = await review(100);
+  expect(losing.status).toBe('warn');
+  expect(losing.summary).toBe('costing more than they pay: globex');
+  expect(losing.evidence).toContain('globex (pro): pays $49, costs $75 (70% of bytes)');
+
+  // A cost in another currency is not mixed with the plans' dollars.
+  const euros = await review(100, 'EUR');
+  expect(euros.evidence).toContain(
+    "attributed cost: AI spend only (platform cost 100 EUR is not in the plans' USD)",
+  );
+  expect(euros.status).toBe('ok');
 });
 
 test('tenant usage counts a device once across its hours; plan use skips suspended tenants', async () => {
