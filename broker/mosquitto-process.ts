@@ -215,6 +215,16 @@ async function spawnReady(
     for (const port of [...pending]) if (await portAccepts(port)) pending.delete(port);
     if (pending.size > 0) await sleep(25);
   }
+  // Mosquitto binds each listener before it loads that listener's certificates, so a port can
+  // accept for a moment before the broker exits on a bad certificate: wait for its "running" line.
+  const settle = Date.now() + 2_000;
+  while (pending.size === 0 && exit === undefined && Date.now() < settle) {
+    const log = (await readFile(config.logFile).catch(() => Buffer.alloc(0)))
+      .subarray(logStart)
+      .toString('utf8');
+    if (/ running$/m.test(log)) break;
+    await sleep(25);
+  }
   if (pending.size === 0 && exit === undefined) return child;
 
   if (exit === undefined) child.kill('SIGKILL');
