@@ -68,9 +68,10 @@ export class Thresholds {
 export const CHECK_BUILDERS: Record<string, CheckBuilder> = {
   'daily.broker-uptime': ({ target, thresholds }) => {
     const mqtt = mqttTarget(target);
+    const probe = mqtt.probe();
     return mqtt.listeners.map((l) =>
       brokerUptimeCheck(
-        createMqttRoundTripSource({ url: l.url, ...mqtt.probe, protocolVersion: mqtt.protocolVersion }),
+        createMqttRoundTripSource({ url: l.url, ...probe, protocolVersion: mqtt.protocolVersion }),
         { listener: l.name, endpoint: l.url, ...thresholds.pick('warnMs') },
       ),
     );
@@ -177,12 +178,19 @@ export const CHECK_BUILDERS: Record<string, CheckBuilder> = {
     let broker;
     if (target.config.mqtt || target.local) {
       const mqtt = mqttTarget(target);
-      broker = createBrokerSysSource({
-        url: mqtt.listeners[0]!.url,
-        username: mqtt.probe.username,
-        password: mqtt.probe.password,
-        protocolVersion: mqtt.protocolVersion,
-      });
+      try {
+        const probe = mqtt.probe();
+        broker = createBrokerSysSource({
+          url: mqtt.listeners[0]!.url,
+          username: probe.username,
+          password: probe.password,
+          protocolVersion: mqtt.protocolVersion,
+        });
+      } catch (error) {
+        // Without the probe's credentials the rest of the capacity review still stands; the
+        // check names what is missing in its evidence.
+        broker = { broker: () => Promise.reject(error as Error) };
+      }
     }
     return [
       vmCapacityCheck(
@@ -241,7 +249,7 @@ export const CHECK_BUILDERS: Record<string, CheckBuilder> = {
       createAlertDeliverySource({
         pool: shared.dbPool(),
         canary: shared.canary(),
-        deviceKey: mqttTarget(target).canary.deviceId,
+        deviceKey: mqttTarget(target).canary().deviceId,
       }),
       {
         fireTimeoutMs: thresholds.get('fireTimeoutMs', DEFAULT_ALERT_DELIVERY.fireTimeoutMs),

@@ -54,7 +54,7 @@ export class SharedSources {
       const mqtt = mqttTarget(this.target);
       const source = createIngestCanarySource({
         mqttUrl: mqtt.listeners[0]!.url,
-        probe: mqtt.canary,
+        probe: mqtt.canary(),
         databaseUrl: databaseUrl(this.target),
         protocolVersion: mqtt.protocolVersion,
       });

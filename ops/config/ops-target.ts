@@ -86,13 +86,16 @@ export function databaseUrl(t: OpsTarget): string {
 export interface MqttTarget {
   listeners: { name: string; url: string }[];
   protocolVersion: 4 | 5;
-  probe: { username: string; password: string; topic: string };
-  canary: { tenant: string; deviceId: string; username: string; password: string; topic: string };
+  /** The uptime probe's credentials; read (and masked) only by the checks that use them. */
+  probe(): { username: string; password: string; topic: string };
+  /** The canary device, with its credentials; likewise. */
+  canary(): { tenant: string; deviceId: string; username: string; password: string; topic: string };
 }
 
 export function mqttTarget(t: OpsTarget): MqttTarget {
   if (t.local) {
-    const m = t.local.mqtt;
+    const local = t.local;
+    const m = local.mqtt;
     const listeners = [
       { name: 'mqtt', url: m.url },
       ...(m.wsUrl ? [{ name: 'websocket', url: m.wsUrl }] : []),
@@ -101,26 +104,27 @@ export function mqttTarget(t: OpsTarget): MqttTarget {
     return {
       listeners,
       // The embedded broker speaks MQTT 3.1.1 only.
-      protocolVersion: t.local.services.broker === 'embedded' ? 4 : 5,
-      probe: t.local.uptimeProbe,
-      canary: t.local.probe,
+      protocolVersion: local.services.broker === 'embedded' ? 4 : 5,
+      probe: () => local.uptimeProbe,
+      canary: () => local.probe,
     };
   }
   const m = t.config.mqtt;
   if (!m) throw new NotConfiguredError('MQTT broker', t.name);
-  const username = t.secrets.read(m.probe.usernameEnv);
-  const canaryUser = t.secrets.read(m.canary.usernameEnv);
   return {
     listeners: m.listeners,
     protocolVersion: 5,
-    probe: { username, password: t.secrets.read(m.probe.passwordEnv), topic: probeTopic(username) },
-    canary: {
+    probe: () => {
+      const username = t.secrets.read(m.probe.usernameEnv);
+      return { username, password: t.secrets.read(m.probe.passwordEnv), topic: probeTopic(username) };
+    },
+    canary: () => ({
       tenant: m.canary.tenant,
       deviceId: m.canary.deviceId,
-      username: canaryUser,
+      username: t.secrets.read(m.canary.usernameEnv),
       password: t.secrets.read(m.canary.passwordEnv),
       topic: telemetryTopic(m.canary.tenant, m.canary.deviceId),
-    },
+    }),
   };
 }
 
