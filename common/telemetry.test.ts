@@ -51,3 +51,51 @@ test('limits are the edges: exactly at a limit passes, one past fails', () => {
   );
   expect(new Set(REJECT_REASONS).size).toBe(REJECT_REASONS.length);
 });
+
+test('a timestamp naming a date or time that does not exist is invalid_ts, never rolled over', () => {
+  const at = (ts: string) => {
+    const r = validateTelemetry(enc({ ts, metrics: { t: 1 } }), now);
+    return r.ok ? r.message.ts.toISOString() : r.reason;
+  };
+  for (const ts of [
+    '2026-02-30T00:00:00Z',
+    '2026-11-31T00:00:00Z',
+    '2026-11-26T24:00:00Z',
+    '2026-11-26T25:00:00Z',
+    '2026-11-26T11:60:00Z',
+    '2026-11-26T11:59:60Z',
+    '2026-13-26T11:00:00Z',
+    '2026-11-26T11:00:00+24:00',
+    '2026-11-26T11:00:00+05:60',
+  ]) {
+    expect({ ts, result: at(ts) }).toEqual({ ts, result: 'invalid_ts' });
+  }
+  // The edges that do exist are accepted, offsets applied.
+  expect(at('2026-11-26T23:59:59.999999Z')).toBe('ts_in_future');
+  expect(at('2026-11-26T11:59:59Z')).toBe('2026-11-26T11:59:59.000Z');
+  expect(at('2026-11-26T13:00:00+01:00')).toBe('2026-11-26T12:00:00.000Z');
+  expect(at('2026-11-26T00:00:00-11:00')).toBe('2026-11-26T11:00:00.000Z');
+  const leap = Date.UTC(2028, 1, 29, 12);
+  const leapDay = validateTelemetry(enc({ ts: '2028-02-29T12:00:00Z', metrics: { t: 1 } }), leap);
+  expect(leapDay.ok && leapDay.message.ts.getTime()).toBe(leap);
+});
+
+test('strings with unpaired surrogates are refused; paired ones (emoji) are data', () => {
+  const r = validateTelemetry(Buffer.from(`{"ts":${now},"metrics":{"t":"a\\ud800"}}`), now);
+  expect(!r.ok && [r.reason, r.detail]).toEqual([
+    'invalid_unicode',
+    't: unpaired UTF-16 surrogate in string',
+  ]);
+  const emoji = validateTelemetry(Buffer.from(`{"ts":${now},"metrics":{"t":"\\ud83d\\ude00 ok"}}`), now);
+  expect(emoji.ok && emoji.message.metrics).toEqual({ t: '\u{1F600} ok' });
+});
+
+test('an invalid_json detail is storable text even when the parser quotes a NUL or half an emoji', () => {
+  for (const raw of [`{"ts":${now},"metrics":{"t":\u0000}}`, `{"ts":${now},"metrics":{"t":\u{1F600}}}`]) {
+    const r = validateTelemetry(Buffer.from(raw), now);
+    expect(r.ok).toBe(false);
+    if (r.ok) continue;
+    expect(r.reason).toBe('invalid_json');
+    expect(r.detail).not.toMatch(/\u0000|\p{Cs}/u);
+  }
+});

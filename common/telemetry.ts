@@ -11,6 +11,7 @@
  * once, and two different readings in the same millisecond are both kept.
  */
 import { createHash } from 'node:crypto';
+import { hasLoneSurrogate, storableText } from './storable-text.js';
 
 export type MetricValue = number | boolean | string | null | MetricObject;
 export interface MetricObject {
@@ -65,6 +66,7 @@ export const REJECT_REASONS = [
   'key_too_long',
   'too_deep',
   'invalid_value',
+  'invalid_unicode',
   'non_finite_number',
   'number_out_of_range',
   'string_too_long',
@@ -76,6 +78,8 @@ export const REJECT_REASONS = [
   'rate_limited',
   'quota_exceeded',
   'invalid_envelope',
+  // Passed validation but the database refused its content: kept whole (base64) in the dead letter.
+  'unstorable',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -108,7 +112,8 @@ export function validateTelemetry(
   try {
     doc = JSON.parse(text);
   } catch (error) {
-    return reject('invalid_json', (error as Error).message.slice(0, 120));
+    // The parser quotes the offending input, which may be a NUL or half of a surrogate pair.
+    return reject('invalid_json', storableText((error as Error).message, 120));
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     return reject('not_an_object', `top level is ${Array.isArray(doc) ? 'an array' : typeof doc}`);
@@ -182,6 +187,9 @@ function checkObject(
         return reject('number_out_of_range', `${k}: |value| > ${limits.maxAbsNumber}`);
     } else if (typeof v === 'string') {
       if (v.length > limits.maxStringLength) return reject('string_too_long', `${k}: ${v.length} characters`);
+      // Only reachable escaped ("\ud800"): raw surrogates are not UTF-8 and fail decoding. A lone
+      // surrogate has no UTF-8 form, so PostgreSQL would refuse the whole jsonb value.
+      if (hasLoneSurrogate(v)) return reject('invalid_unicode', `${k}: unpaired UTF-16 surrogate in string`);
       // eslint-disable-next-line no-control-regex
       if (/[\u0000-\u001f\u007f]/.test(v))
         return reject('invalid_value', `${k}: control characters in string`);
@@ -197,10 +205,14 @@ function parseTimestamp(value: unknown): { ok: true; value: Date } | { ok: false
   let ms: number;
   if (typeof value === 'number') {
     ms = value;
-  } else if (
-    typeof value === 'string' &&
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$/.test(value)
-  ) {
+  } else if (typeof value === 'string' && ISO_TS.test(value)) {
+    // Date.parse rolls impossible fields over (2026-02-30 is 2026-03-02): check each one first.
+    if (!isoFieldsInRange(value)) {
+      return {
+        ok: false,
+        result: reject('invalid_ts', `ts ${JSON.stringify(value)} names a date or time that does not exist`),
+      };
+    }
     ms = Date.parse(value);
   } else {
     return {
@@ -215,6 +227,28 @@ function parseTimestamp(value: unknown): { ok: true; value: Date } | { ok: false
     };
   }
   return { ok: true, value: new Date(Math.trunc(ms)) };
+}
+
+const ISO_TS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-](\d{2}):(\d{2}))$/;
+
+/** Month 1-12, a day the month has (leap years included), hour 0-23, minute and second 0-59. */
+function isoFieldsInRange(value: string): boolean {
+  const m = ISO_TS.exec(value)!;
+  const field = (i: number) => Number(m[i]);
+  const [year, month, day, hour, minute, second] = [
+    field(1),
+    field(2),
+    field(3),
+    field(4),
+    field(5),
+    field(6),
+  ];
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const daysInMonth = month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  if (day > daysInMonth || hour > 23 || minute > 59 || second > 59) return false;
+  if (m[9] !== undefined && (field(9) > 23 || field(10) > 59)) return false;
+  return true;
 }
 
 /** Builds a valid example payload for documentation, the simulator and env.json. */

@@ -194,11 +194,13 @@ const retention: PlaybookStep = {
       };
     const reason = ctx.options.reason ?? reasonText(ctx.options.incident);
     await db.query(
-      `insert into ops.tenant_retention_overrides (tenant_id, retention_days, reason, expires_at, created_by)
-       values ($1, $2, $3, $4, $5)
+      // created_at from the run's clock, not the database's: the expiry is computed from the same
+      // clock, so the row is consistent however far the two clocks are apart.
+      `insert into ops.tenant_retention_overrides (tenant_id, retention_days, reason, expires_at, created_by, created_at)
+       values ($1, $2, $3, $4, $5, $6)
        on conflict (tenant_id) do update set retention_days = excluded.retention_days, reason = excluded.reason,
-         expires_at = excluded.expires_at, created_at = now(), created_by = excluded.created_by`,
-      [id, retentionDays, reason, expires, actorFor('cost-spike', ctx.target.env)],
+         expires_at = excluded.expires_at, created_at = excluded.created_at, created_by = excluded.created_by`,
+      [id, retentionDays, reason, expires, actorFor('cost-spike', ctx.target.env), new Date(ctx.now())],
     );
     return {
       status: 'ok',

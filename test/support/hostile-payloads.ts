@@ -235,6 +235,7 @@ export function hostileCases(now: number): HostileCase[] {
       payload: j({ ts: now, metrics: { t: '1); delete from devices; --'.repeat(20) } }),
       reason: 'string_too_long',
     },
+    ...poisonCases(now),
     { name: 'unknown device', device: 'unknown', payload: j(ok), reason: 'unknown_device' },
     { name: 'disabled device', device: 'disabled', payload: j(ok), reason: 'device_disabled' },
     {
@@ -244,5 +245,100 @@ export function hostileCases(now: number): HostileCase[] {
       reason: 'topic_tenant_mismatch',
     },
     { name: 'not a telemetry topic', device: 'bad-topic', payload: j(ok), reason: 'invalid_topic' },
+  ];
+}
+
+/**
+ * Payloads that once stopped ingest for every tenant: each made the batch holding it fail in the
+ * database (a NUL or a lone surrogate in a stored text), so the bridge retried that batch forever.
+ */
+export function poisonCases(now: number): HostileCase[] {
+  const ok = { ts: now, metrics: { t: 1 } };
+  const s = (v: string) => Buffer.from(v);
+  // A string value whose 512-character excerpt ends between the two halves of an emoji.
+  const head = `{"ts":${now},"metrics":{"t":"`;
+  const straddling = s(`${head}${'x'.repeat(511 - head.length)}${'\u{1F600}'.repeat(100)}"}}`);
+  const utf16le = Buffer.from(JSON.stringify(ok), 'utf16le');
+  const utf16be = Buffer.from(utf16le).swap16();
+  const impossible = (ts: string): HostileCase => ({
+    name: `impossible time ${ts}`,
+    device: 'a',
+    payload: s(JSON.stringify({ ts, metrics: { t: 1 } })),
+    reason: 'invalid_ts',
+  });
+  return [
+    {
+      name: 'raw NUL where a value belongs',
+      device: 'a',
+      payload: s(`{"ts":${now},"metrics":{"t":\u0000}}`),
+      reason: 'invalid_json',
+    },
+    {
+      name: 'unquoted emoji value',
+      device: 'a',
+      payload: s(`{"ts":${now},"metrics":{"t":\u{1F600}}}`),
+      reason: 'invalid_json',
+    },
+    { name: 'UTF-16LE without BOM', device: 'a', payload: utf16le, reason: 'invalid_json' },
+    { name: 'UTF-16BE without BOM', device: 'a', payload: utf16be, reason: 'invalid_json' },
+    {
+      name: 'excerpt cut inside a surrogate pair',
+      device: 'a',
+      payload: straddling,
+      reason: 'string_too_long',
+    },
+    {
+      name: 'escaped lone high surrogate',
+      device: 'a',
+      payload: s(`{"ts":${now},"metrics":{"t":"\\ud800"}}`),
+      reason: 'invalid_unicode',
+    },
+    {
+      name: 'escaped lone low surrogate',
+      device: 'a',
+      payload: s(`{"ts":${now},"metrics":{"g":{"t":"x\\udc00"}}}`),
+      reason: 'invalid_unicode',
+    },
+    {
+      name: 'escaped reversed surrogate pair',
+      device: 'a',
+      payload: s(`{"ts":${now},"metrics":{"t":"\\ude00\\ud83d"}}`),
+      reason: 'invalid_unicode',
+    },
+    {
+      name: 'escaped lone surrogate in key',
+      device: 'a',
+      payload: s(`{"ts":${now},"metrics":{"\\ud800":1}}`),
+      reason: 'invalid_key',
+    },
+    {
+      name: 'escaped NUL in key',
+      device: 'a',
+      payload: s(`{"ts":${now},"metrics":{"a\\u0000":1}}`),
+      reason: 'invalid_key',
+    },
+    {
+      name: 'escaped lone surrogate as top-level field',
+      device: 'a',
+      payload: s(`{"ts":${now},"metrics":{"t":1},"\\udbff":1}`),
+      reason: 'unknown_field',
+    },
+    {
+      name: 'escaped lone surrogate in id',
+      device: 'a',
+      payload: s(`{"ts":${now},"id":"\\ud800","metrics":{"t":1}}`),
+      reason: 'invalid_id',
+    },
+    impossible('2026-02-30T00:00:00Z'),
+    impossible('2026-11-31T12:00:00Z'),
+    impossible('2026-11-30T24:00:00Z'),
+    impossible('2026-11-30T25:00:00Z'),
+    impossible('2026-11-30T12:60:00Z'),
+    impossible('2026-11-30T12:00:60Z'),
+    impossible('2026-13-01T00:00:00Z'),
+    impossible('2026-00-10T00:00:00Z'),
+    impossible('2026-11-00T00:00:00Z'),
+    impossible('2025-02-29T00:00:00Z'),
+    impossible('2026-11-30T12:00:00+24:00'),
   ];
 }

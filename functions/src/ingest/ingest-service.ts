@@ -21,7 +21,8 @@ import { systemClock, type Clock } from './clock.js';
 import { DailyQuota } from './daily-quota.js';
 import { DeviceRegistry, type RegisteredDevice } from './device-registry.js';
 import { OpsSettings } from './ops-settings.js';
-import { payloadExcerpt } from './payload-excerpt.js';
+import { storableText } from '../../../common/storable-text.js';
+import { payloadBase64, payloadExcerpt } from './payload-excerpt.js';
 import { TenantRateLimiter } from './rate-limiter.js';
 import { writeBatch, type AcceptedRow, type RejectRow } from './write-batch.js';
 
@@ -137,6 +138,10 @@ export class IngestService {
         key: validation.message.key,
         metrics: validation.message.metrics,
         bytes: payload.byteLength,
+        unstorable: (detail) => ({
+          ...toReject(envelope, payload, device, topic.deviceKey, 'unstorable', detail),
+          payloadExcerpt: payloadBase64(payload),
+        }),
       });
       results.push({ id: envelope.id, status: 'inserted' });
     }
@@ -144,7 +149,10 @@ export class IngestService {
     const outcome = await writeBatch(this.options.pool, accepted, rejects);
     let duplicates = 0;
     for (const result of results) {
-      if (result.status === 'inserted' && !outcome.inserted.has(result.id)) {
+      if (outcome.unstorable.has(result.id)) {
+        result.status = 'rejected';
+        result.reason = 'unstorable';
+      } else if (result.status === 'inserted' && !outcome.inserted.has(result.id)) {
         result.status = 'duplicate';
         duplicates += 1;
       }
@@ -161,7 +169,7 @@ export class IngestService {
       response: { results },
       inserted: outcome.insertedRows.length,
       duplicates,
-      rejected: rejects.length,
+      rejected: rejects.length + outcome.unstorable.size,
     };
   }
 
@@ -190,10 +198,11 @@ function toReject(
     id: envelope.id,
     tenantId: device?.tenantId ?? null,
     deviceId: device?.id ?? null,
-    deviceKey,
-    topic: envelope.topic.slice(0, 256),
+    // Every text is made storable here: one unstorable detail would fail the whole batch's write.
+    deviceKey: deviceKey === null ? null : storableText(deviceKey, 128),
+    topic: storableText(envelope.topic, 256),
     reason,
-    detail: detail.slice(0, 512),
+    detail: storableText(detail, 512),
     payloadExcerpt: payloadExcerpt(payload),
     payloadBytes: payload.byteLength,
     receivedAt: new Date(envelope.receivedAt),

@@ -1,8 +1,17 @@
-/** A dead-letter-safe excerpt of a raw payload: at most `max` characters, no NUL or control bytes. */
+import { bytesExcerpt } from '../../../common/storable-text.js';
+
+/** A dead-letter-safe excerpt of a raw payload: at most `max` characters, always storable. */
 export function payloadExcerpt(payload: Uint8Array, max = 512): string {
-  const text = Buffer.from(payload.subarray(0, max * 4)).toString('utf8');
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what it removes
-  const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-  const safe = text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return safe.length > max ? `${safe.slice(0, max)}…` : safe;
+  return bytesExcerpt(payload, max);
+}
+
+/** The prefix of a dead letter's excerpt that holds the whole payload, base64-encoded. */
+export const BASE64_EXCERPT_PREFIX = 'base64:';
+
+/**
+ * The whole payload in a form every database stores, for a message whose content the database
+ * refused after validation passed: it can be inspected and replayed, nothing is lost.
+ */
+export function payloadBase64(payload: Uint8Array): string {
+  return `${BASE64_EXCERPT_PREFIX}${Buffer.from(payload).toString('base64')}`;
 }

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { storableText } from '../../../common/storable-text.js';
+import { BASE64_EXCERPT_PREFIX } from './payload-excerpt.js';
 
 export interface AcceptedRow {
   /** Envelope id, for the per-message answer. */
@@ -9,6 +11,8 @@ export interface AcceptedRow {
   key: string;
   metrics: unknown;
   bytes: number;
+  /** This message as a dead letter, whole, should the database refuse its content (see writeBatch). */
+  unstorable(detail: string): RejectRow;
 }
 
 export interface RejectRow {
@@ -29,6 +33,8 @@ export interface WriteOutcome {
   inserted: Set<string>;
   /** Rows actually inserted, for the alert engine. */
   insertedRows: AcceptedRow[];
+  /** Accepted envelopes whose content the database refused: dead-lettered as `unstorable`. */
+  unstorable: Map<string, RejectRow>;
 }
 
 // One statement: the idempotent insert and, from what it really inserted, the hourly usage
@@ -90,7 +96,15 @@ select id, t, d, dk, topic, reason, detail, excerpt, bytes, received
                                          detail text, excerpt text, bytes int, received timestamptz)
 on conflict (message_id) do nothing`;
 
-/** Writes a batch in one transaction; retried on deadlock/serialization failure. */
+/**
+ * Writes a batch in one transaction; retried on deadlock/serialization failure.
+ *
+ * No single message can stop ingest: when the database refuses the batch for a reason tied to
+ * its content (see `isContentError`), the batch is written again with the offending messages
+ * isolated by bisection under savepoints, in one transaction: each refused message is
+ * dead-lettered (`unstorable`, its whole payload in base64) and the rest commits. Only failures
+ * of the infrastructure (connection, timeout, resources) reject, which the caller answers 503.
+ */
 export async function writeBatch(
   pool: pg.Pool,
   accepted: AcceptedRow[],
@@ -115,8 +129,20 @@ export async function writeBatch(
         return outcome;
       } catch (error) {
         if (explicit) await client.query('rollback').catch(() => undefined);
-        const code = (error as { code?: string }).code;
-        if ((code === '40P01' || code === '40001') && attempt < 5) continue;
+        if (isRetryable(error) && attempt < 5) continue;
+        if (!isContentError(error)) throw error;
+        break;
+      }
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.query('begin');
+        const outcome = await writeIsolating(client, accepted, rejects);
+        await client.query('commit');
+        return outcome;
+      } catch (error) {
+        await client.query('rollback').catch(() => undefined);
+        if (isRetryable(error) && attempt < 5) continue;
         throw error;
       }
     }
@@ -126,57 +152,176 @@ export async function writeBatch(
   }
 }
 
+const isRetryable = (error: unknown) => ['40P01', '40001'].includes(sqlState(error));
+
+/**
+ * The database refused the data, not the request: data exceptions (22: bad text, out of range),
+ * integrity violations (23: a foreign key to a device deleted since the registry cached it, a
+ * missing partition) and program limits (54: a value too large). Anything else (no SQLSTATE:
+ * connection lost; 08 connection, 53 resources, 57 operator intervention or timeout) is the
+ * infrastructure's, and the batch is retried whole.
+ */
+export function isContentError(error: unknown): boolean {
+  return ['22', '23', '54'].includes(sqlState(error).slice(0, 2));
+}
+
+function sqlState(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
 const rowKey = (deviceId: string, tsMs: number, key: string) => `${deviceId}|${tsMs}|${key}`;
+
+/** Accepted rows grouped by idempotency key (repeats inside a batch share the first's fate). */
+function groupByKey(accepted: AcceptedRow[]): Map<string, AcceptedRow[]> {
+  const byKey = new Map<string, AcceptedRow[]>();
+  for (const row of accepted) {
+    const key = rowKey(row.deviceId, row.ts.getTime(), row.key);
+    const same = byKey.get(key);
+    if (same) same.push(row);
+    else byKey.set(key, [row]);
+  }
+  return byKey;
+}
+
+/** Ordered by device so concurrent batches take row locks in the same order. */
+function byDevice(groups: AcceptedRow[][]): AcceptedRow[][] {
+  return [...groups].sort((a, b) =>
+    a[0]!.deviceId < b[0]!.deviceId ? -1 : a[0]!.deviceId > b[0]!.deviceId ? 1 : 0,
+  );
+}
+
+/** The write statement for the first row of each group; the keys it really inserted. */
+async function insertAccepted(client: pg.PoolClient, groups: AcceptedRow[][]): Promise<Set<string>> {
+  const rows = groups.map((g) => g[0]!);
+  const res = await client.query<{ d: string; k: string; e: number }>(WRITE_SQL, [
+    rows.map((r) => r.tenantId),
+    rows.map((r) => r.deviceId),
+    rows.map((r) => r.ts.getTime()),
+    rows.map((r) => r.key),
+    rows.map((r) => JSON.stringify(r.metrics)),
+    rows.map((r) => r.bytes),
+  ]);
+  return new Set(res.rows.map(({ d, k, e }) => rowKey(d, e, k)));
+}
+
+function collect(groups: AcceptedRow[][], done: Set<string>, outcome: WriteOutcome): void {
+  for (const group of groups) {
+    const first = group[0]!;
+    if (!done.has(rowKey(first.deviceId, first.ts.getTime(), first.key))) continue; // stored earlier
+    outcome.inserted.add(first.id);
+    outcome.insertedRows.push(first);
+  }
+}
+
+async function insertRejects(client: pg.PoolClient, rejects: RejectRow[]): Promise<void> {
+  const json = JSON.stringify(
+    rejects.map((r) => ({
+      id: r.id,
+      t: r.tenantId,
+      d: r.deviceId,
+      dk: r.deviceKey,
+      topic: r.topic,
+      reason: r.reason,
+      detail: r.detail,
+      excerpt: r.payloadExcerpt,
+      bytes: r.payloadBytes,
+      received: r.receivedAt.toISOString(),
+    })),
+  );
+  await client.query(REJECT_SQL, [json]);
+}
 
 async function writeInTransaction(
   client: pg.PoolClient,
   accepted: AcceptedRow[],
   rejects: RejectRow[],
 ): Promise<WriteOutcome> {
-  const inserted = new Set<string>();
-  const insertedRows: AcceptedRow[] = [];
+  const outcome: WriteOutcome = { inserted: new Set(), insertedRows: [], unstorable: new Map() };
   if (accepted.length > 0) {
-    // The first envelope carrying a key is the one that can be "inserted"; a repeat inside the
-    // batch is a duplicate and is not sent.
-    const byKey = new Map<string, AcceptedRow>();
-    for (const row of accepted) {
-      const key = rowKey(row.deviceId, row.ts.getTime(), row.key);
-      if (!byKey.has(key)) byKey.set(key, row);
-    }
-    const rows = [...byKey.values()].sort((a, b) =>
-      a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0,
-    );
-    const res = await client.query<{ d: string; k: string; e: number }>(WRITE_SQL, [
-      rows.map((r) => r.tenantId),
-      rows.map((r) => r.deviceId),
-      rows.map((r) => r.ts.getTime()),
-      rows.map((r) => r.key),
-      rows.map((r) => JSON.stringify(r.metrics)),
-      rows.map((r) => r.bytes),
-    ]);
-    const done = new Set(res.rows.map(({ d, k, e }) => rowKey(d, e, k)));
-    for (const [key, row] of byKey) {
-      if (!done.has(key)) continue; // already stored by an earlier batch
-      inserted.add(row.id);
-      insertedRows.push(row);
-    }
+    const groups = byDevice([...groupByKey(accepted).values()]);
+    collect(groups, await insertAccepted(client, groups), outcome);
   }
-  if (rejects.length > 0) {
-    const json = JSON.stringify(
-      rejects.map((r) => ({
-        id: r.id,
-        t: r.tenantId,
-        d: r.deviceId,
-        dk: r.deviceKey,
-        topic: r.topic,
-        reason: r.reason,
-        detail: r.detail,
-        excerpt: r.payloadExcerpt,
-        bytes: r.payloadBytes,
-        received: r.receivedAt.toISOString(),
-      })),
-    );
-    await client.query(REJECT_SQL, [json]);
+  if (rejects.length > 0) await insertRejects(client, rejects);
+  return outcome;
+}
+
+/**
+ * Runs `write` on `items` under a savepoint; when the database refuses their content, splits them
+ * in halves and tries again, down to the single item, which `refused` receives. k bad items among
+ * n cost about 2k·log2(n) statements; a batch with none costs one.
+ */
+async function bisect<T>(
+  client: pg.PoolClient,
+  items: T[],
+  write: (items: T[]) => Promise<void>,
+  refused: (item: T, error: unknown) => Promise<void>,
+): Promise<void> {
+  if (items.length === 0) return;
+  await client.query('savepoint isolate');
+  try {
+    await write(items);
+    await client.query('release savepoint isolate');
+    return;
+  } catch (error) {
+    await client.query('rollback to savepoint isolate');
+    await client.query('release savepoint isolate');
+    if (!isContentError(error)) throw error;
+    if (items.length === 1) return refused(items[0]!, error);
   }
-  return { inserted, insertedRows };
+  const half = Math.ceil(items.length / 2);
+  await bisect(client, items.slice(0, half), write, refused);
+  await bisect(client, items.slice(half), write, refused);
+}
+
+async function writeIsolating(
+  client: pg.PoolClient,
+  accepted: AcceptedRow[],
+  rejects: RejectRow[],
+): Promise<WriteOutcome> {
+  const outcome: WriteOutcome = { inserted: new Set(), insertedRows: [], unstorable: new Map() };
+  const groups = byDevice([...groupByKey(accepted).values()]);
+  const deadLetters = [...rejects];
+  await bisect(
+    client,
+    groups,
+    async (part) => collect(part, await insertAccepted(client, part), outcome),
+    async (group, error) => {
+      const detail = `the database refused it: ${errorText(error)}`;
+      for (const row of group) {
+        const letter = row.unstorable(detail);
+        outcome.unstorable.set(row.id, letter);
+        deadLetters.push(letter);
+      }
+    },
+  );
+  // A dead letter the database refuses (its device deleted meanwhile, a text that slipped
+  // through) is stored without its references and with its texts base64-encoded.
+  await bisect(
+    client,
+    deadLetters,
+    (part) => insertRejects(client, part),
+    (letter, error) => insertRejects(client, [bareDeadLetter(letter, error)]),
+  );
+  return outcome;
+}
+
+function errorText(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  return storableText(`${e.code ?? ''} ${e.message ?? String(error)}`.trim(), 200);
+}
+
+function bareDeadLetter(letter: RejectRow, error: unknown): RejectRow {
+  const b64 = (text: string) => `${BASE64_EXCERPT_PREFIX}${Buffer.from(text, 'utf8').toString('base64')}`;
+  return {
+    ...letter,
+    tenantId: null,
+    deviceId: null,
+    deviceKey: letter.deviceKey === null ? null : b64(letter.deviceKey),
+    topic: b64(letter.topic),
+    detail: `${storableText(letter.detail, 200)} (stored bare: ${errorText(error)})`,
+    payloadExcerpt: letter.payloadExcerpt.startsWith(BASE64_EXCERPT_PREFIX)
+      ? letter.payloadExcerpt
+      : b64(letter.payloadExcerpt),
+  };
 }
