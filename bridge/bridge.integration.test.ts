@@ -206,6 +206,85 @@ describe('bridge with Mosquitto', () => {
     },
   );
 
+  itMosq(
+    'a head batch refused for ever: /metrics, /health, the status file and the report to ingest carry the age of the oldest unacknowledged message',
+    async () => {
+      // The bridge's clock is the test's: ages are exact, whatever the machine's load.
+      let clock = Date.parse('2026-11-27T12:00:00Z');
+      const healthPort = await freePort();
+      const { ingest, bridge, dir } = await setup(
+        bridgeMqttOptions(broker),
+        // No linger (it is measured on the frozen clock); retries every 20 ms whatever Retry-After says.
+        { healthPort, lingerMs: 0, maxRetryAfterMs: 20, reportIntervalMs: 100 },
+        { now: () => clock },
+      );
+      const id = bridge.options.bridgeId;
+      ingest.mode = 'unavailable503';
+      const pub = track(await connectPublisher(broker.url, broker.publisher), (p) => p.end());
+      await pub.publish(0, 50);
+      await waitFor(
+        () => bridge.stats().received === 50 && ingest.failedRequests >= 2,
+        10_000,
+        'the head batch refused twice',
+      );
+      expect(bridge.stats()).toMatchObject({ pending: 50, forwarded: 0, oldestPendingAgeMs: 0 });
+
+      clock += 600_000; // ten minutes of refusals
+      const retries = bridge.stats().retries;
+      await waitFor(() => bridge.stats().retries > retries + 1, 10_000, 'more retries');
+      expect(bridge.stats()).toMatchObject({ pending: 50, forwarded: 0, oldestPendingAgeMs: 600_000 });
+
+      const metrics = (await (await fetch(`http://127.0.0.1:${bridge.healthPort}/metrics`)).json()) as Record<
+        string,
+        unknown
+      >;
+      expect(metrics).toMatchObject({ pending: 50, oldestPendingAgeMs: 600_000 });
+      const health = await fetch(`http://127.0.0.1:${bridge.healthPort}/health`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({
+        status: 'degraded',
+        problems: ['oldest unforwarded message is 600 s old'],
+        stats: { pending: 50, oldestPendingAgeMs: 600_000 },
+      });
+      const statusFile = path.join(dir, 'status.json');
+      const readStatus = () => {
+        try {
+          return JSON.parse(fs.readFileSync(statusFile, 'utf8')) as {
+            status: string;
+            stats: Record<string, unknown>;
+          };
+        } catch {
+          return undefined; // not written yet
+        }
+      };
+      await waitFor(() => readStatus()?.stats.oldestPendingAgeMs === 600_000, 5000, 'the status file');
+      expect(readStatus()).toMatchObject({
+        status: 'degraded',
+        stats: { pending: 50, oldestPendingAgeMs: 600_000 },
+      });
+      // What ingest hears with every refused attempt: the platform sees the backlog age too.
+      await waitFor(
+        () => ingest.reports.includes(`v1 id=${id} pending=50 oldest-ms=600000 sent-at=${clock}`),
+        5000,
+        'the report with the refused batch',
+      );
+
+      ingest.mode = 'ok';
+      await waitFor(() => bridge.stats().pending === 0, 10_000, 'delivered');
+      expect(distinctPayloads(ingest.envelopes).size).toBe(50);
+      expect(bridge.stats().oldestPendingAgeMs).toBe(0);
+      expect(bridge.health().status).toBe('ok');
+      // Idle again: the heartbeat (an empty batch) says the backlog is gone.
+      clock += 1_000;
+      await waitFor(
+        () => ingest.reports.includes(`v1 id=${id} pending=0 oldest-ms=0 sent-at=${clock}`),
+        5000,
+        'a heartbeat',
+      );
+      expect(ingest.heartbeats).toBeGreaterThanOrEqual(2); // one at start, one now
+    },
+  );
+
   itMosq('honours 503 Retry-After and still delivers everything', async () => {
     const { ingest, bridge } = await setup(bridgeMqttOptions(broker), { retryBaseMs: 10, retryMaxMs: 20 });
     ingest.mode = 'unavailable503';

@@ -54,6 +54,11 @@ export interface Bridge {
   readonly options: BridgeOptions;
   /** Resolves once the subscription was granted the first time. */
   readonly subscribed: Promise<void>;
+  /**
+   * Resolves once ingest answered (or refused) the bridge's first backlog report, or on stop():
+   * a sandbox waits for it so the platform knows the bridge before anything checks.
+   */
+  readonly firstReport: Promise<void>;
   /** Port of the health server, if enabled (useful with an ephemeral port). */
   readonly healthPort: number | undefined;
   stats(): BridgeStats;
@@ -118,7 +123,7 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
 
   const stats = (): BridgeStats => {
     const c = forwarder.counters;
-    const oldest = forwarder.oldestPendingAt();
+    const backlog = forwarder.backlog();
     const fwdErrAt = c.lastErrorAt ?? 0;
     const mqttErrAt = mqttError?.at ?? 0;
     const lastError = mqttErrAt > fwdErrAt ? (mqttError?.text ?? null) : c.lastError;
@@ -127,12 +132,12 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
     return {
       received,
       forwarded: c.forwarded,
-      pending: journal.pending,
+      pending: backlog.pending,
       retries: c.retries,
       inserted: c.inserted,
       duplicates: c.duplicates,
       rejected: c.rejected,
-      oldestPendingAgeMs: journal.pending > 0 && oldest !== undefined ? Math.max(0, now() - oldest) : 0,
+      oldestPendingAgeMs: backlog.oldestPendingAgeMs,
       journalBytes: journal.bytes,
       connected,
       lastError,
@@ -465,6 +470,7 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
   log.info('bridge_starting', { ...describeOptions(options), subscription: filter, replay: journal.pending });
   client.connect();
   forwarder.notify();
+  forwarder.startReporting();
 
   let stopPromise: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -510,6 +516,7 @@ export async function startBridge(input: BridgeOptionsInput, deps: BridgeDeps = 
   return {
     options,
     subscribed,
+    firstReport: forwarder.firstReport,
     healthPort: healthServer?.port,
     stats,
     health,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { IngestBatch, IngestResult } from '../common/ingest-protocol.js';
-import { FUNCTION_KEY_HEADER } from '../common/ingest-protocol.js';
+import { BRIDGE_REPORT_HEADER, FUNCTION_KEY_HEADER } from '../common/ingest-protocol.js';
 import {
   Forwarder,
   backoffDelay,
@@ -11,6 +11,7 @@ import {
   type ForwarderOptions,
 } from './forwarder.js';
 import { Journal, type JournalRecord } from './journal.js';
+import { createMemoryLogger } from './log.js';
 import { tempDir, waitFor } from './test-support.js';
 
 const dirs: string[] = [];
@@ -184,6 +185,76 @@ describe('Forwarder', () => {
     expect(new Set(seenIds.map((ids) => ids.join()))).toEqual(new Set([seenIds[0]!.join()]));
     expect(f.counters).toMatchObject({ forwarded: 3, retries: 4, inserted: 1, duplicates: 1, rejected: 1 });
     expect(f.counters.lastError).toMatch(/401/);
+    f.stop();
+  });
+
+  it('reports the backlog with every attempt: the age of the refused head batch grows', async () => {
+    const j = journal();
+    let clock = 1_800_000_000_000;
+    const t0 = clock;
+    const reports: string[] = [];
+    const fetch: FetchLike = async (_url, init) => {
+      const call = decode(init);
+      reports.push(call.headers[BRIDGE_REPORT_HEADER]!);
+      return reports.length < 4 ? new Response('poison', { status: 503 }) : ok(call.batch);
+    };
+    const f = new Forwarder({ ...OPTS, lingerMs: 0 }, j, {
+      fetch,
+      now: () => clock,
+      random: () => 1,
+      sleep: async (ms) => void (clock += ms), // the backoff passes on the test's clock
+    });
+    for (let i = 0; i < 3; i++) j.append('t/a/d/telemetry', Buffer.from(`m${i}`), clock, 0);
+    f.notify();
+    await waitFor(() => j.pending === 0, 2000, 'accepted on the fourth attempt');
+    expect(reports).toEqual([
+      `v1 id=b1 pending=3 oldest-ms=0 sent-at=${t0}`,
+      `v1 id=b1 pending=3 oldest-ms=100 sent-at=${t0 + 100}`,
+      `v1 id=b1 pending=3 oldest-ms=300 sent-at=${t0 + 300}`,
+      `v1 id=b1 pending=3 oldest-ms=700 sent-at=${t0 + 700}`,
+    ]);
+    expect(f.backlog()).toEqual({ pending: 0, oldestPendingAgeMs: 0 });
+    f.stop();
+  });
+
+  it('heartbeats when idle: an empty batch with the report, failures logged once per episode, never counted', async () => {
+    const j = journal();
+    let clock = 1_800_000_000_000;
+    let down = false;
+    const heartbeats: Call[] = [];
+    const fetch: FetchLike = async (_url, init) => {
+      const call = decode(init);
+      if (call.batch.messages.length === 0) heartbeats.push(call);
+      return down ? new Response('', { status: 503 }) : ok(call.batch);
+    };
+    const log = createMemoryLogger();
+    const f = new Forwarder({ ...OPTS, reportIntervalMs: 100 }, j, { fetch, now: () => clock, logger: log });
+    f.startReporting();
+    await waitFor(() => heartbeats.length === 1, 2000, 'a heartbeat at start');
+    expect(heartbeats[0]!.headers[BRIDGE_REPORT_HEADER]).toBe(
+      `v1 id=b1 pending=0 oldest-ms=0 sent-at=${clock}`,
+    );
+    expect(heartbeats[0]!.headers[FUNCTION_KEY_HEADER]).toBe('k');
+
+    down = true;
+    for (const n of [2, 3]) {
+      clock += 100; // due again on the forwarder's clock
+      await waitFor(() => heartbeats.length === n, 2000, `heartbeat ${n}`);
+    }
+    const failed = () => log.entries.filter((e) => e.msg === 'ingest_report_failed').length;
+    await waitFor(() => failed() === 1, 2000, 'the failure logged');
+    down = false;
+    clock += 100;
+    await waitFor(
+      () => log.entries.some((e) => e.msg === 'ingest_report_recovered'),
+      2000,
+      'recovery logged',
+    );
+    expect(failed()).toBe(1);
+    expect(heartbeats[3]!.headers[BRIDGE_REPORT_HEADER]).toBe(
+      `v1 id=b1 pending=0 oldest-ms=0 sent-at=${clock}`,
+    );
+    expect(f.counters).toMatchObject({ batches: 0, retries: 0, forwarded: 0, lastError: null });
     f.stop();
   });
 

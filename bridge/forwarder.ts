@@ -6,9 +6,19 @@
  * A batch is retried until ingest answers 2xx: non-2xx, network errors and timeouts back off
  * exponentially with jitter (503/429 honour Retry-After). Nothing is ever dropped. While a batch
  * is failing no new batches are started, so a recovering ingest is not flooded.
+ *
+ * Every request carries the backlog report (pending, age of the oldest; `x-bridge-report`), and
+ * when nothing was sent for reportIntervalMs an empty batch carries it (heartbeat): the platform
+ * sees a stuck pipeline from outside the VM, also while every batch fails.
  */
 import { gzipSync } from 'node:zlib';
-import { FUNCTION_KEY_HEADER, type IngestResponse, type IngestStatus } from '../common/ingest-protocol.js';
+import {
+  BRIDGE_REPORT_HEADER,
+  FUNCTION_KEY_HEADER,
+  formatBridgeReport,
+  type IngestResponse,
+  type IngestStatus,
+} from '../common/ingest-protocol.js';
 import { createHttpClient, type FetchLike, type HttpClient } from './http.js';
 import type { JournalRecord } from './journal.js';
 import { errorText, type Logger } from './log.js';
@@ -65,6 +75,8 @@ export function encodeBatch(records: readonly JournalRecord[], bridgeId: string)
 
 /** Where the forwarder gets records from and reports progress to (the Journal). */
 export interface ForwarderSource {
+  /** Records not yet accepted by ingest (in flight included). */
+  readonly pending: number;
   readonly hasDispatchable: boolean;
   readonly undispatched: number;
   readonly spilled: boolean;
@@ -88,7 +100,11 @@ export interface ForwarderOptions {
   retryMaxMs: number;
   maxRetryAfterMs: number;
   gzipLevel: number;
+  /** Heartbeat period once startReporting() was called (see the module comment). */
+  reportIntervalMs?: number;
 }
+
+const EMPTY_BATCH = '{"messages":[]}';
 
 export type { FetchLike } from './http.js';
 
@@ -142,6 +158,7 @@ export class Forwarder {
   private flushing = false;
   private stopped = false;
   private readonly abort = new AbortController();
+  private emptyBatch: Buffer | undefined;
   private readonly idleWaiters: Array<() => void> = [];
   private outageSince: number | undefined;
   private outageAttempts = 0;
@@ -151,6 +168,13 @@ export class Forwarder {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly log: Logger | undefined;
+  /** now() when the last report left, with a batch or as a heartbeat. */
+  private lastReportAt = Number.NEGATIVE_INFINITY;
+  private reportTimer: NodeJS.Timeout | undefined;
+  private reportFailing = false;
+  private resolveFirstReport!: () => void;
+  /** Resolves once the first report was answered (any status) or failed, or on stop(). */
+  readonly firstReport = new Promise<void>((resolve) => (this.resolveFirstReport = resolve));
 
   constructor(
     private readonly opts: ForwarderOptions,
@@ -176,6 +200,86 @@ export class Forwarder {
   /** receivedAt of the oldest message not yet accepted by ingest. */
   oldestPendingAt(): number | undefined {
     return this.inflight[0]?.firstReceivedAt ?? this.source.oldestUndispatchedAt();
+  }
+
+  /**
+   * The backlog: messages not yet accepted by ingest and the age of the oldest. While the head
+   * batch is retried it stays first in flight, so the age keeps growing from its first message.
+   * One computation for /health, /metrics, the status file and the report ingest records.
+   */
+  backlog(): { pending: number; oldestPendingAgeMs: number } {
+    const pending = this.source.pending;
+    const oldest = this.oldestPendingAt();
+    return {
+      pending,
+      oldestPendingAgeMs: pending > 0 && oldest !== undefined ? Math.max(0, this.now() - oldest) : 0,
+    };
+  }
+
+  private requestHeaders(): Record<string, string> {
+    const now = this.now();
+    this.lastReportAt = now;
+    return {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+      [FUNCTION_KEY_HEADER]: this.opts.ingestKey,
+      [BRIDGE_REPORT_HEADER]: formatBridgeReport({
+        bridgeId: this.opts.bridgeId,
+        ...this.backlog(),
+        sentAt: now,
+      }),
+    };
+  }
+
+  /** Starts the heartbeat: a report at once, then whenever none left for reportIntervalMs. */
+  startReporting(): void {
+    if (!this.opts.reportIntervalMs || this.stopped || this.reportTimer !== undefined) return;
+    this.armReport();
+  }
+
+  private armReport(): void {
+    const interval = this.opts.reportIntervalMs;
+    if (!interval || this.stopped) return;
+    const wait = Math.min(interval, Math.max(0, this.lastReportAt + interval - this.now()));
+    this.reportTimer = setTimeout(() => void this.heartbeat(), wait);
+    this.reportTimer.unref();
+  }
+
+  private async heartbeat(): Promise<void> {
+    this.reportTimer = undefined;
+    const interval = this.opts.reportIntervalMs ?? 0;
+    if (this.stopped) return;
+    // A batch carried a report meanwhile: wait for the rest of the interval.
+    if (this.now() < this.lastReportAt + interval) return this.armReport();
+    try {
+      const res = await this.fetchFn(this.opts.ingestUrl, {
+        method: 'POST',
+        headers: this.requestHeaders(),
+        body: (this.emptyBatch ??= gzipSync(Buffer.from(EMPTY_BATCH), { level: this.opts.gzipLevel })),
+        signal: AbortSignal.any([AbortSignal.timeout(this.opts.requestTimeoutMs), this.abort.signal]),
+      });
+      const text = await res.text();
+      if (res.status < 200 || res.status >= 300) {
+        throw new Error(
+          `ingest answered HTTP ${res.status}${text ? `: ${text.slice(0, 200).replace(/\s+/g, ' ')}` : ''}`,
+        );
+      }
+      if (this.reportFailing) this.log?.info('ingest_report_recovered', {});
+      this.reportFailing = false;
+    } catch (err) {
+      if (this.stopped) return;
+      // Once per episode: while idle this is the only sign that ingest cannot hear the bridge.
+      if (!this.reportFailing) {
+        this.log?.warn('ingest_report_failed', {
+          error: errorText(err),
+          note: 'the platform does not hear from this bridge; its daily.bridge-backlog check fails when this lasts',
+        });
+      }
+      this.reportFailing = true;
+    } finally {
+      this.resolveFirstReport();
+    }
+    this.armReport();
   }
 
   /** New records are in the source. Cheap: called once per received message. */
@@ -242,16 +346,17 @@ export class Forwarder {
       let failure: string;
       let retryAfterMs: number | undefined;
       try {
-        const res = await this.fetchFn(this.opts.ingestUrl, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'content-encoding': 'gzip',
-            [FUNCTION_KEY_HEADER]: this.opts.ingestKey,
-          },
-          body,
-          signal: AbortSignal.any([AbortSignal.timeout(this.opts.requestTimeoutMs), this.abort.signal]),
-        });
+        let res;
+        try {
+          res = await this.fetchFn(this.opts.ingestUrl, {
+            method: 'POST',
+            headers: this.requestHeaders(), // the report is computed per attempt: the age grows
+            body,
+            signal: AbortSignal.any([AbortSignal.timeout(this.opts.requestTimeoutMs), this.abort.signal]),
+          });
+        } finally {
+          this.resolveFirstReport();
+        }
         const text = await res.text();
         if (res.status >= 200 && res.status < 300) {
           this.accept(batch, res.status, text);
@@ -403,6 +508,9 @@ export class Forwarder {
     this.stopped = true;
     if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
+    clearTimeout(this.reportTimer);
+    this.reportTimer = undefined;
+    this.resolveFirstReport();
     this.abort.abort(new Error('bridge stopping'));
     this.http?.close();
     for (const w of this.idleWaiters.splice(0)) w();

@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   BridgeConfigError,
   DEFAULT_OPTIONS,
+  defaultClientId,
   describeOptions,
   optionsFromEnv,
   parseSize,
@@ -57,6 +58,18 @@ describe('validateOptions', () => {
     expect(p.join('\n')).toMatch(/BRIDGE_LINGER_MS\)/);
     expect(p.join('\n')).toMatch(/BRIDGE_ID\)/);
     expect(p.join('\n')).toMatch(/at most a quarter/);
+  });
+
+  it("refuses a client id a device could hold: a device with that key would take over the bridge's session", () => {
+    expect(defaultClientId()).toMatch(/^bridge-/);
+    for (const clientId of ['e2e-bridge', 'vm1', 'sandbox-bridge'])
+      expect(problems(() => validateOptions({ ...base, clientId })).join('\n')).toMatch(
+        /BRIDGE_MQTT_CLIENT_ID\) "[^"]+" could be a device's key/,
+      );
+    for (const clientId of ['bridge-vm1', 'svc-bridge-2', 'Bridge_VM1'])
+      expect(validateOptions({ ...base, clientId }).clientId).toBe(clientId);
+    // Its own username is safe too: usernames are unique in the broker's password file.
+    expect(validateOptions({ ...base, mqttUsername: 'ingest', clientId: 'ingest' }).clientId).toBe('ingest');
   });
 
   it('allows plain http only to loopback', () => {

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { deviceCouldClaimClientId } from '../common/topics.js';
 import { isLogLevel, type LogLevel } from './log.js';
 
 const KiB = 1024;
@@ -16,7 +17,11 @@ export interface BridgeOptions {
   mqttPassword: string | undefined;
   /** PEM file with the CA that signed the broker's certificate (mqtts/wss with a private CA). */
   mqttCaFile: string | undefined;
-  /** Stable MQTT client id: the broker keeps this session (and queues for it) while the bridge is down. */
+  /**
+   * Stable MQTT client id: the broker keeps this session (and queues for it) while the bridge is
+   * down. Must be out of every device's reach: a reserved name (`bridge-...`, `svc-...`) or the
+   * bridge's own username (docs/broker.md, "Client ids").
+   */
   clientId: string;
   /** Prefix of the envelope ids sent to ingest (`<bridgeId>:<seq>`). Defaults to clientId. */
   bridgeId: string;
@@ -63,6 +68,12 @@ export interface BridgeOptions {
   healthHost: string;
   /** /health reports degraded when the oldest unforwarded message is older than this. */
   healthMaxPendingAgeMs: number;
+  /**
+   * The backlog report (pending, oldest age) rides on every request to ingest; when no request
+   * went out for this long, an empty batch carries it (heartbeat). The platform's
+   * daily.bridge-backlog check fails when reports stop.
+   */
+  reportIntervalMs: number;
   /** Status JSON written periodically for the ops checks; undefined disables it. */
   statusFile: string | undefined;
   statusIntervalMs: number;
@@ -97,6 +108,7 @@ export const DEFAULT_OPTIONS = {
   healthPort: 0,
   healthHost: '127.0.0.1',
   healthMaxPendingAgeMs: 120_000,
+  reportIntervalMs: 30_000,
   statusIntervalMs: 5000,
   shutdownTimeoutMs: 10_000,
   logLevel: 'info',
@@ -135,6 +147,7 @@ export const ENV_NAMES: Record<keyof BridgeOptions, string> = {
   healthPort: 'BRIDGE_HEALTH_PORT',
   healthHost: 'BRIDGE_HEALTH_HOST',
   healthMaxPendingAgeMs: 'BRIDGE_HEALTH_MAX_PENDING_AGE_MS',
+  reportIntervalMs: 'BRIDGE_REPORT_INTERVAL_MS',
   statusFile: 'BRIDGE_STATUS_FILE',
   statusIntervalMs: 'BRIDGE_STATUS_INTERVAL_MS',
   shutdownTimeoutMs: 'BRIDGE_SHUTDOWN_TIMEOUT_MS',
@@ -185,6 +198,8 @@ const INT_RULES: Partial<Record<keyof BridgeOptions, IntRule>> = {
   maxRetryAfterMs: { min: 0, max: 3_600_000 },
   healthPort: { min: 0, max: 65_535 },
   healthMaxPendingAgeMs: { min: 1, max: 86_400_000 },
+  // Above 2 min the platform's staleness threshold (5 min) would be within two missed reports.
+  reportIntervalMs: { min: 100, max: 120_000 },
   statusIntervalMs: { min: 100, max: 3_600_000 },
   shutdownTimeoutMs: { min: 0, max: 600_000 },
 };
@@ -245,6 +260,12 @@ export function validateOptions(input: BridgeOptionsInput): BridgeOptions {
   }
   if (typeof o.clientId !== 'string' || !CLIENT_ID.test(o.clientId)) {
     problems.push(`${label('clientId')} must be 1-128 characters of A-Z a-z 0-9 . _ -`);
+  } else if (deviceCouldClaimClientId(o.clientId) && o.clientId !== o.mqttUsername) {
+    // On the device listeners a client id is the username, i.e. a device key: a device registered
+    // under this key would take over the bridge's session (and its queued messages).
+    problems.push(
+      `${label('clientId')} ${JSON.stringify(o.clientId)} could be a device's key, and a device with that key would take over the bridge's session: start it with 'bridge-' or 'svc-' (reserved, see docs/broker.md), or use the bridge's MQTT username`,
+    );
   }
   if (typeof o.bridgeId !== 'string' || !BRIDGE_ID.test(o.bridgeId)) {
     problems.push(`${label('bridgeId')} must be 1-64 characters of A-Z a-z 0-9 . _ -`);
@@ -400,6 +421,7 @@ export function describeOptions(o: BridgeOptions): Record<string, unknown> {
     lingerMs: o.lingerMs,
     maxInflightBatches: o.maxInflightBatches,
     healthPort: o.healthPort,
+    reportIntervalMs: o.reportIntervalMs,
     statusFile: o.statusFile,
   };
 }

@@ -14,6 +14,7 @@ import mqtt from 'mqtt';
 import type { BrokerIdentity } from '../broker/acl.js';
 import { startMosquitto, type MosquittoBroker } from '../broker/mosquitto-process.js';
 import {
+  BRIDGE_REPORT_HEADER,
   FUNCTION_KEY_HEADER,
   type IngestBatch,
   type IngestEnvelope,
@@ -136,9 +137,15 @@ export interface IngestStandIn {
   /** Every envelope of every accepted batch, in arrival order (duplicates included). */
   envelopes: IngestEnvelope[];
   ids: Set<string>;
+  /** Batch requests (heartbeats apart). */
   requests: number;
+  /** Batch requests answered 5xx. */
   failedRequests: number;
   badKeyRequests: number;
+  /** The x-bridge-report header of every request with the right key, heartbeats included. */
+  reports: string[];
+  /** Empty batches: the bridge's heartbeats, answered like any batch in the current mode. */
+  heartbeats: number;
   /** Stops listening and drops connections (ingest "down"). */
   down(): Promise<void>;
   up(): Promise<void>;
@@ -160,6 +167,8 @@ export async function startIngestStandIn(opts: { key?: string; port?: number } =
     requests: 0,
     failedRequests: 0,
     badKeyRequests: 0,
+    reports: [],
+    heartbeats: 0,
     async down() {
       const srv = server;
       server = undefined;
@@ -182,20 +191,25 @@ export async function startIngestStandIn(opts: { key?: string; port?: number } =
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      s.requests++;
       if (req.headers[FUNCTION_KEY_HEADER] !== key) {
+        s.requests++;
         s.badKeyRequests++;
         res.writeHead(401).end('bad key');
         return;
       }
+      const report = req.headers[BRIDGE_REPORT_HEADER];
+      if (typeof report === 'string') s.reports.push(report);
+      const heartbeat = isHeartbeat(req, Buffer.concat(chunks));
+      if (heartbeat) s.heartbeats++;
+      else s.requests++;
       if (s.mode === 'hang') return; // never answers: the bridge's timeout fires
       if (s.mode === 'error500') {
-        s.failedRequests++;
+        if (!heartbeat) s.failedRequests++;
         res.writeHead(500).end('boom');
         return;
       }
       if (s.mode === 'unavailable503') {
-        s.failedRequests++;
+        if (!heartbeat) s.failedRequests++;
         res.writeHead(503, { 'retry-after': String(s.retryAfterSeconds) }).end('maintenance');
         return;
       }
@@ -219,6 +233,15 @@ export async function startIngestStandIn(opts: { key?: string; port?: number } =
   };
   await s.up();
   return s;
+}
+
+function isHeartbeat(req: http.IncomingMessage, raw: Buffer): boolean {
+  try {
+    const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+    return (JSON.parse(body.toString('utf8')) as IngestBatch).messages.length === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** Distinct decoded payloads that reached the stand-in. */

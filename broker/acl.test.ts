@@ -52,4 +52,11 @@ describe('buildAcl', () => {
       /invalid device key/,
     );
   });
+
+  it("refuses a device named like a service's client id (the device listeners make a username the client id)", () => {
+    for (const username of ['bridge-vm1', 'svc-bridge', 'svc-alerts'])
+      expect(() => buildAcl([{ role: 'device', username, tenantSlug: 'acme' }])).toThrow(/reserved/);
+    // Services may use the reserved prefixes; that is what they are for.
+    expect(buildAcl([{ role: 'bridge', username: 'svc-bridge' }])).toHaveLength(1);
+  });
 });

@@ -4,6 +4,7 @@
  *
  * - a device (MQTT username = device key) may only write its own telemetry topic: explicit
  *   per-user lines, never a `pattern` or wildcard write, so one device cannot speak for another;
+ *   its key may not start with a reserved prefix (common/topics.ts RESERVED_NAME_PREFIXES);
  * - `bridge` reads every device's telemetry (a plain read rule also covers its `$share/...`
  *   subscription in Mosquitto 2.0);
  * - `alerts` writes the tenants' alert topics;
@@ -11,7 +12,14 @@
  *   reads the broker's `$SYS` counters (connections, message rates) for the capacity check.
  * Anything not listed is denied. Tenant readers are not modelled yet.
  */
-import { ALERTS_LEAF, TELEMETRY_FILTER, TOPIC_ROOT, probeTopic, telemetryTopic } from '../common/topics.js';
+import {
+  ALERTS_LEAF,
+  TELEMETRY_FILTER,
+  TOPIC_ROOT,
+  assertDeviceKey,
+  probeTopic,
+  telemetryTopic,
+} from '../common/topics.js';
 
 export type AclAccess = 'read' | 'write' | 'readwrite' | 'deny';
 
@@ -51,6 +59,8 @@ const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export function aclRules(identity: BrokerIdentity): AclRule[] {
   switch (identity.role) {
     case 'device':
+      // Refuses reserved names: a device's username is its client id on the device listeners.
+      assertDeviceKey(identity.username);
       return [{ access: 'write', topic: telemetryTopic(identity.tenantSlug, identity.username) }];
     case 'bridge':
       return [{ access: 'read', topic: TELEMETRY_FILTER }];

@@ -1,11 +1,14 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, rm, mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { DEFAULT_TELEMETRY_LIMITS } from '../common/telemetry.js';
 import { verifyPassword } from './password-hash.js';
 import {
+  assertClientIdBinding,
   loadRoleDefaults,
   renderBrokerConfig,
   renderTemplate,
@@ -50,9 +53,9 @@ describe('production mosquitto.conf (role defaults)', () => {
     expect(conf.some((line) => line.startsWith('include_dir'))).toBe(false);
   });
 
-  it('has loopback MQTT, TLS MQTT and wss listeners with connection limits', () => {
+  it('has loopback MQTT, TLS MQTT and wss listeners with connection limits; client ids bound on the device listeners', () => {
     const listeners = conf.filter((line) =>
-      /^(listener|protocol|certfile|keyfile|cafile|max_connections) /.test(line),
+      /^(listener|protocol|use_username_as_clientid|certfile|keyfile|cafile|max_connections) /.test(line),
     );
     expect(listeners).toEqual([
       'listener 1883 127.0.0.1',
@@ -60,12 +63,14 @@ describe('production mosquitto.conf (role defaults)', () => {
       'max_connections 5000',
       'listener 8883',
       'protocol mqtt',
+      'use_username_as_clientid true',
       'cafile /etc/mosquitto/certs/ca.crt',
       'certfile /etc/mosquitto/certs/server.crt',
       'keyfile /etc/mosquitto/certs/server.key',
       'max_connections 5000',
       'listener 9001',
       'protocol websockets',
+      'use_username_as_clientid true',
       'cafile /etc/mosquitto/certs/ca.crt',
       'certfile /etc/mosquitto/certs/server.crt',
       'keyfile /etc/mosquitto/certs/server.key',
@@ -163,6 +168,24 @@ describe('renderBrokerConfig', () => {
     }
   });
 
+  it('refuses free client ids on a plain listener that is not bound to loopback', async () => {
+    for (const bindAddress of ['', '0.0.0.0', '10.0.0.4']) {
+      await expect(renderBrokerConfig({ dir, users: [], ports: { mqtt: 1 }, bindAddress })).rejects.toThrow(
+        /not bound to loopback .*mosquitto_mqtt_username_as_clientid: true/,
+      );
+    }
+    const open = await renderBrokerConfig({
+      dir,
+      users: [],
+      ports: { mqtt: 41883 },
+      bindAddress: '0.0.0.0',
+      vars: { mosquitto_mqtt_username_as_clientid: true },
+    });
+    expect(lines(await readFile(open.confPath, 'utf8'))).toEqual(
+      expect.arrayContaining(['listener 41883 0.0.0.0', 'use_username_as_clientid true']),
+    );
+  });
+
   it('says what is wrong with bad options', async () => {
     await expect(renderBrokerConfig({ dir, users: [], ports: {} })).rejects.toThrow(/at least one of ports/);
     await expect(renderBrokerConfig({ dir, users: [], ports: { mqtts: 1 } })).rejects.toThrow(/needs tls/);
@@ -225,6 +248,15 @@ describe('templates render identically in Jinja2 (Ansible) and nunjucks (TypeScr
       },
     ],
     ['no users', { ...loadRoleDefaults(), mosquitto_mqtt_enabled: false }],
+    [
+      'plain listener open to devices',
+      {
+        ...loadRoleDefaults(),
+        ...userVars(USERS),
+        mosquitto_mqtt_bind_address: '',
+        mosquitto_mqtt_username_as_clientid: 'yes',
+      },
+    ],
   ];
 
   it.each(cases)('%s', async (_name, vars) => {
@@ -238,5 +270,68 @@ describe('templates render identically in Jinja2 (Ansible) and nunjucks (TypeScr
     const jinja = await renderWithJinja(withManaged);
     for (const name of TEMPLATES)
       expect({ name, text: renderTemplate(name, withManaged) }).toEqual({ name, text: jinja[name] });
+  });
+});
+
+// The role's assert (tasks/main.yml) is a Jinja2 expression Ansible evaluates; the TS renderer has
+// its own copy (assertClientIdBinding). Both must refuse exactly the same combinations.
+const ASSERT_JINJA = `
+import json, sys, jinja2
+req = json.load(sys.stdin)
+env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+def to_bool(a):
+    if isinstance(a, bool): return a
+    if a is None: return False
+    if isinstance(a, str): a = a.lower()
+    return a in ('yes', 'on', '1', 'true', 1)
+env.filters['bool'] = to_bool
+sys.stdout.write(json.dumps([all(bool(env.compile_expression(e)(**v)) for e in req['that']) for v in req['cases']]))
+`;
+
+describe("the role's client-id assert", () => {
+  const task = (
+    parseYaml(readFileSync(join(ROLE_DIR, 'tasks', 'main.yml'), 'utf8')) as {
+      name: string;
+      'ansible.builtin.assert'?: { that: string[] };
+    }[]
+  ).find((t) => t.name === 'Refuse free client ids on a plain listener devices can reach');
+  const combinations: Record<string, unknown>[] = [];
+  for (const enabled of [true, 'no'])
+    for (const bound of [false, true, 'yes'])
+      for (const address of ['127.0.0.1', '::1', 'localhost', '', '0.0.0.0', '10.0.0.4'])
+        combinations.push({
+          mosquitto_mqtt_enabled: enabled,
+          mosquitto_mqtt_username_as_clientid: bound,
+          mosquitto_mqtt_bind_address: address,
+        });
+  const tsAllows = (vars: Record<string, unknown>) => {
+    try {
+      assertClientIdBinding(vars);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('refuses exactly what the TypeScript renderer refuses (evaluated with Jinja2)', async () => {
+    expect(task?.['ansible.builtin.assert']?.that).toHaveLength(1);
+    const allowed = combinations.map(tsAllows);
+    // Unsafe: enabled, not bound, not loopback.
+    expect(allowed.filter((ok) => !ok)).toHaveLength(3);
+    if (!(await jinjaAvailable())) {
+      const why = 'python3 with jinja2 is not installed (Debian: python3-jinja2, also pulled in by ansible)';
+      if (process.env.CI === 'true') throw new Error(`${why}; CI=true forbids skipping this check`);
+      console.warn(`Skipping the Jinja2 evaluation of the role's assert: ${why}`);
+      return;
+    }
+    const jinja = await new Promise<boolean[]>((resolve, reject) => {
+      const child = execFile('python3', ['-c', ASSERT_JINJA], { timeout: 10_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as boolean[]),
+      );
+      child.stdin?.end(
+        JSON.stringify({ that: task?.['ansible.builtin.assert']?.that ?? [], cases: combinations }),
+      );
+    });
+    expect(jinja).toEqual(allowed);
   });
 });

@@ -32,7 +32,11 @@ export interface RenderOptions {
   users: readonly BrokerUser[];
   /** A listener is rendered only when its port is given. */
   ports: { mqtt?: number; mqtts?: number; ws?: number };
-  /** Address of the mqtt and mqtts listeners (websockets ignores it). Default 127.0.0.1. */
+  /**
+   * Address of the mqtt and mqtts listeners (websockets ignores it). Default 127.0.0.1. Anything
+   * but loopback also needs `vars: { mosquitto_mqtt_username_as_clientid: true }` for the plain
+   * listener (assertClientIdBinding).
+   */
   bindAddress?: string;
   /** Certificate files; required with ports.mqtts. */
   tls?: TlsFiles;
@@ -152,6 +156,8 @@ export async function renderBrokerConfig(options: RenderOptions): Promise<Render
     ...options.vars,
   };
 
+  assertClientIdBinding(vars);
+
   await mkdir(dir, { recursive: true });
   await mkdir(dataDir, { recursive: true });
   // Same mode as the role gives them: the password file is not world-readable.
@@ -161,6 +167,26 @@ export async function renderBrokerConfig(options: RenderOptions): Promise<Render
     write(paths.aclPath, renderTemplate('acl.j2', vars)),
   ]);
   return { dir, ...paths, logFile, dataDir, vars };
+}
+
+/** Bind addresses the role counts as loopback (the same list as its assert in tasks/main.yml). */
+export const LOOPBACK_BIND_ADDRESSES: readonly string[] = ['127.0.0.1', '::1', 'localhost'];
+
+/**
+ * The role's assert "Refuse free client ids on a plain listener devices can reach": the TLS and
+ * websockets listeners always bind client ids to usernames; the plain one may leave them free only
+ * while it is bound to loopback. Otherwise a device could connect there with the bridge's client id
+ * and take over its session (docs/broker.md, "Client ids").
+ */
+export function assertClientIdBinding(vars: Record<string, unknown>): void {
+  if (!ansibleBool(vars.mosquitto_mqtt_enabled) || ansibleBool(vars.mosquitto_mqtt_username_as_clientid))
+    return;
+  const address = String(vars.mosquitto_mqtt_bind_address ?? '');
+  if (!LOOPBACK_BIND_ADDRESSES.includes(address)) {
+    throw new Error(
+      `the plain MQTT listener is not bound to loopback (mosquitto_mqtt_bind_address '${address}'): set mosquitto_mqtt_username_as_clientid: true so a device cannot use another client's id, or bind it to 127.0.0.1`,
+    );
+  }
 }
 
 /** Write and rename, like Ansible: a broker reloading meanwhile never reads a half-written file. */

@@ -26,7 +26,23 @@ export interface LocalUser {
 export interface LocalEnv {
   generatedAt: string;
   services: { database: ServiceKind; broker: ServiceKind };
-  mqtt: { url: string; tlsUrl?: string; wsUrl?: string };
+  mqtt: {
+    /**
+     * The service listener: plain MQTT on loopback with free client ids, for the bridge, alerts and
+     * the ops probes. Not for devices: there a device could pick another client's id.
+     */
+    url: string;
+    /**
+     * Where devices connect: a listener that replaces each client id by the username, so a device
+     * can take over no session but its own (TLS with the sandbox's throwaway CA on real Mosquitto).
+     */
+    deviceUrl: string;
+    /** PEM of the CA that signed deviceUrl's certificate (a client's `ca` option), when it is TLS. */
+    ca?: string;
+    /** A TLS listener the ops checks probe (they trust only public CAs). */
+    tlsUrl?: string;
+    wsUrl?: string;
+  };
   devices: LocalDevice[];
   /** A device of the same shape that the simulator never publishes as (the ops canary). */
   probe: LocalDevice;

@@ -4,6 +4,7 @@
  * stored: callers pass the Mosquitto hash (broker/password-hash.ts).
  */
 import type pg from 'pg';
+import { assertDeviceKey } from './topics.js';
 
 export interface PlanSpec {
   id: string;
@@ -56,6 +57,8 @@ export async function createDevice(
     status?: 'active' | 'disabled';
   },
 ): Promise<string> {
+  // The key is the device's MQTT username and client id: a reserved one could take over a service's session.
+  assertDeviceKey(device.deviceKey);
   const res = await db.query<{ id: string }>(
     `insert into public.devices (tenant_id, device_key, name, credential_hash, status) values ($1, $2, $3, $4, $5)
      on conflict (device_key) do update set credential_hash = excluded.credential_hash, status = excluded.status

@@ -1,4 +1,13 @@
-import { bridgeSubscription, parseTelemetryTopic, telemetryTopic, alertsTopic } from './topics.js';
+import {
+  alertsTopic,
+  assertDeviceKey,
+  bridgeSubscription,
+  deviceCouldClaimClientId,
+  isValidDeviceKey,
+  parseTelemetryTopic,
+  RESERVED_NAME_PREFIXES,
+  telemetryTopic,
+} from './topics.js';
 
 test('builds and parses telemetry topics, refusing anything else', () => {
   expect(telemetryTopic('acme', 'acme-sensor-1')).toBe('t/acme/acme-sensor-1/telemetry');
@@ -21,4 +30,16 @@ test('builds and parses telemetry topics, refusing anything else', () => {
   expect(alertsTopic('acme')).toBe('t/acme/alerts');
   expect(bridgeSubscription(true)).toBe('$share/ingest/t/+/+/telemetry');
   expect(bridgeSubscription(false)).toBe('t/+/+/telemetry');
+});
+
+test("reserves the services' name prefixes: no device key can equal a service's client id", () => {
+  expect(RESERVED_NAME_PREFIXES).toEqual(['svc-', 'bridge-']);
+  for (const key of ['acme-sensor-1', 'ops-probe', 'bridgewater-1', 'svc', 'bridge'])
+    expect(isValidDeviceKey(key)).toBe(true);
+  for (const key of ['svc-bridge', 'bridge-vm1', 'Bridge-vm1', 'a/b', 'x'])
+    expect(isValidDeviceKey(key)).toBe(false);
+  expect(() => assertDeviceKey('bridge-vm1')).toThrow(/reserved for the platform's own MQTT clients/);
+  expect(() => assertDeviceKey('a/b')).toThrow(/invalid device key/);
+  expect(deviceCouldClaimClientId('e2e-bridge')).toBe(true);
+  expect(deviceCouldClaimClientId('Bridge_VM1')).toBe(false); // not a device key at all
 });

@@ -6,8 +6,8 @@
  *   t/<tenantSlug>/alerts                  platform -> tenant (alert notifications)
  *   ops/probe/<username>                   the uptime probe's own round trip (publish, receive)
  *
- * The device key is globally unique and is also the device's MQTT username, so the broker ACL can
- * pin a device to exactly one topic. The tenant segment is a routing convenience for tenants'
+ * The device key is globally unique and is also the device's MQTT username (and its client id on
+ * the listeners devices use), so the broker ACL can pin a device to exactly one topic. The tenant segment is a routing convenience for tenants'
  * subscribers: ingest takes the tenant from the device registry and rejects a topic whose tenant
  * segment disagrees with it (it never trusts the topic for attribution).
  */
@@ -64,6 +64,43 @@ export function parseTelemetryTopic(topic: string): ParsedTelemetryTopic | null 
   const [, tenantSlug, deviceKey] = parts as [string, string, string, string];
   if (!isValidSegment(tenantSlug) || !isValidSegment(deviceKey)) return null;
   return { tenantSlug, deviceKey };
+}
+
+/**
+ * Name prefixes reserved for the platform's own MQTT clients: no device key (and so no device's
+ * username, which is its client id on every listener devices can reach) may start with one, so a
+ * device can never hold a service's client id and take over its session (docs/broker.md, "Client
+ * ids"). `svc-`: service usernames and the client ids services choose on the loopback listener;
+ * `bridge-`: the bridge's default client id `bridge-<hostname>`, kept so an upgrade does not move
+ * the bridge to a new session (and new envelope ids).
+ */
+export const RESERVED_NAME_PREFIXES = ['svc-', 'bridge-'] as const;
+
+export function isReservedName(name: string): boolean {
+  return RESERVED_NAME_PREFIXES.some((prefix) => name.startsWith(prefix));
+}
+
+/** A device key: a topic segment that does not start with a reserved prefix. */
+export function isValidDeviceKey(key: string): boolean {
+  return isValidSegment(key) && !isReservedName(key);
+}
+
+export function assertDeviceKey(key: string): void {
+  assertSegment('device key', key);
+  if (isReservedName(key)) {
+    throw new Error(
+      `invalid device key ${JSON.stringify(key)}: ${RESERVED_NAME_PREFIXES.map((p) => `'${p}'`).join(' and ')} are reserved for the platform's own MQTT clients`,
+    );
+  }
+}
+
+/**
+ * Whether a device could ever connect under this client id: on the device listeners a client id
+ * is the username, and a device's username is its key. A service that connects with such an id
+ * on the loopback listener can be disconnected by a device registered under that key.
+ */
+export function deviceCouldClaimClientId(clientId: string): boolean {
+  return isValidDeviceKey(clientId);
 }
 
 function assertSegment(what: string, value: string): void {

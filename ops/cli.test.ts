@@ -93,6 +93,7 @@ run('ops against the sandbox', () => {
       'daily.broker-uptime.websocket',
       'daily.function-health',
       'daily.ingest-canary',
+      'daily.bridge-backlog',
       'daily.dead-letters',
     ])
       expect(io.out).toContain(id);
@@ -135,6 +136,7 @@ run('ops against the sandbox', () => {
       };
       expect(parsed.results.map((r) => [r.id, r.status])).toEqual([
         ['daily.ingest-canary', 'ok'],
+        ['daily.bridge-backlog', 'ok'],
         ['daily.function-health', 'ok'],
         ['daily.endpoints', 'skipped'],
         ['golive.alert-delivered', 'ok'],
@@ -143,7 +145,7 @@ run('ops against the sandbox', () => {
         ['golive.probe-heartbeat', 'ok'],
         ['golive.budget', 'skipped'],
       ]);
-      expect(parsed.results[3]!.summary).toMatch(/mqtt notification delivered .* resolved$/);
+      expect(parsed.results[4]!.summary).toMatch(/mqtt notification delivered .* resolved$/);
       expect(code).toBe(0);
     }
   }, 120_000);
@@ -179,11 +181,12 @@ run('ops against the sandbox', () => {
         badPath,
         JSON.stringify({ ...good, uptimeProbe: { ...good.uptimeProbe, password: 'wrong' } }),
       );
-      // Close to the real time: the probe heartbeat the uptime cadence reads is real.
+      // The real time, strictly increasing: the probe heartbeat and the bridge's reports the uptime
+      // cadence reads are stamped by the database's clock, so a clock run ahead would age them.
       let clock = Date.now();
       const runs: { status: string; opened: number; closed: number; commented: number }[] = [];
       for (const broken of [true, false, true, true, true, false, false]) {
-        clock += 30_000;
+        clock = Math.max(clock + 1, Date.now());
         const { io, sink } = capture();
         const code = await runCli(
           ['uptime', '--json', '--incidents', 'github', '--report-dir', join(dir, 'inc')],

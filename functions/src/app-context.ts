@@ -7,12 +7,15 @@
  */
 import pg from 'pg';
 import { defaultRuleCache, evaluateAcceptedBatch } from './alerts/index.js';
+import { createBridgeReportRecorder, type RecordBridgeReport } from './ingest/bridge-report.js';
 import { IngestService } from './ingest/ingest-service.js';
 import type { AcceptedRow } from './ingest/write-batch.js';
 
 export interface AppContext {
   pool: pg.Pool;
   ingest: IngestService;
+  /** Stores the bridges' backlog reports (ops.bridge_status). */
+  recordBridgeReport: RecordBridgeReport;
 }
 
 let context: AppContext | null = null;
@@ -23,7 +26,11 @@ export function appContext(env: NodeJS.ProcessEnv = process.env): AppContext {
   if (!url) throw new Error('DATABASE_URL is not set: configure it in the Function App settings');
   const pool = new pg.Pool({ connectionString: url, max: Number(env.DATABASE_POOL_MAX ?? 4) });
   pool.on('error', (error) => logError('pg pool', error));
-  context = { pool, ingest: createIngestWithAlerts(pool, { onError: logError }) };
+  context = {
+    pool,
+    ingest: createIngestWithAlerts(pool, { onError: logError }),
+    recordBridgeReport: createBridgeReportRecorder(pool, { onError: logError }),
+  };
   return context;
 }
 

@@ -8,6 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { FUNCTION_KEY_HEADER, HEALTH_ROUTE, INGEST_ROUTE } from '../../common/ingest-protocol.js';
 import type { IngestService } from './ingest/ingest-service.js';
 import {
+  createBridgeReportRecorder,
+  type BridgeReportRecorderOptions,
+  type RecordBridgeReport,
+} from './ingest/bridge-report.js';
+import {
   checkFunctionKey,
   handleIngestRequest,
   MAX_BODY_BYTES,
@@ -18,8 +23,10 @@ import type pg from 'pg';
 
 export interface LocalHostOptions {
   pool: pg.Pool;
-  ingest: IngestService;
+  ingest: Pick<IngestService, 'ingest'>;
   functionKey: string;
+  /** The bridges' backlog reports are stored in ops.bridge_status as in Azure; tests tune the recorder. */
+  bridgeReports?: BridgeReportRecorderOptions;
   port?: number;
   host?: string;
 }
@@ -32,8 +39,9 @@ export interface LocalHost {
 }
 
 export async function startLocalFunctionsHost(options: LocalHostOptions): Promise<LocalHost> {
+  const recordBridgeReport = createBridgeReportRecorder(options.pool, options.bridgeReports);
   const server = createServer((req, res) => {
-    route(req, options)
+    route(req, options, recordBridgeReport)
       .then((response) => {
         res.writeHead(response.status, response.headers ?? {});
         res.end(response.body);
@@ -62,7 +70,11 @@ export async function startLocalFunctionsHost(options: LocalHostOptions): Promis
   };
 }
 
-async function route(req: IncomingMessage, options: LocalHostOptions): Promise<PlainResponse> {
+async function route(
+  req: IncomingMessage,
+  options: LocalHostOptions,
+  recordBridgeReport: RecordBridgeReport,
+): Promise<PlainResponse> {
   const path = new URL(req.url ?? '/', 'http://local').pathname;
   if (path === HEALTH_ROUTE) {
     const report = await checkHealth(options.pool);
@@ -81,14 +93,18 @@ async function route(req: IncomingMessage, options: LocalHostOptions): Promise<P
     }
     const body = await readBody(req);
     if (!body) return { status: 413, body: JSON.stringify({ error: `body over ${MAX_BODY_BYTES} bytes` }) };
-    return handleIngestRequest(options.ingest, {
-      method: req.method ?? 'GET',
-      header: (name) => {
-        const v = req.headers[name.toLowerCase()];
-        return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
+    return handleIngestRequest(
+      options.ingest,
+      {
+        method: req.method ?? 'GET',
+        header: (name) => {
+          const v = req.headers[name.toLowerCase()];
+          return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
+        },
+        body,
       },
-      body,
-    });
+      { recordBridgeReport },
+    );
   }
   return { status: 404, body: '' };
 }

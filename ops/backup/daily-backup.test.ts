@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
@@ -113,6 +115,37 @@ exit 1
   expect(error?.message).not.toContain(PASSWORD);
   expect(await store.list()).toEqual([]);
   expect(await readdir(join(dir, 'failing'))).toEqual([]);
+});
+
+test('a pg_dump that fails before the store reads anything is a clear error, not an unhandled error event', async () => {
+  // The store's set-up (a directory, a network call) can outlast pg_dump on a loaded machine: this
+  // one reads nothing until the failure has reached the stream, which used to crash the process.
+  const bin = join(dir, 'fake-bin-early');
+  await run('mkdir', ['-p', bin]);
+  await writeFile(
+    join(bin, 'pg_dump'),
+    `#!/bin/sh
+if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 99.1"; exit 0; fi
+echo "pg_dump: error: connection to server lost" >&2
+exit 1
+`,
+  );
+  await chmod(join(bin, 'pg_dump'), 0o755);
+  const slowStore = {
+    ...createLocalDirBackupStore({ dir: join(dir, 'slow') }),
+    description: 'slow store',
+    async upload(_name: string, body: Readable) {
+      while (!body.destroyed) await new Promise((resolve) => setTimeout(resolve, 5));
+      await pipeline(body, new Writable({ write: (_chunk, _enc, done) => done() }));
+    },
+  };
+  const error = await runDailyBackup({ databaseUrl: url, store: slowStore, pgBinDir: bin }).then(
+    () => null,
+    (e: Error) => e,
+  );
+  expect(error?.message).toMatch(
+    /daily backup to slow store failed: pg_dump failed \(1\): .*connection to server lost/,
+  );
 });
 
 test('an unreachable database is a clear error without the password', async () => {

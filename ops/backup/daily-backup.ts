@@ -133,6 +133,11 @@ export async function runDailyBackup(options: DailyBackupOptions): Promise<Daily
         );
       },
     });
+    // pg_dump can fail before the store has attached its listeners (its own set-up is async, and
+    // slow on a loaded machine): destroying `body` would then emit an 'error' nobody handles and
+    // crash the process. The failure is reported through `exited` below, so this listener only
+    // keeps the event handled; the store still sees the destroyed stream and fails its upload.
+    body.on('error', () => undefined);
     exited.catch((e: Error) => body.destroy(e));
     child.stdout.pipe(body);
     const abort = () => child.kill('SIGTERM');

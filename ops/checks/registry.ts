@@ -8,6 +8,7 @@ import { latestMigrationVersion } from '../../supabase/migrate.js';
 import { ingestHealthUrl, mqttTarget, required, type OpsTarget } from '../config/ops-target.js';
 import type { Check } from '../engine/check.js';
 import { createAlertDeliverySource } from '../sources/alert-delivery.js';
+import { createBridgeStatusSource } from '../sources/bridge-status.js';
 import { createFunctionHealthSource } from '../sources/function-health.js';
 import { createHttpProbeSource } from '../sources/http-probe.js';
 import { lastMonthPlatformCost } from '../sources/platform-cost.js';
@@ -18,6 +19,7 @@ import { aiSpendCheck } from './ai-spend.js';
 import { archiveStatusCheck } from './archive-status.js';
 import { budgetAlertsCheck } from './budget-alerts.js';
 import { alertDeliveryCheck, DEFAULT_ALERT_DELIVERY } from './alert-delivery.js';
+import { bridgeBacklogCheck } from './bridge-backlog.js';
 import { brokerUptimeCheck } from './broker-uptime.js';
 import { deadLettersCheck } from './dead-letters.js';
 import { endpointCheck } from './endpoints.js';
@@ -101,6 +103,12 @@ export const CHECK_BUILDERS: Record<string, CheckBuilder> = {
       warnMs: thresholds.get('warnMs', DEFAULT_INGEST_CANARY.warnMs),
       timeoutMs: thresholds.get('timeoutMs', DEFAULT_INGEST_CANARY.timeoutMs),
     }),
+  ],
+  'daily.bridge-backlog': ({ shared, thresholds }) => [
+    bridgeBacklogCheck(
+      createBridgeStatusSource(shared.dbPool()),
+      thresholds.pick('warnAgeSeconds', 'failAgeSeconds', 'staleReportSeconds'),
+    ),
   ],
   'daily.dead-letters': ({ shared, thresholds }) => [
     deadLettersCheck(shared.db(), thresholds.pick('warnSharePct', 'failSharePct', 'top')),

@@ -7,6 +7,7 @@ test.each([
   ['daily.ingest-canary', 'ingest'],
   ['daily.function-health', 'ingest'],
   ['daily.dead-letters', 'ingest'],
+  ['daily.bridge-backlog', 'ingest'],
   ['daily.backup-freshness', 'database'],
   ['weekly.restore-test', 'database'],
   ['daily.cost-burn', 'cost'],

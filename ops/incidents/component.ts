@@ -6,7 +6,8 @@
  * | check names                                                        | component |
  * | ------------------------------------------------------------------ | --------- |
  * | broker-uptime, tls-expiry, broker-errors, vm-capacity               | broker    |
- * | ingest-canary, function-health, dead-letters, function-errors       | ingest    |
+ * | ingest-canary, function-health, dead-letters, function-errors,      | ingest    |
+ * | bridge-backlog (delivery to ingest, like the canary)               |           |
  * | endpoints, dashboard                                                | dashboard |
  * | backup-freshness, restore-test, database                            | database  |
  * | cost-burn, ai-spend                                                 | cost      |
@@ -16,7 +17,7 @@
  */
 const RULES: [RegExp, string][] = [
   [/^(broker-uptime|tls-expiry|broker-errors|bridge-errors|vm-capacity|vm-)/, 'broker'],
-  [/^(ingest-canary|function-health|dead-letters|function-errors|ingest)/, 'ingest'],
+  [/^(ingest-canary|function-health|dead-letters|function-errors|bridge-backlog|ingest)/, 'ingest'],
   [/^(endpoints|dashboard)/, 'dashboard'],
   [/^(backup-freshness|restore-test|backup|database|supabase)/, 'database'],
   [/^(cost-burn|ai-spend|cost)/, 'cost'],

@@ -55,7 +55,8 @@ export function createBrokerSysSource(options: BrokerSysOptions): BrokerSysSourc
         .connectAsync(options.url, {
           username: options.username,
           password: options.password,
-          clientId: `ops-sys-${randomBytes(4).toString('hex')}`,
+          // A reserved name (svc-): on the loopback listener no device can hold it.
+          clientId: `svc-ops-sys-${randomBytes(4).toString('hex')}`,
           protocolVersion: options.protocolVersion ?? 5,
           clean: true,
           reconnectPeriod: 0,

@@ -2,6 +2,11 @@
  * One MQTT round trip through a broker listener (mqtt://, mqtts://, ws://, wss://): connect and
  * authenticate as the uptime probe, subscribe to its own topic, publish a unique message at QoS 1
  * and wait for it to come back. Says which stage failed.
+ *
+ * On the device listeners the broker replaces the client id by the username, so two round trips
+ * as the same user at the same time drop each other: each vantage point (the Functions timer, the
+ * GitHub workflows or CLI) needs its own probe user. A dropped connection fails the stage at once
+ * and says so, rather than waiting for the delivery timeout.
  */
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
@@ -44,7 +49,8 @@ export function createMqttRoundTripSource(options: {
         client = await mqtt.connectAsync(options.url, {
           username: options.username,
           password: options.password,
-          clientId: `uptime-${randomBytes(4).toString('hex')}`,
+          // A reserved name (svc-): on the loopback listener no device can hold it.
+          clientId: `svc-uptime-${randomBytes(4).toString('hex')}`,
           protocolVersion: options.protocolVersion ?? 5,
           clean: true,
           reconnectPeriod: 0,
@@ -56,10 +62,12 @@ export function createMqttRoundTripSource(options: {
       }
       const connectMs = now() - started;
       let stage: RoundTripStage = 'subscribe';
+      const lost = connectionLost(client, options.username);
+      let timer: NodeJS.Timeout | undefined;
       try {
         const marker = randomBytes(8).toString('hex');
         const delivered = new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(
+          timer = setTimeout(
             () => reject(new Error(`not delivered within ${timeoutMs / 1000} s`)),
             timeoutMs,
           );
@@ -71,20 +79,48 @@ export function createMqttRoundTripSource(options: {
             }
           });
         });
-        const granted = await client.subscribeAsync(options.topic, { qos: 1 });
+        delivered.catch(() => undefined); // an earlier stage may fail first; that one is reported
+        const granted = await Promise.race([client.subscribeAsync(options.topic, { qos: 1 }), lost]);
         if (!granted[0] || granted[0].qos > 2)
           throw new Error(`subscription refused (${JSON.stringify(granted[0])})`);
         stage = 'publish';
         const sentAt = now();
-        await client.publishAsync(options.topic, marker, { qos: 1 });
+        await Promise.race([client.publishAsync(options.topic, marker, { qos: 1 }), lost]);
         stage = 'deliver';
-        await delivered;
+        await Promise.race([delivered, lost]);
         return { ok: true, connectMs, roundTripMs: now() - sentAt };
       } catch (error) {
         return failed(stage, error);
       } finally {
+        clearTimeout(timer);
         await client.endAsync(true).catch(() => undefined);
       }
     },
   };
+}
+
+/** MQTT 5 DISCONNECT reason: another connection took this client id (2.0.11 just closes). */
+const SESSION_TAKEN_OVER = 0x8e;
+
+/** Rejects when the broker closes the connection, with the likely cause. */
+function connectionLost(client: mqtt.MqttClient, username: string): Promise<never> {
+  let reason: number | undefined;
+  client.on('disconnect', (packet) => (reason = packet.reasonCode));
+  const lost = new Promise<never>((_, reject) => {
+    client.once('close', () => {
+      const why =
+        reason === SESSION_TAKEN_OVER
+          ? 'session taken over (0x8e)'
+          : reason === undefined
+            ? 'no reason given'
+            : `reason 0x${reason.toString(16)}`;
+      reject(
+        new Error(
+          `the broker closed the connection (${why}); on a listener that binds client ids to usernames, another connection as ${username} does this: give each probe vantage point its own user`,
+        ),
+      );
+    });
+  });
+  lost.catch(() => undefined); // also fires when the round trip ends the client itself
+  return lost;
 }

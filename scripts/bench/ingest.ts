@@ -222,7 +222,7 @@ async function main(): Promise<void> {
         BRIDGE_MQTT_URL: broker.url,
         BRIDGE_MQTT_USERNAME: bridgeUser.username,
         BRIDGE_MQTT_PASSWORD: bridgeUser.password,
-        BRIDGE_MQTT_CLIENT_ID: `bench-bridge-${round}`,
+        BRIDGE_MQTT_CLIENT_ID: `bridge-bench-${round}`, // reserved prefix (docs/broker.md)
         BRIDGE_MQTT_SESSION_EXPIRY_S: '0',
         BRIDGE_INGEST_URL: host.ingestUrl,
         BRIDGE_INGEST_KEY: functionKey,

@@ -2,14 +2,25 @@
  * The sandbox broker: MQTT_URL when given (its users are the operator's business); else a real
  * Mosquitto with the configuration the Ansible role ships (same password file and ACL) when the
  * binary is installed; else the embedded aedes fallback, which enforces the same hashes and ACL.
+ *
+ * Like production, devices and services connect to different listeners: devices where the broker
+ * binds each client id to the username (`deviceUrl`: TLS with a throwaway CA on real Mosquitto),
+ * services to the loopback plain listener (`url`: free client ids, the bridge's session).
  */
+import { join } from 'node:path';
 import { findMosquitto, startMosquitto } from '../../broker/mosquitto-process.js';
+import { createTestCa, type TestCa } from '../../broker/test-ca.js';
 import type { ServiceKind } from '../../common/local-env.js';
 import { redactUrl } from '../../common/redact-url.js';
 import { startEmbeddedBroker, type HashedIdentity } from './embedded-broker.js';
 
 export interface SandboxBroker {
+  /** The service listener: plain MQTT, free client ids (bridge, alerts, probes). Not for devices. */
   url: string;
+  /** Where devices connect: a listener that replaces each client id by the username. */
+  deviceUrl: string;
+  /** PEM of the CA of deviceUrl's certificate, when deviceUrl is TLS. */
+  ca?: string;
   kind: ServiceKind;
   /** MQTT protocol version clients should speak: 5 on Mosquitto, 4 (3.1.1) on the fallback. */
   protocolVersion: 4 | 5;
@@ -41,6 +52,7 @@ export async function provideBroker(options: {
     );
     return {
       url: options.url,
+      deviceUrl: options.url,
       kind: 'given',
       protocolVersion: 5,
       sharedSubscriptions: false,
@@ -48,12 +60,27 @@ export async function provideBroker(options: {
     };
   }
   if (!options.embedded && findMosquitto()) {
-    const broker = await startMosquitto({ dir: options.dir, users: options.users, websockets: true });
+    let ca: TestCa | undefined;
+    try {
+      ca = await createTestCa({ dir: join(options.dir, 'tls') });
+    } catch (error) {
+      // No openssl: devices use the websockets listener, which binds client ids too.
+      options.log(`broker: no TLS listener (${(error as Error).message.split('\n')[0]})`);
+    }
+    const broker = await startMosquitto({
+      dir: options.dir,
+      users: options.users,
+      websockets: true,
+      ...(ca ? { tls: { cafile: ca.caCert, certfile: ca.serverCert, keyfile: ca.serverKey } } : {}),
+    });
+    const deviceUrl = broker.tlsUrl ?? broker.wsUrl!;
     options.log(
-      `broker: real Mosquitto (pid ${broker.pid}) on ${broker.url}, websockets ${broker.wsUrl ?? 'off'}`,
+      `broker: real Mosquitto (pid ${broker.pid}), services on ${broker.url}, devices on ${deviceUrl}, websockets ${broker.wsUrl ?? 'off'}`,
     );
     return {
       url: broker.url,
+      deviceUrl,
+      ...(ca && broker.tlsUrl ? { ca: ca.caPem } : {}),
       wsUrl: broker.wsUrl,
       tlsUrl: broker.tlsUrl,
       pid: broker.pid,
@@ -74,6 +101,8 @@ export async function provideBroker(options: {
   );
   return {
     url: broker.url,
+    // One listener; the embedded broker binds devices' client ids by role (embedded-broker.ts).
+    deviceUrl: broker.url,
     kind: 'embedded',
     protocolVersion: 4,
     sharedSubscriptions: false,

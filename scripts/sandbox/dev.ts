@@ -18,15 +18,15 @@ async function main(): Promise<void> {
     embedded: process.env.SANDBOX_EMBEDDED === '1',
   });
   const simulator = await startSimulator({
-    url: platform.env.mqtt.url,
+    url: platform.env.mqtt.deviceUrl,
     devices: platform.env.devices,
     ratePerDevice: Number(process.env.SANDBOX_RATE_PER_DEVICE ?? 2),
     invalidEvery: 50,
-    mqttOptions: { protocolVersion: platform.broker.protocolVersion },
+    mqttOptions: { protocolVersion: platform.broker.protocolVersion, ca: platform.env.mqtt.ca },
   });
   log(`running: services database=${platform.env.services.database} broker=${platform.env.services.broker}`);
   log(
-    `MQTT ${platform.env.mqtt.url}, ingest ${platform.env.ingest.url}, details in .ops/local/env.json; Ctrl-C stops`,
+    `MQTT devices ${platform.env.mqtt.deviceUrl}, services ${platform.env.mqtt.url}, ingest ${platform.env.ingest.url}, details in .ops/local/env.json; Ctrl-C stops`,
   );
   const status = setInterval(() => {
     const s = platform.bridge.stats();

@@ -1,7 +1,10 @@
 /**
  * The embedded fallback broker (aedes, MQTT 3.1.1, no shared subscriptions) for a laptop without
  * Mosquitto. It enforces the same users and ACL as the Mosquitto configuration we ship: passwords
- * are checked against the same Mosquitto hashes and the same ACL entries (broker/acl.ts).
+ * are checked against the same Mosquitto hashes and the same ACL entries (broker/acl.ts). Its one
+ * listener serves devices and services, so it binds client ids by role instead of by listener: a
+ * device's client id is replaced by its username (Mosquitto's use_username_as_clientid on the
+ * device listeners), services keep theirs (the bridge's persistent session).
  */
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +22,7 @@ export interface EmbeddedBroker {
 export async function startEmbeddedBroker(users: HashedIdentity[]): Promise<EmbeddedBroker> {
   const acl = new Map(buildAcl(users).map((e) => [e.username, e]));
   const hashes = new Map(users.map((u) => [u.username, u.hash]));
+  const devices = new Set(users.filter((u) => u.role === 'device').map((u) => u.username));
   // The identity a connection authenticated as; ACL decisions use it, never the client id.
   const usernames = new WeakMap<object, string>();
   const usernameOf = (client: object | null): string => (client && usernames.get(client)) ?? '';
@@ -27,6 +31,8 @@ export async function startEmbeddedBroker(users: HashedIdentity[]): Promise<Embe
       const hash = username ? hashes.get(username) : undefined;
       if (username && hash && password && verifyPassword(password.toString('utf8'), hash)) {
         usernames.set(client, username);
+        // Before aedes looks up the session and takes over a connected client with the same id.
+        if (devices.has(username)) client.id = username;
         return done(null, true);
       }
       const error = new Error('bad username or password') as AuthenticateError;

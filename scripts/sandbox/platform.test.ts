@@ -46,6 +46,15 @@ describe.each([
 
       // env.json: what the ops tools and tests read.
       expect(env.mqtt.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+      // Devices connect where the broker binds client ids to usernames: TLS with the sandbox's CA on
+      // Mosquitto; the embedded broker's single listener binds devices' ids itself.
+      if (kind === 'real') {
+        expect(env.mqtt.deviceUrl).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
+        expect(env.mqtt.ca).toMatch(/^-----BEGIN CERTIFICATE-----/);
+        expect(env.mqtt.tlsUrl).toBeUndefined(); // the ops checks would not trust the throwaway CA
+      } else {
+        expect(env.mqtt.deviceUrl).toBe(env.mqtt.url);
+      }
       const tenants = new Set(env.devices.map((d) => d.tenant));
       expect(tenants.size).toBeGreaterThanOrEqual(2);
       for (const t of tenants)
@@ -64,12 +73,12 @@ describe.each([
 
       // A short simulator run: 8 messages per device, every 4th invalid.
       const simulator = await startSimulator({
-        url: env.mqtt.url,
+        url: env.mqtt.deviceUrl,
         devices: env.devices,
         ratePerDevice: 20,
         messagesPerDevice: 8,
         invalidEvery: 4,
-        mqttOptions: { protocolVersion: platform.broker.protocolVersion },
+        mqttOptions: { protocolVersion: platform.broker.protocolVersion, ca: env.mqtt.ca },
       });
       await simulator.done;
       const tally = await simulator.stop();
@@ -87,11 +96,12 @@ describe.each([
       );
 
       // The ops canary: the probe device's example payload goes through like any device's.
-      const probe = await mqtt.connectAsync(env.mqtt.url, {
+      const probe = await mqtt.connectAsync(env.mqtt.deviceUrl, {
         username: env.probe.username,
         password: env.probe.password,
         protocolVersion: platform.broker.protocolVersion,
         reconnectPeriod: 0,
+        ca: env.mqtt.ca,
       });
       await probe.publishAsync(env.probe.topic, env.probe.examplePayload, { qos: 1 });
       await probe.endAsync();

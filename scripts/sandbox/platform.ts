@@ -114,11 +114,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     });
     onStop('broker', () => broker.stop());
 
-    const alertsPublisher = lazyMqttPublisher(broker.url, {
+    // Over the device listener, as the Functions app connects in production (client id = username).
+    const alertsPublisher = lazyMqttPublisher(broker.deviceUrl, {
       username: seed.service.alerts.username,
       password: seed.service.alerts.password,
-      clientId: `sandbox-alerts-${process.pid}`,
+      clientId: `svc-alerts-${process.pid}`,
       protocolVersion: broker.protocolVersion,
+      ...(broker.ca ? { ca: broker.ca } : {}),
     });
     onStop('alerts publisher', () => alertsPublisher.close());
     const latency = new LatencyRecorder();
@@ -137,7 +139,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         mqttUrl: broker.url,
         mqttUsername: seed.service.bridge.username,
         mqttPassword: seed.service.bridge.password,
-        clientId: 'sandbox-bridge',
+        // A reserved name: no device key can equal it (docs/broker.md, "Client ids").
+        clientId: 'bridge-sandbox',
         protocolVersion: broker.protocolVersion,
         sharedSubscription: broker.sharedSubscriptions,
         ingestUrl: host.ingestUrl,
@@ -172,7 +175,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const env: LocalEnv = {
       generatedAt: new Date().toISOString(),
       services: { database: database.kind, broker: broker.kind },
-      mqtt: { url: broker.url, tlsUrl: broker.tlsUrl, wsUrl: broker.wsUrl },
+      // No tlsUrl: the ops checks would probe it without trusting the sandbox's throwaway CA.
+      mqtt: {
+        url: broker.url,
+        deviceUrl: broker.deviceUrl,
+        ...(broker.ca ? { ca: broker.ca } : {}),
+        wsUrl: broker.wsUrl,
+      },
       devices: seed.devices.map(({ dbId: _d, tenantId: _t, ...device }) => device),
       probe: (({ dbId: _d, tenantId: _t, ...device }) => device)(seed.probe),
       db: { url: database.url },
@@ -189,16 +198,21 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     await writeLocalEnv(env, options.envPath ?? LOCAL_ENV_PATH);
 
     // The minute-level uptime probe, as the Functions timer runs it: its heartbeat is a go-live check.
-    const probe = probeChecks({
-      listeners: [
-        { name: 'mqtt', url: env.mqtt.url },
-        ...(env.mqtt.wsUrl ? [{ name: 'websocket', url: env.mqtt.wsUrl }] : []),
-      ],
-      ...seed.service.uptime,
-      endpoints: [],
-      healthUrl: env.ingest.healthUrl,
-      protocolVersion: broker.protocolVersion,
-    });
+    const probe = probeChecks(
+      {
+        listeners: [
+          { name: 'mqtt', url: env.mqtt.url },
+          ...(env.mqtt.wsUrl ? [{ name: 'websocket', url: env.mqtt.wsUrl }] : []),
+        ],
+        // Its own user: the ops CLI probes as seed.service.uptime (env.json uptimeProbe).
+        ...seed.service.uptimeTimer,
+        endpoints: [],
+        healthUrl: env.ingest.healthUrl,
+        protocolVersion: broker.protocolVersion,
+      },
+      { pool },
+    );
+    await bridge.firstReport; // the probe and the ops checks read what the bridge reported
     const probeTick = async () => {
       await runUptimeProbe({ pool, checks: probe, dispatch: null });
     };

@@ -72,8 +72,13 @@ export interface SeedResult {
   service: {
     bridge: { username: string; password: string };
     alerts: { username: string; password: string };
-    /** The ops uptime probe's broker user (MQTT round trips on its own topic). */
+    /** The ops uptime probe's broker user (MQTT round trips on its own topic), for the ops CLI. */
     uptime: { username: string; password: string };
+    /**
+     * The minute-level probe's own user (the Functions timer's vantage point): on the listeners that
+     * bind client ids, two probes as one user would drop each other's connections.
+     */
+    uptimeTimer: { username: string; password: string };
   };
 }
 
@@ -159,6 +164,7 @@ export async function seedSandbox(
     bridge: { username: 'svc-bridge', password: secret() },
     alerts: { username: 'svc-alerts', password: secret() },
     uptime: { username: 'svc-uptime', password: secret() },
+    uptimeTimer: { username: 'svc-uptime-timer', password: secret() },
   };
   brokerUsers.push({
     username: service.bridge.username,
@@ -170,10 +176,8 @@ export async function seedSandbox(
     hash: hashPassword(service.alerts.password),
     role: 'alerts',
   });
-  brokerUsers.push({
-    username: service.uptime.username,
-    hash: hashPassword(service.uptime.password),
-    role: 'probe',
-  });
+  for (const probe of [service.uptime, service.uptimeTimer]) {
+    brokerUsers.push({ username: probe.username, hash: hashPassword(probe.password), role: 'probe' });
+  }
   return { tenants, devices, probe, users, brokerUsers, service };
 }

@@ -41,12 +41,12 @@ async function main(): Promise<number> {
       `simulator: ${platform.env.devices.length} devices x ${MESSAGES_PER_DEVICE} messages at ${RATE_PER_DEVICE}/s each`,
     );
     const simulator = await startSimulator({
-      url: platform.env.mqtt.url,
+      url: platform.env.mqtt.deviceUrl,
       devices: platform.env.devices,
       ratePerDevice: RATE_PER_DEVICE,
       messagesPerDevice: MESSAGES_PER_DEVICE,
       invalidEvery: 25,
-      mqttOptions: { protocolVersion: platform.broker.protocolVersion },
+      mqttOptions: { protocolVersion: platform.broker.protocolVersion, ca: platform.env.mqtt.ca },
     });
     const progress = setInterval(() => {
       const s = platform.bridge.stats();

@@ -6,17 +6,26 @@
 -- the auth schema with auth.users, and auth.uid() / auth.jwt() / auth.role() reading the JWT claims
 -- PostgREST puts in `request.jwt.claims` (and the older per-claim settings).
 
+-- Roles belong to the cluster, not the database: two test databases created at once on a fresh
+-- server both find a role missing, and the second create fails (23505 on pg_authid), so a role
+-- created meanwhile by someone else counts as created.
 do $$
+declare
+  spec text[];
 begin
-  if not exists (select from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
-  end if;
-  if not exists (select from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
-  end if;
-  if not exists (select from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
-  end if;
+  foreach spec slice 1 in array array[
+    ['anon', 'nologin noinherit'],
+    ['authenticated', 'nologin noinherit'],
+    ['service_role', 'nologin noinherit bypassrls']
+  ] loop
+    if not exists (select from pg_roles where rolname = spec[1]) then
+      begin
+        execute format('create role %I %s', spec[1], spec[2]);
+      exception when duplicate_object or unique_violation then
+        null;
+      end;
+    end if;
+  end loop;
 end
 $$;
 

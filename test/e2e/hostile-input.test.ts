@@ -10,7 +10,7 @@ import { aclRules } from '../../broker/acl.js';
 import { DEFAULT_TELEMETRY_LIMITS, validateTelemetry } from '../../common/telemetry.js';
 import { telemetryTopic } from '../../common/topics.js';
 import { payloadExcerpt } from '../../functions/src/ingest/payload-excerpt.js';
-import { hostileCases, type HostileCase } from '../support/hostile-payloads.js';
+import { hostileCases, poisonCases, type HostileCase } from '../support/hostile-payloads.js';
 import {
   createStream,
   rawPublishV5,
@@ -55,7 +55,7 @@ describeE2E('end to end: hostile input', () => {
 
     const now = Date.now();
     const cases = hostileCases(now);
-    expect(cases).toHaveLength(54);
+    expect(cases).toHaveLength(54 + poisonCases(now).length);
 
     // Who publishes each case, on which topic.
     const route = (c: HostileCase): { device: string; topic: string } =>
@@ -209,5 +209,47 @@ describeE2E('end to end: hostile input', () => {
     await waitForCommitted(p, validTotal + 1, 10_000);
     expect(p.serviceErrors).toEqual([]);
     log(`hostile: ${cases.length} cases + ${validTotal + 1} valid messages in ${elapsed()} ms`);
+  }, 60_000);
+  test('no single message can stop ingest: after each poison message, a valid one from another tenant lands', async () => {
+    const elapsed = stopwatch();
+    const p = await platform.start({ label: 'poison' });
+    const acme = await p.connect('acme-1');
+    const globex = await p.connect('globex-1');
+    const now = Date.now();
+    const cases = poisonCases(now);
+    const latencies: number[] = [];
+    for (const [i, c] of cases.entries()) {
+      expect({ name: c.name, broker: await acme.publish(p.devices['acme-1']!.topic, c.payload) }).toEqual({
+        name: c.name,
+        broker: { kind: 'acked' },
+      });
+      const id = `after-poison-${i}`;
+      const sent = Date.now();
+      expect(
+        await globex.publish(p.devices['globex-1']!.topic, JSON.stringify({ ts: sent, id, metrics: { i } })),
+      ).toEqual({
+        kind: 'acked',
+      });
+      await waitFor(
+        `globex's reading after "${c.name}" committed`,
+        async () =>
+          (await count(p.db, 'select count(*) as n from public.telemetry where msg_key = $1', [
+            `id:${id}`,
+          ])) === 1,
+        { timeoutMs: 15_000, describe: () => JSON.stringify(p.bridge!.stats()) },
+      );
+      latencies.push(Date.now() - sent);
+    }
+    // Each poison message is dead-lettered once, with its own reason, attributed to its tenant.
+    const rows = await p.db.query<{ reason: string; tenant_id: string }>(
+      'select reason, tenant_id from public.ingest_rejects order by id',
+    );
+    expect(rows.rows.map((r) => r.reason)).toEqual(cases.map((c) => c.reason));
+    expect(new Set(rows.rows.map((r) => r.tenant_id))).toEqual(new Set([p.tenants.acme]));
+    expect(p.bridge!.stats()).toMatchObject({ pending: 0, rejected: cases.length });
+    expect(p.serviceErrors).toEqual([]);
+    log(
+      `poison: ${cases.length} cases, the next reading of another tenant committed after ${Math.max(...latencies)} ms at most, in ${elapsed()} ms`,
+    );
   }, 60_000);
 });

@@ -5,11 +5,12 @@ import { handleIngestRequest } from '../ingest/http-handler.js';
 
 export async function mqttIngest(request: HttpRequest): Promise<HttpResponseInit> {
   const body = new Uint8Array(await request.arrayBuffer());
-  const response = await handleIngestRequest(appContext().ingest, {
-    method: request.method,
-    header: (name) => request.headers.get(name),
-    body,
-  });
+  const context = appContext();
+  const response = await handleIngestRequest(
+    context.ingest,
+    { method: request.method, header: (name) => request.headers.get(name), body },
+    { recordBridgeReport: context.recordBridgeReport },
+  );
   return { status: response.status, headers: response.headers, body: response.body };
 }
 

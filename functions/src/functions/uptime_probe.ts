@@ -10,9 +10,10 @@ let settings: ProbeSettings | undefined;
 
 export async function uptimeProbe(_timer: Timer, context: InvocationContext): Promise<void> {
   settings ??= parseProbeSettings(process.env);
+  const { pool } = appContext();
   const run = await runUptimeProbe({
-    pool: appContext().pool,
-    checks: probeChecks(settings),
+    pool,
+    checks: probeChecks(settings, { pool }),
     dispatch: settings.github ? githubDispatcher(settings.github) : null,
   });
   context.log(

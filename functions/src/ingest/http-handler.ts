@@ -5,7 +5,13 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import type { IngestBatch, IngestEnvelope } from '../../../common/ingest-protocol.js';
+import {
+  BRIDGE_REPORT_HEADER,
+  parseBridgeReport,
+  type IngestBatch,
+  type IngestEnvelope,
+} from '../../../common/ingest-protocol.js';
+import type { RecordBridgeReport } from './bridge-report.js';
 import { MAX_BATCH_MESSAGES, type IngestService } from './ingest-service.js';
 
 export interface PlainRequest {
@@ -31,11 +37,35 @@ export function checkFunctionKey(provided: string | null, expected: string): boo
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+export interface IngestHttpOptions {
+  /** Stores the bridge's backlog report (bridge-report.ts); none: reports are ignored. */
+  recordBridgeReport?: RecordBridgeReport;
+}
+
 export async function handleIngestRequest(
-  service: IngestService,
+  service: Pick<IngestService, 'ingest'>,
   request: PlainRequest,
+  options: IngestHttpOptions = {},
 ): Promise<PlainResponse> {
   if (request.method !== 'POST') return json(405, { error: 'use POST' }, { allow: 'POST' });
+  // The backlog report is stored before and independently of the batch, so a batch that fails
+  // for ever (503 every time) still shows the backlog growing. A malformed header is ignored.
+  const report = parseBridgeReport(request.header(BRIDGE_REPORT_HEADER));
+  const recorded =
+    report && options.recordBridgeReport
+      ? options.recordBridgeReport(report).catch(() => undefined)
+      : undefined;
+  try {
+    return await handleBatch(service, request);
+  } finally {
+    await recorded;
+  }
+}
+
+async function handleBatch(
+  service: Pick<IngestService, 'ingest'>,
+  request: PlainRequest,
+): Promise<PlainResponse> {
   if (request.body.byteLength > MAX_BODY_BYTES) {
     return json(413, { error: `body over ${MAX_BODY_BYTES} bytes: send smaller batches` });
   }
@@ -55,6 +85,8 @@ export async function handleIngestRequest(
   } catch (error) {
     return json(400, { error: `invalid batch: ${(error as Error).message}` });
   }
+  // An idle bridge's heartbeat: its report is all there is.
+  if (batch.messages.length === 0) return json(200, { results: [] });
   try {
     const outcome = await service.ingest(batch);
     if (outcome.kind === 'maintenance') {
@@ -80,8 +112,9 @@ function parseBatch(doc: unknown): IngestBatch {
   const seen = new Set<string>();
   messages.forEach((m: IngestEnvelope, i) => {
     if (typeof m !== 'object' || m === null) throw new Error(`messages[${i}] is not an object`);
-    if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > 128)
-      throw new Error(`messages[${i}].id invalid`);
+    // Printable ASCII: an id is stored as the dead letter's key, so it must always be storable.
+    if (typeof m.id !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(m.id))
+      throw new Error(`messages[${i}].id must be 1-128 printable ASCII characters`);
     if (seen.has(m.id)) throw new Error(`messages[${i}].id ${m.id} repeated in the batch`);
     seen.add(m.id);
     if (typeof m.topic !== 'string' || m.topic.length > 65_535)

@@ -1,4 +1,10 @@
+import type pg from 'pg';
+import { DEFAULT_BRIDGE_BACKLOG } from '../../../ops/checks/bridge-backlog.js';
+import { loadRunbookConfig } from '../../../ops/config/runbook-config.js';
 import { parseProbeSettings, probeChecks } from './probe-settings.js';
+
+// Never queried here: the checks are only built.
+const pool = {} as pg.Pool;
 
 const base = {
   PROBE_MQTT_LISTENERS: 'tls=mqtts://mqtt.example.com:8883, websocket=wss://mqtt.example.com:9001/mqtt',
@@ -23,12 +29,20 @@ test('parses listeners, endpoints and GitHub, and builds the checks with the dai
     token: 'ghs_x',
     apiUrl: 'https://api.github.com',
   });
-  expect(probeChecks(s).map((c) => c.id)).toEqual([
+  expect(probeChecks(s, { pool }).map((c) => c.id)).toEqual([
     'daily.broker-uptime.tls',
     'daily.broker-uptime.websocket',
     'daily.endpoints.dashboard',
     'daily.endpoints.function-health',
+    'daily.bridge-backlog',
   ]);
+});
+
+test('the probe watches the bridges with the thresholds of runbook.yaml, as the cadences do', () => {
+  const runbook = loadRunbookConfig();
+  expect(runbook.cadences.uptime).toContain('daily.bridge-backlog');
+  // The probe runs in Azure without runbook.yaml: it uses the check's defaults.
+  expect(runbook.checks['daily.bridge-backlog']!.thresholds).toEqual(DEFAULT_BRIDGE_BACKLOG);
 });
 
 test('every problem is named at once, and no value is echoed', () => {

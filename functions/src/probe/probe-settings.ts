@@ -10,10 +10,13 @@
  *   GITHUB_API_URL         optional, default https://api.github.com
  * Without the GitHub pair the probe still records; it just tells no one (logged once per run).
  */
+import type pg from 'pg';
 import { probeTopic } from '../../../common/topics.js';
+import { bridgeBacklogCheck } from '../../../ops/checks/bridge-backlog.js';
 import { brokerUptimeCheck } from '../../../ops/checks/broker-uptime.js';
 import { endpointCheck } from '../../../ops/checks/endpoints.js';
 import type { Check } from '../../../ops/engine/check.js';
+import { createBridgeStatusSource } from '../../../ops/sources/bridge-status.js';
 import { createHttpProbeSource } from '../../../ops/sources/http-probe.js';
 import { createMqttRoundTripSource } from '../../../ops/sources/mqtt-round-trip.js';
 
@@ -54,8 +57,13 @@ export function parseProbeSettings(env: Record<string, string | undefined>): Pro
   return { listeners, username, password, endpoints, healthUrl, github };
 }
 
-/** The probe's checks: a broker round trip per listener, and each endpoint (ids as in the daily cadence). */
-export function probeChecks(s: ProbeSettings): Check[] {
+/**
+ * The probe's checks, ids as in the daily cadence: a broker round trip per listener, each
+ * endpoint, and the bridges' backlog as they reported it to mqtt_ingest (the probe cannot reach
+ * the VM's loopback health server or SSH; `pool` is the Functions app's database), with the
+ * thresholds runbook.yaml gives it.
+ */
+export function probeChecks(s: ProbeSettings, deps: { pool: pg.Pool }): Check[] {
   const http = createHttpProbeSource();
   const ok = [200, 201, 204, 301, 302, 304, 401];
   return [
@@ -74,6 +82,7 @@ export function probeChecks(s: ProbeSettings): Check[] {
     ...(s.healthUrl
       ? [endpointCheck(http, { name: 'function-health', url: s.healthUrl, expectStatus: [200] })]
       : []),
+    bridgeBacklogCheck(createBridgeStatusSource(deps.pool)),
   ];
 }
 

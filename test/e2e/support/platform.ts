@@ -29,6 +29,7 @@ import type { BrokerIdentity } from '../../../broker/acl.js';
 import { startMosquitto, type MosquittoBroker } from '../../../broker/mosquitto-process.js';
 import { hashPassword } from '../../../broker/password-hash.js';
 import type { BrokerUser } from '../../../broker/render-config.js';
+import { createTestCa } from '../../../broker/test-ca.js';
 import { createMemoryLogger, startBridge, type Bridge } from '../../../bridge/index.js';
 import type { MemoryLogger } from '../../../bridge/log.js';
 import { freePort } from '../../../common/free-port.js';
@@ -80,6 +81,12 @@ export interface PlatformOptions {
   database?: 'shared' | 'own';
   /** 'in-process' (startBridge), 'child' (bridge/main.ts bundled; start it with startBridgeChild), or 'none'. */
   bridge?: 'in-process' | 'child' | 'none';
+  /**
+   * Where connect() puts devices. 'plain' (default): the loopback service listener, free client
+   * ids (a device may hold several connections, which some tests need). 'tls': the devices'
+   * listener as in production, with a test CA: the broker replaces each client id by the username.
+   */
+  deviceListener?: 'plain' | 'tls';
 }
 
 export interface IngestHost {
@@ -102,6 +109,11 @@ export interface Platform {
   databaseUrl: string;
   ownPostgres: OwnPostgres | undefined;
   broker: MosquittoBroker;
+  /** The listener connect() uses (options.deviceListener), and the CA (PEM) to trust for it. */
+  deviceUrl: string;
+  ca: string | undefined;
+  /** The bridge's MQTT client id (its persistent session). */
+  bridgeClientId: string;
   host: IngestHost;
   tenants: Record<TenantSlug, string>;
   devices: Record<string, SeededDevice>;
@@ -121,7 +133,8 @@ export interface Platform {
 }
 
 const secret = () => randomBytes(12).toString('base64url');
-const BRIDGE_CLIENT_ID = 'e2e-bridge';
+// A reserved name (bridge-...): no device key can equal it (docs/broker.md, "Client ids").
+const BRIDGE_CLIENT_ID = 'bridge-e2e';
 
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const cleanups: (() => Promise<void>)[] = [];
@@ -208,8 +221,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     brokerUsers.push({ role: 'bridge', ...service.bridge }, { role: 'bridge', ...service.observer });
 
     // The role's configuration as shipped (persistence on, message_size_limit, ACL), on loopback.
-    const broker = await startMosquitto({ users: brokerUsers });
+    const ca = options.deviceListener === 'tls' ? await createTestCa({ dir: join(dir, 'ca') }) : undefined;
+    const broker = await startMosquitto({
+      users: brokerUsers,
+      ...(ca ? { tls: { cafile: ca.caCert, certfile: ca.serverCert, keyfile: ca.serverKey } } : {}),
+    });
     cleanups.push(() => broker.stop());
+    const deviceUrl = ca ? broker.tlsUrl! : broker.url;
 
     // ---- mqtt_ingest on the local Functions host, restartable on the same port
     const functionKey = secret();
@@ -313,6 +331,9 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       databaseUrl,
       ownPostgres,
       broker,
+      deviceUrl,
+      ca: ca?.caPem,
+      bridgeClientId: BRIDGE_CLIENT_ID,
       host,
       tenants,
       devices,
@@ -324,7 +345,11 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       async connect(deviceKey, connectOptions) {
         const device = devices[deviceKey];
         if (!device) throw new Error(`no seeded device ${deviceKey}`);
-        return connectDevice(broker.url, { username: device.key, password: device.password }, connectOptions);
+        return connectDevice(
+          deviceUrl,
+          { username: device.key, password: device.password },
+          { ...(ca ? { ca: ca.caPem } : {}), ...connectOptions },
+        );
       },
       async stop() {
         await endAllDevices();

@@ -4,7 +4,7 @@ const require = __opsCreateRequire(import.meta.url);
 const __opsBundleFilename = __opsFileURLToPath(import.meta.url);
 const __opsBundleDirname = __opsFileURLToPath(new URL('.', import.meta.url));
 const __opsRepoRootUrl = new URL('../../../', import.meta.url);
-import{e as s,f as u,g as m}from"./chunk-S6PMEBAO.js";import{a as e}from"./chunk-NZKFM5E4.js";async function f(t,a,o,p){t.info(`ops ${o.join(" ")}`);let n=await u(a,o,i=>t.info(i),i=>t.setSecret(i)),r=n.out.trim().split(`
+import{e as s,f as u,g as m}from"./chunk-AKSMQWJV.js";import{a as e}from"./chunk-NZKFM5E4.js";async function f(t,a,o,p){t.info(`ops ${o.join(" ")}`);let n=await u(a,o,i=>t.info(i),i=>t.setSecret(i)),r=n.out.trim().split(`
 `).pop()??"";t.setOutput("summary",r),t.setOutput("exit-code",n.code);let d=n.out.trim()||"_(no output)_";try{await t.writeSummary(s(`## ${p}
 
 ${d}
