@@ -1,4 +1,4 @@
-// Jest runs the TypeScript sources as ESM through ts-jest (see DESIGN.md section 7).
+// Jest runs the TypeScript sources as ESM (package.json "type": "module") through ts-jest.
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { mosquittoForTests } from '../broker/mosquitto-process.js';
+import { mosquittoForTests } from '../test/support/mosquitto-process.js';
 import { startBridge } from './bridge.js';
 import { createMemoryLogger } from './log.js';
 import {
@@ -17,7 +17,7 @@ import {
   tempDir,
   UNLIMITED_QUEUE,
   waitFor,
-} from './test-support.js';
+} from '../test/support/bridge-harness.js';
 
 const itMosq = mosquittoForTests() ? it : it.skip;
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Aedes } from 'aedes';
-import { mosquittoForTests } from '../broker/mosquitto-process.js';
+import { mosquittoForTests } from '../test/support/mosquitto-process.js';
 import { startBridge, type BridgeDeps } from './bridge.js';
 import { createMemoryLogger } from './log.js';
 import type { BridgeOptionsInput } from './options.js';
@@ -22,7 +22,7 @@ import {
   waitFor,
   type IngestStandIn,
   type TestBroker,
-} from './test-support.js';
+} from '../test/support/bridge-harness.js';
 
 const mosquitto = mosquittoForTests() !== null;
 const itMosq = mosquitto ? it : it.skip;

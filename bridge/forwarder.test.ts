@@ -12,7 +12,7 @@ import {
 } from './forwarder.js';
 import { Journal, type JournalRecord } from './journal.js';
 import { createMemoryLogger } from './log.js';
-import { tempDir, waitFor } from './test-support.js';
+import { tempDir, waitFor } from '../test/support/bridge-harness.js';
 
 const dirs: string[] = [];
 const journals: Journal[] = [];

@@ -1,16 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  Journal,
-  JournalLockedError,
-  RecordTooLargeError,
-  decodeRecord,
-  encodeRecord,
-  stampRecord,
-  type JournalRecord,
-} from './journal.js';
+import { tempDir } from '../test/support/bridge-harness.js';
+import { Journal, JournalLockedError, RecordTooLargeError, type JournalRecord } from './journal.js';
+import { encodeRecord, stampRecord } from './journal-record.js';
 import { createMemoryLogger } from './log.js';
-import { tempDir } from './test-support.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -60,33 +53,6 @@ function takeAll(j: Journal): JournalRecord[] {
 }
 
 const text = (r: JournalRecord): string => r.payload.toString('utf8');
-
-describe('record codec', () => {
-  it('round-trips and rejects corruption', () => {
-    const buf = encodeRecord('t/x/y/telemetry', Buffer.from([0, 1, 2, 255]), 1234.5, 42);
-    stampRecord(buf, 77);
-    const r = decodeRecord(buf, 0, buf.length);
-    expect(r.ok).toBe(true);
-    if (!r.ok) return;
-    expect(r.record).toMatchObject({
-      seq: 77,
-      topic: 't/x/y/telemetry',
-      receivedAt: 1234.5,
-      bytes: buf.length,
-    });
-    expect([...r.record.payload]).toEqual([0, 1, 2, 255]);
-    expect(r.packetId).toBe(42);
-    expect(decodeRecord(buf, 0, buf.length - 1)).toEqual({
-      ok: false,
-      reason: 'incomplete',
-      need: buf.length,
-    });
-    const bad = Buffer.from(buf);
-    bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 1;
-    expect(decodeRecord(bad, 0, bad.length)).toEqual({ ok: false, reason: 'invalid' });
-    expect(decodeRecord(Buffer.alloc(64), 0, 64)).toEqual({ ok: false, reason: 'invalid' });
-  });
-});
 
 describe('Journal', () => {
   it('starts a new journal at epoch microseconds and hands records out in order', async () => {
@@ -138,10 +104,14 @@ describe('Journal', () => {
     await j2.close();
   });
 
-  it('refuses a journal that another live process holds', () => {
+  it('is opened by one owner at a time (journal-lock.ts): a second open fails until close()', async () => {
     const dir = newDir();
-    fs.writeFileSync(path.join(dir, 'journal.lock'), String(process.ppid));
+    const j = open(dir);
     expect(() => open(dir)).toThrow(JournalLockedError);
+    await j.close();
+    expect(fs.existsSync(path.join(dir, 'journal.lock'))).toBe(false);
+    const j2 = open(dir);
+    await j2.close();
   });
 
   it('detects and truncates a torn last record, without losing earlier ones', async () => {

@@ -9,17 +9,9 @@
  * Layout of the journal directory:
  *   seg-<firstSeq, 16 digits>.log   segments, records appended in seq order
  *   cursor.json                     {"seq": N}: every seq <= N was accepted by ingest (temp + rename)
- *   journal.lock                    pid of the process that has the journal open
+ *   journal.lock                    pid of the process that has the journal open (journal-lock.ts)
  *
- * Record (little endian), length-prefixed and checksummed so a torn tail is detected:
- *   0  u32  total record length (header + topic + payload)
- *   4  u32  crc32 of bytes 8..end
- *   8  f64  seq (an integer; a new journal starts at the current epoch microseconds, so ids never
- *           repeat even if the directory is lost)
- *   16 f64  receivedAt (epoch ms)
- *   24 u16  MQTT packet id (0 for QoS 0)
- *   26 u16  topic length in bytes
- *   28      topic (UTF-8), then payload (raw bytes)
+ * Records are length-prefixed and checksummed so a torn tail is detected (journal-record.ts).
  *
  * Memory: unforwarded records stay in memory up to maxMemoryMessages / maxMemoryBytes; beyond that
  * the journal "spills": new records are only on disk and are read back in order when the
@@ -28,26 +20,25 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
+import { lockJournal, type JournalLock } from './journal-lock.js';
+import {
+  contentCrc,
+  decodeRecord,
+  encodeRecord,
+  recordPayload,
+  recordReceivedAt,
+  stampRecord,
+  type JournalRecord,
+} from './journal-record.js';
 import type { Logger } from './log.js';
 
-export const RECORD_HEADER_BYTES = 28;
-/** Largest record accepted when reading (MQTT's own limit is 256 MiB; keep corrupt lengths out). */
-export const MAX_RECORD_BYTES = 256 * 1024 * 1024 + 65_536 + RECORD_HEADER_BYTES;
+export { JournalLockedError } from './journal-lock.js';
+export type { JournalRecord } from './journal-record.js';
+
 const SEGMENT_RE = /^seg-(\d{16})\.log$/;
 const CURSOR_FILE = 'cursor.json';
 const CURSOR_WRITE_INTERVAL_MS = 1_000;
-const LOCK_FILE = 'journal.lock';
 const READ_CHUNK = 1024 * 1024;
-
-export interface JournalRecord {
-  seq: number;
-  topic: string;
-  payload: Buffer;
-  receivedAt: number;
-  /** Size of the record in the journal. */
-  bytes: number;
-}
 
 export interface JournalOptions {
   dir: string;
@@ -86,70 +77,6 @@ export function segmentName(firstSeq: number): string {
   return `seg-${String(firstSeq).padStart(16, '0')}.log`;
 }
 
-/** Encodes a record with seq 0; `stampRecord` fills seq and the checksum. */
-export function encodeRecord(topic: string, payload: Buffer, receivedAt: number, packetId: number): Buffer {
-  const topicBytes = Buffer.byteLength(topic, 'utf8');
-  if (topicBytes > 0xffff) throw new Error(`topic too long (${topicBytes} bytes)`);
-  const len = RECORD_HEADER_BYTES + topicBytes + payload.length;
-  const buf = Buffer.allocUnsafe(len);
-  buf.writeUInt32LE(len, 0);
-  buf.writeUInt32LE(0, 4);
-  buf.writeDoubleLE(0, 8);
-  buf.writeDoubleLE(receivedAt, 16);
-  buf.writeUInt16LE(packetId & 0xffff, 24);
-  buf.writeUInt16LE(topicBytes, 26);
-  buf.write(topic, RECORD_HEADER_BYTES, topicBytes, 'utf8');
-  payload.copy(buf, RECORD_HEADER_BYTES + topicBytes);
-  return buf;
-}
-
-export function stampRecord(buf: Buffer, seq: number): void {
-  buf.writeDoubleLE(seq, 8);
-  buf.writeUInt32LE(crc32(buf.subarray(8)), 4);
-}
-
-/** Checksum of what identifies a delivery: packet id, topic and payload. */
-function contentCrc(buf: Buffer): number {
-  return crc32(buf.subarray(24));
-}
-
-export type DecodeResult =
-  | { ok: true; record: JournalRecord; packetId: number; contentCrc: number; next: number }
-  /** Fewer bytes than the record needs: `need` is its full length when known. */
-  | { ok: false; reason: 'incomplete'; need: number }
-  | { ok: false; reason: 'invalid' };
-
-export function decodeRecord(buf: Buffer, offset: number, end: number): DecodeResult {
-  const avail = end - offset;
-  if (avail < 8) return { ok: false, reason: 'incomplete', need: RECORD_HEADER_BYTES };
-  const len = buf.readUInt32LE(offset);
-  if (len < RECORD_HEADER_BYTES || len > MAX_RECORD_BYTES) return { ok: false, reason: 'invalid' };
-  if (avail < len) return { ok: false, reason: 'incomplete', need: len };
-  const body = buf.subarray(offset + 8, offset + len);
-  if (crc32(body) !== buf.readUInt32LE(offset + 4)) return { ok: false, reason: 'invalid' };
-  const seq = buf.readDoubleLE(offset + 8);
-  const receivedAt = buf.readDoubleLE(offset + 16);
-  const topicLen = buf.readUInt16LE(offset + 26);
-  if (!Number.isSafeInteger(seq) || seq <= 0 || RECORD_HEADER_BYTES + topicLen > len) {
-    return { ok: false, reason: 'invalid' };
-  }
-  const topicStart = offset + RECORD_HEADER_BYTES;
-  const record: JournalRecord = {
-    seq,
-    topic: buf.toString('utf8', topicStart, topicStart + topicLen),
-    payload: buf.subarray(topicStart + topicLen, offset + len),
-    receivedAt,
-    bytes: len,
-  };
-  return {
-    ok: true,
-    record,
-    packetId: buf.readUInt16LE(offset + 24),
-    contentCrc: crc32(buf.subarray(offset + 24, offset + len)),
-    next: offset + len,
-  };
-}
-
 /** A FIFO with O(1) shift. */
 class Fifo<T> {
   private items: T[] = [];
@@ -176,7 +103,6 @@ class Fifo<T> {
   }
 }
 
-export class JournalLockedError extends Error {}
 export class RecordTooLargeError extends Error {}
 
 export class Journal {
@@ -210,6 +136,7 @@ export class Journal {
   private syncing: Promise<void> | undefined;
   private closed = false;
   private readonly pendingCloses = new Set<Promise<void>>();
+  private lockFile: JournalLock | undefined;
   /** Between beginStaging() and flushStaged(): stamped records not yet written. */
   private staging = false;
   private staged: StagedRecord[] = [];
@@ -233,11 +160,11 @@ export class Journal {
   static open(opts: JournalOptions): Journal {
     const j = new Journal(opts);
     fs.mkdirSync(opts.dir, { recursive: true, mode: 0o700 }); // payloads are tenant data
-    j.lock();
+    j.lockFile = lockJournal(opts.dir);
     try {
       j.load();
     } catch (err) {
-      j.unlock();
+      j.lockFile.release();
       throw err;
     }
     return j;
@@ -452,12 +379,11 @@ export class Journal {
       this.mem.length < this.opts.maxMemoryMessages &&
       this.memBytes + buf.length <= this.opts.maxMemoryBytes
     ) {
-      const topicLen = buf.readUInt16LE(26);
       this.mem.push({
         seq,
         topic,
-        payload: buf.subarray(RECORD_HEADER_BYTES + topicLen),
-        receivedAt: buf.readDoubleLE(16),
+        payload: recordPayload(buf),
+        receivedAt: recordReceivedAt(buf),
         bytes: buf.length,
       });
       this.memBytes += buf.length;
@@ -465,7 +391,7 @@ export class Journal {
     } else if (!this.spilling) {
       this.spilling = true;
       this.readPos = { firstSeq: active.firstSeq, offset };
-      this.spillHeadReceivedAt = buf.readDoubleLE(16);
+      this.spillHeadReceivedAt = recordReceivedAt(buf);
       this.log?.info('journal_spill_start', {
         seq,
         memoryMessages: this.mem.length,
@@ -730,38 +656,11 @@ export class Journal {
       this.fd = -1;
       this.closeReadFd();
       if (this.cursorSeq > 0) this.writeCursor();
-      this.unlock();
+      this.lockFile?.release();
     }
   }
 
   // ---- open --------------------------------------------------------------------------------
-
-  private lock(): void {
-    const file = path.join(this.opts.dir, LOCK_FILE);
-    try {
-      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const pid = Number(fs.readFileSync(file, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-      throw new JournalLockedError(`journal ${this.opts.dir} is in use by process ${pid} (${file})`);
-    }
-    if (pid === process.pid) {
-      throw new JournalLockedError(`journal ${this.opts.dir} is already open in this process`);
-    }
-    fs.writeFileSync(file, String(process.pid));
-  }
-
-  private unlock(): void {
-    const file = path.join(this.opts.dir, LOCK_FILE);
-    try {
-      if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
-    } catch {
-      // already gone
-    }
-  }
 
   private load(): void {
     const dir = this.opts.dir;
@@ -871,14 +770,5 @@ export class Journal {
       note: 'replaying every segment; ingest treats the repeated ids as duplicates',
     });
     return undefined;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

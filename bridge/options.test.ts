@@ -9,7 +9,7 @@ import {
   parseSize,
   validateOptions,
 } from './options.js';
-import { tempDir } from './test-support.js';
+import { tempDir } from '../test/support/bridge-harness.js';
 
 const base = {
   mqttUrl: 'mqtt://127.0.0.1:1883',

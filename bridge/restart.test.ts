@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mosquittoForTests } from '../broker/mosquitto-process.js';
+import { mosquittoForTests } from '../test/support/mosquitto-process.js';
 import { startBridge } from './bridge.js';
 import { createMemoryLogger } from './log.js';
 import {
@@ -21,7 +21,7 @@ import {
   UNLIMITED_QUEUE,
   waitFor,
   type IngestStandIn,
-} from './test-support.js';
+} from '../test/support/bridge-harness.js';
 
 const itMosq = mosquittoForTests() ? it : it.skip;
 

@@ -13,10 +13,20 @@ import { jest } from '@jest/globals';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { DEFAULT_TELEMETRY_LIMITS } from '../common/telemetry.js';
 import { bridgeSubscription, telemetryTopic, TELEMETRY_FILTER } from '../common/topics.js';
-import { startMosquitto, mosquittoForTests, type MosquittoBroker } from './mosquitto-process.js';
-import { closeAllClients, connectClient, connectRefused, inbox, type Inbox } from './mqtt-test-client.js';
+import {
+  startMosquitto,
+  mosquittoForTests,
+  type MosquittoBroker,
+} from '../test/support/mosquitto-process.js';
+import {
+  closeAllClients,
+  connectClient,
+  connectRefused,
+  inbox,
+  type Inbox,
+} from '../test/support/mqtt-test-client.js';
 import type { BrokerUser } from './render-config.js';
-import { createTestCa, type TestCa } from './test-ca.js';
+import { createTestCa, type TestCa } from '../test/support/test-ca.js';
 
 const binary = mosquittoForTests();
 jest.setTimeout(10_000);

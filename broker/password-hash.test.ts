@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { mosquittoForTests } from './mosquitto-process.js';
+import { mosquittoForTests } from '../test/support/mosquitto-process.js';
 import { hashPassword, MOSQUITTO_HASH_ITERATIONS, verifyPassword } from './password-hash.js';
 
 const mosquittoPasswd = mosquittoForTests('mosquitto_passwd');

@@ -109,7 +109,7 @@ export async function renderBrokerConfig(options: RenderOptions): Promise<Render
   }
   if ((ports.mqtts !== undefined || options.wsTls) && !options.tls) {
     throw new Error(
-      'renderBrokerConfig: a TLS listener needs tls: { certfile, keyfile, cafile? } (see broker/test-ca.ts)',
+      'renderBrokerConfig: a TLS listener needs tls: { certfile, keyfile, cafile? } (see test/support/test-ca.ts)',
     );
   }
   const defaults = loadRoleDefaults();

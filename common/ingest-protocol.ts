@@ -45,6 +45,20 @@ export const INGEST_ROUTE = '/api/mqtt_ingest';
 export const HEALTH_ROUTE = '/api/health';
 
 /**
+ * GET HEALTH_ROUTE (anonymous): 200 with status 'ok', 503 with status 'fail'. It reveals only
+ * whether the Functions app reaches its database and the schema version there; the ops checks
+ * read it to catch an app that is up but cut off or behind on migrations.
+ */
+export interface HealthReport {
+  status: 'ok' | 'fail';
+  database: 'reachable' | 'unreachable';
+  /** The newest applied migration; null when none is or the database could not be read. */
+  schemaVersion: string | null;
+  error?: string;
+  latencyMs: number;
+}
+
+/**
  * What a bridge says about itself on every request: the journal's backlog when the request left.
  * Header `x-bridge-report: v1 id=<bridgeId> pending=<n> oldest-ms=<n> sent-at=<epoch ms>`, one
  * space between fields, in this order, integers without sign or leading zeros.

@@ -7,7 +7,7 @@
  */
 import { NotConfiguredError, type OpsTarget } from './config/ops-target.js';
 import { RUNBOOK_CADENCES, type RunbookCadence, type RunbookConfig } from './config/runbook-config.js';
-import { CHECK_BUILDERS, Thresholds, type CheckBuilder } from './checks/registry.js';
+import { CHECK_REGISTRY, Thresholds, type RegisteredCheck } from './checks/registry.js';
 import { SharedSources } from './checks/shared-sources.js';
 import type { Check } from './engine/check.js';
 
@@ -24,33 +24,39 @@ export function planCadence(
   cadence: Cadence,
   target: OpsTarget,
   runbook: RunbookConfig,
-  builders: Record<string, CheckBuilder> = CHECK_BUILDERS,
+  registry: Record<string, RegisteredCheck> = CHECK_REGISTRY,
 ): CadencePlan {
   const shared = new SharedSources(target);
   const checks: Check[] = [];
   for (const id of runbook.cadences[cadence]) {
     const spec = runbook.checks[id]!;
-    const builder = builders[id];
-    if (!builder)
-      throw new Error(`runbook.yaml names check ${id}, which ops/checks/registry.ts does not know`);
+    const entry = registry[id];
+    if (!entry) throw new Error(`runbook.yaml names check ${id}, which ops/checks/registry.ts does not know`);
     const thresholds = new Thresholds({ ...spec.thresholds, ...target.config.thresholds[id] });
     let built: Check[];
     try {
-      built = builder({ target, thresholds, shared });
+      built = entry.build({ target, thresholds, shared });
     } catch (error) {
-      built = [unbuildable(id, error)];
+      built = [unbuildable(id, entry.title, error)];
     }
-    // The runbook, not the module, decides severity and playbook.
-    checks.push(...built.map((c) => ({ ...c, severity: spec.severity, playbook: spec.playbook })));
+    // The runbook, not the module, decides severity, component and playbook.
+    checks.push(
+      ...built.map((c) => ({
+        ...c,
+        severity: spec.severity,
+        component: spec.component,
+        playbook: spec.playbook,
+      })),
+    );
   }
   return { checks, close: () => shared.close() };
 }
 
-function unbuildable(id: string, error: unknown): Check {
+function unbuildable(id: string, title: string, error: unknown): Check {
   const message = error instanceof Error ? error.message : String(error);
   return {
     id,
-    title: id,
+    title,
     severity: 'low',
     playbook: null,
     async run() {

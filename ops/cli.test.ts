@@ -1,10 +1,20 @@
-/** `npm run ops` against the local sandbox on real services, and its argument errors. */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+/**
+ * `npm run ops` against the local sandbox on real services; its usage texts, argument errors and
+ * the preflight that refuses an environment that is not ready (a stopped sandbox, missing secrets,
+ * placeholder settings) before any check runs.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mosquittoForTests } from '../broker/mosquitto-process.js';
+import { mosquittoForTests } from '../test/support/mosquitto-process.js';
+import { currentOwner } from '../common/local-env.js';
 import { startGitHubStandin } from '../test/support/github-standin.js';
 import { startTestSandbox, type TestSandbox } from '../test/support/sandbox.js';
-import { exitCodeFor, runCli } from './cli.js';
+import { CADENCES } from './cadences.js';
+import { COMMANDS, exitCodeFor, runCli } from './cli.js';
+import { PLAYBOOKS } from './playbooks/cli.js';
 
 const run = mosquittoForTests() ? describe : describe.skip;
 
@@ -13,23 +23,111 @@ function capture() {
   return { io, sink: { out: (t: string) => (io.out += t), err: (t: string) => (io.err += t) } };
 }
 
+let scratch: string;
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'ops-cli-'));
+});
+afterAll(() => rm(scratch, { recursive: true, force: true }));
+
 test.each([
   [
     ['hourly'],
-    /give one cadence: daily \| weekly \| monthly \| golive \| uptime, or backup, or playbook <name> \(got hourly\)/,
+    /^ops: unknown command "hourly": give daily, weekly, monthly, golive, uptime, backup or playbook <name> \(see npm run ops -- --help\)\n$/,
   ],
-  [['daily', '--fail-on', 'sometimes'], /--fail-on must be fail, warn, never/],
+  [[], /^ops: give a command: daily, .* \(see npm run ops -- --help\)\n$/],
+  [['--json'], /^ops: give a command: /],
+  [
+    ['daily', 'weekly'],
+    /^ops daily: give one command \(got daily weekly\) \(see npm run ops -- daily --help\)\n$/,
+  ],
+  [
+    ['daily', '--fail-on', 'sometimes'],
+    /^ops daily: --fail-on must be fail, warn, never \(got "sometimes"\)/,
+  ],
+  [['daily', '--incidents', 'email'], /^ops daily: --incidents must be github, local, off \(got "email"\)/],
+  [['daily', '--env'], /^ops daily: --env needs a value \(see npm run ops -- daily --help\)\n$/],
+  [['daily', '--json=yes'], /^ops daily: --json takes no value /],
   [
     ['daily', '--env', 'production'],
     /no environment "production": .*runbook\/environments\/production.yaml does not exist/,
   ],
   [['daily', '--env', '../etc'], /environment name "..\/etc" is not a valid name/],
-  [['daily', '--bogus'], /Unknown option '--bogus'/],
-] as const)('ops %j is refused with exit 2', async (argv, message) => {
+  [['backup', 'now'], /^ops backup: unexpected argument now \(see npm run ops -- backup --help\)\n$/],
+] as const)('ops %j is refused with exit 2 and one line', async (argv, message) => {
   const { io, sink } = capture();
-  expect(await runCli([...argv], sink)).toBe(2);
+  expect(await runCli([...argv], { ...sink, incidentsRoot: scratch })).toBe(2);
   expect(io.err).toMatch(message);
+  expect(io.err.trimEnd().split('\n')).toHaveLength(1);
+  expect(io.out).toBe('');
 });
+
+/** Every command and subcommand a user can ask --help of. */
+const USAGES: [string[], string][] = [
+  [[], '<command> [options]'],
+  ...CADENCES.map((c): [string[], string] => [[c], `${c} [options]`]),
+  [['backup'], 'backup [options]'],
+  [['playbook'], 'playbook <name> --env NAME [--apply] [options]'],
+  ...Object.keys(PLAYBOOKS).map((p): [string[], string] => [
+    ['playbook', p],
+    `playbook ${p} --env NAME [--apply] [options]`,
+  ]),
+];
+
+test('the usage texts cover every command', () => {
+  expect(USAGES.map(([argv]) => argv[0]).filter(Boolean)).toEqual(expect.arrayContaining([...COMMANDS]));
+});
+
+test.each(
+  USAGES.flatMap(([argv, synopsis]) => ['-h', '--help'].map((flag) => [[...argv, flag], synopsis] as const)),
+)('ops %j prints its usage on stdout and exits 0', async (argv, synopsis) => {
+  const { io, sink } = capture();
+  expect(await runCli([...argv], { ...sink, incidentsRoot: scratch })).toBe(0);
+  expect(io.err).toBe('');
+  expect(io.out).toMatch(new RegExp(`^Usage: npm run ops -- ${synopsis.replace(/[[\]|]/g, '\\$&')}\n`));
+  expect(io.out).toMatch(/\nOptions:\n( {2}.+\n)* {2}-h, --help +show this help\n/);
+  expect(io.out).toMatch(/\nExit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n/);
+  expect(io.out).toMatch(/\nExample:\n {2}npm run (-s )?ops -- \S.*\n$/);
+});
+
+test('help wins over other arguments, and `help <command>` is <command> --help', async () => {
+  const a = capture();
+  expect(await runCli(['daily', '--bogus', '--env', 'nowhere', '-h'], a.sink)).toBe(0);
+  const b = capture();
+  expect(await runCli(['help', 'daily'], b.sink)).toBe(0);
+  expect(a.io.out).toBe(b.io.out);
+  expect(a.io.out).toContain('--env NAME');
+  expect(a.io.out).toContain('(default: local)');
+  expect(a.io.out).toContain('--fail-on LEVEL');
+  expect(a.io.out).toContain('(default: fail)');
+  expect(a.io.out).toContain('--report-dir DIR');
+  expect(a.io.out).toContain('(default: reports)');
+  expect(a.io.out).toContain('daily.broker-uptime');
+  // The options may come before the command, as before.
+  const c = capture();
+  expect(await runCli(['--env', 'nowhere', 'daily', '--help'], c.sink)).toBe(0);
+  expect(c.io.out).toBe(a.io.out);
+});
+
+const COMMAND_WORDS: string[][] = [
+  ...CADENCES.map((c) => [c]),
+  ['backup'],
+  ['playbook'],
+  ['playbook', 'broker-down'],
+];
+
+test.each(COMMAND_WORDS)(
+  'ops %s ... --bogus: one line naming the option, a hint to --help, exit 2',
+  async (...words) => {
+    const { io, sink } = capture();
+    expect(await runCli([...words, '--env', 'local', '--bogus'], { ...sink, incidentsRoot: scratch })).toBe(
+      2,
+    );
+    expect(io.err).toBe(
+      `ops ${words[0]}: unknown option --bogus (see npm run ops -- ${words.join(' ')} --help)\n`,
+    );
+    expect(io.out).toBe('');
+  },
+);
 
 test.each([
   ['ok', 'fail', 0],
@@ -46,7 +144,108 @@ test.each([
 test('without a sandbox it says how to start one', async () => {
   const { io, sink } = capture();
   expect(await runCli(['daily'], { ...sink, envPath: '/nonexistent/env.json' })).toBe(2);
-  expect(io.err).toMatch(/start the sandbox first \(npm run dev/);
+  expect(io.err).toMatch(
+    /^ops daily: the local sandbox is not running \(\/nonexistent\/env.json not found\): start it with `npm run dev`/,
+  );
+});
+
+/** The pid of a process that has exited (and been reaped). */
+async function gonePid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid!;
+}
+
+test('a stale env.json (its sandbox process is gone): one line, exit 2, no check run, no incident', async () => {
+  // What `npm start` or a killed `npm run dev` leaves behind: the details of a sandbox that is gone.
+  const dir = await mkdtemp(join(scratch, 'stale-'));
+  const envPath = join(dir, 'env.json');
+  const owner = { ...currentOwner('dev'), pid: await gonePid(), processStart: null };
+  await writeFile(envPath, JSON.stringify({ owner, db: { url: 'postgres://127.0.0.1:1/gone' } }));
+  const reports = ['--report-dir', join(dir, 'reports')];
+  const commands = [
+    ['daily', ...reports],
+    ['uptime', '--json', ...reports],
+    ['backup'],
+    ['playbook', 'broker-down', '--env', 'local'],
+  ];
+  for (const command of commands) {
+    // Twice: the second run used to open local incidents for the "outage".
+    for (const round of [1, 2]) {
+      const { io, sink } = capture();
+      const code = await runCli(command, { ...sink, envPath, incidentsRoot: dir });
+      expect({ command, round, code }).toEqual({ command, round, code: 2 });
+      expect(io.err).toBe(
+        `ops ${command[0]}: the local sandbox is not running (its process (pid ${owner.pid}) is gone): ` +
+          'start it with `npm run dev` in another terminal and leave it running (`npm start` stops at the end), or give --env <name>\n',
+      );
+      expect(io.out).toBe('');
+    }
+  }
+  expect(await readdir(dir)).toEqual(['env.json']);
+});
+
+test('--env prod without its secrets: one line naming them and the placeholders, exit 2, nothing run', async () => {
+  const masked: string[] = [];
+  for (const cadence of CADENCES) {
+    const { io, sink } = capture();
+    const code = await runCli(
+      [cadence, '--env', 'prod', '--incidents', 'local', '--report-dir', join(scratch, 'prod')],
+      {
+        ...sink,
+        env: {},
+        mask: (v) => masked.push(v),
+        incidentsRoot: scratch,
+      },
+    );
+    expect(code).toBe(2);
+    expect(io.out).toBe('');
+    expect(io.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(io.err).toMatch(
+      new RegExp(
+        `^ops ${cadence}: environment "prod" is not ready, nothing was run: missing secrets OPS_[A-Z_]+`,
+      ),
+    );
+    expect(io.err).not.toMatch(/ManagedIdentity|CredentialUnavailable|\n\s+at /);
+  }
+  const daily = capture();
+  await runCli(['daily', '--env', 'prod'], { ...daily.sink, env: {}, incidentsRoot: scratch });
+  const line = daily.io.err;
+  for (const secret of [
+    'OPS_DATABASE_URL',
+    'OPS_PROBE_MQTT_USERNAME',
+    'OPS_PROBE_MQTT_PASSWORD',
+    'OPS_CANARY_MQTT_USERNAME',
+    'OPS_CANARY_MQTT_PASSWORD',
+    'OPS_SSH_PRIVATE_KEY',
+    'OPS_BACKUP_STORAGE_CONNECTION_STRING',
+  ])
+    expect(line).toContain(secret);
+  // Only what daily reads: the restore test's server is weekly's.
+  expect(line).not.toContain('OPS_RESTORE_DATABASE_URL');
+  expect(line).toContain('placeholders in runbook/environments/prod.yaml: ');
+  expect(line).toContain('mqtt.listeners[0].url=mqtts://mqtt.example.com:8883 (example host)');
+  expect(line).toContain('azure.subscriptionId=00000000-0000-4000-8000-000000000000 (all-zero id)');
+  expect(line).toContain(
+    'ssh.hostKeySha256=SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA (placeholder host key)',
+  );
+  expect(line).toContain(
+    'endpoints[1].url=https://example-project.supabase.co/auth/v1/health (example host)',
+  );
+
+  const weekly = capture();
+  await runCli(['weekly', '--env', 'prod'], { ...weekly.sink, env: {}, incidentsRoot: scratch });
+  expect(weekly.io.err).toContain(
+    'missing secrets OPS_DATABASE_URL, OPS_BACKUP_STORAGE_CONNECTION_STRING, OPS_RESTORE_DATABASE_URL (',
+  );
+  const backup = capture();
+  expect(await runCli(['backup', '--env', 'prod'], { ...backup.sink, env: {} })).toBe(2);
+  expect(backup.io.err).toMatch(
+    /^ops backup: environment "prod" is not ready, nothing was run: missing secrets OPS_DATABASE_URL, OPS_BACKUP_STORAGE_CONNECTION_STRING \(/,
+  );
+  // Nothing ran: no report, no incident counters.
+  expect(existsSync(join(scratch, 'prod'))).toBe(false);
+  expect(existsSync(join(scratch, '.ops'))).toBe(false);
 });
 
 run('ops against the sandbox', () => {
@@ -103,14 +302,22 @@ run('ops against the sandbox', () => {
     expect(await readFile(join(reportDir, file!), 'utf8')).toBe(io.out);
   }, 60_000);
 
-  test('weekly --json: one JSON object with the weekly checks, exit 0', async () => {
+  test('weekly --json --output FILE: one JSON object with the weekly checks in FILE, exit 0', async () => {
     const { io, sink } = capture();
-    const code = await runCli(['weekly', '--json', '--report-dir', join(dir, 'r2')], {
+    const output = join(dir, 'out', 'weekly.json');
+    const code = await runCli(['weekly', '--json', '--output', output, '--report-dir', join(dir, 'r2')], {
       ...sink,
       envPath: sandbox.envPath,
       incidentsRoot: dir,
     });
-    const parsed = JSON.parse(io.out) as { verdict: string; results: { id: string }[]; report: string };
+    // Nothing on stdout (npm's banner is all a pipe would get), the file holds the JSON.
+    expect(io.out).toBe('');
+    expect(io.err).toContain(`ops weekly: output written to ${output}\n`);
+    const parsed = JSON.parse(await readFile(output, 'utf8')) as {
+      verdict: string;
+      results: { id: string }[];
+      report: string;
+    };
     expect(parsed.results.map((r) => r.id)).toEqual([
       'weekly.top-tenants',
       'weekly.ai-spend',
@@ -149,6 +356,24 @@ run('ops against the sandbox', () => {
       expect(code).toBe(0);
     }
   }, 120_000);
+
+  test('playbook broker-down on the sandbox: the SSH steps are skipped with the reason, the rest runs', async () => {
+    const { io, sink } = capture();
+    const code = await runCli(['playbook', 'broker-down', '--env', 'local', '--maintenance', 'on'], {
+      ...sink,
+      envPath: sandbox.envPath,
+    });
+    expect(io.err).toBe('');
+    expect(code).toBe(0);
+    expect(io.out).toContain('[skipped] diagnose services');
+    expect(io.out).toContain(
+      '    not possible here: environment "local" configures no SSH access to the broker VM',
+    );
+    expect(io.out).toContain('[dry run] act maintenance');
+    expect(io.out.trimEnd().split('\n').at(-1)).toBe(
+      'Outcome: broker-down on local (dry run): 1 dry-run, 5 skipped; would switch maintenance on',
+    );
+  }, 60_000);
 
   test('uptime and monthly run against the sandbox too', async () => {
     for (const cadence of ['uptime', 'monthly']) {
@@ -296,9 +521,9 @@ run('ops against the sandbox', () => {
       expect(masked).toContain(secret);
       expect(io.out + io.err).not.toContain(secret);
     }
-    // A missing secret is the checks' error, naming the variable, and the rest still run.
+    // A missing secret stops the run before any check, naming the variable.
     const missing = capture();
-    await runCli(
+    const code2 = await runCli(
       ['uptime', '--env', 'staging', '--json', '--incidents', 'off', '--report-dir', join(dir, 'st2')],
       {
         ...missing.sink,
@@ -306,13 +531,11 @@ run('ops against the sandbox', () => {
         environmentsDir: envDir,
       },
     );
-    const partial = JSON.parse(missing.io.out) as {
-      results: { id: string; status: string; summary: string }[];
-    };
-    expect(partial.results.find((r) => r.id === 'daily.broker-uptime')).toMatchObject({
-      status: 'error',
-      summary: expect.stringMatching(/environment variable STAGING_PROBE_PASSWORD is not set/),
-    });
-    expect(partial.results.find((r) => r.id === 'daily.function-health')!.status).toBe('ok');
+    expect(code2).toBe(2);
+    expect(missing.io.out).toBe('');
+    expect(missing.io.err).toMatch(
+      /^ops uptime: environment "staging" is not ready, nothing was run: missing secrets STAGING_PROBE_PASSWORD \(.*\)\n$/,
+    );
+    expect(existsSync(join(dir, 'st2'))).toBe(false);
   }, 60_000);
 });

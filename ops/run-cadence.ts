@@ -8,6 +8,7 @@ import { planCadence, type Cadence } from './cadences.js';
 import type { OpsTarget } from './config/ops-target.js';
 import { loadRunbookConfig, type RunbookConfig } from './config/runbook-config.js';
 import type { CheckResult, CheckStatus } from './engine/check.js';
+import { checkProgress } from './engine/progress.js';
 import { runChecks } from './engine/run-checks.js';
 import { renderMarkdown, verdict } from './report/render-markdown.js';
 
@@ -44,16 +45,10 @@ export async function runCadence(
   progress(`${cadence} on ${target.name}: ${plan.checks.length} checks`);
   let results: CheckResult[];
   try {
-    let n = 0;
     results = await runChecks(plan.checks, {
       now,
       timeoutMs: options.timeoutMs,
-      onProgress: (e) =>
-        progress(
-          e.phase === 'start'
-            ? `[${++n}/${plan.checks.length}] ${e.check.id} ...`
-            : `[${n}/${plan.checks.length}] ${e.result.id}: ${e.result.status} (${e.result.durationMs} ms)`,
-        ),
+      onProgress: checkProgress(plan.checks.length, progress),
     });
   } finally {
     await plan.close();

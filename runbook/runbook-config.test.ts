@@ -1,12 +1,13 @@
 /**
  * runbook/runbook.yaml against the code and RUNBOOK.md: every check id in the YAML is built by
- * ops/checks/registry.ts and every registry id is in the YAML; every RUNBOOK.md item the YAML
- * names exists; the environment files validate; the editors' JSON Schema files are current.
+ * ops/checks/registry.ts and every registry id is in the YAML; every check names a component;
+ * every RUNBOOK.md item the YAML names exists; the environment files validate; the editors' JSON
+ * Schema files are current.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHECK_BUILDERS } from '../ops/checks/registry.js';
+import { CHECK_REGISTRY } from '../ops/checks/registry.js';
 import {
   ENVIRONMENTS_DIR,
   loadEnvironmentConfig,
@@ -14,6 +15,7 @@ import {
 } from '../ops/config/environment-config.js';
 import { loadRunbookConfig, parseRunbookConfig } from '../ops/config/runbook-config.js';
 import { schemaFiles } from '../ops/config/schema-files.js';
+import { COMPONENTS } from '../ops/engine/component.js';
 import { parseRunbook } from './runbook-md.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,9 +24,22 @@ const itemIds = new Set(parseRunbook(readFileSync(join(here, 'RUNBOOK.md'), 'utf
 
 test('every check id in runbook.yaml is built by the registry, and the other way round', () => {
   const yamlIds = Object.keys(runbook.checks).sort();
-  const codeIds = Object.keys(CHECK_BUILDERS).sort();
+  const codeIds = Object.keys(CHECK_REGISTRY).sort();
   expect({ inYamlNotCode: yamlIds.filter((id) => !codeIds.includes(id)) }).toEqual({ inYamlNotCode: [] });
   expect({ inCodeNotYaml: codeIds.filter((id) => !yamlIds.includes(id)) }).toEqual({ inCodeNotYaml: [] });
+});
+
+test('every check names a component of ops/engine/component.ts; ingest and the go-live checks included', () => {
+  const components = Object.fromEntries(Object.entries(runbook.checks).map(([id, c]) => [id, c.component]));
+  expect(Object.entries(components).filter(([, c]) => !COMPONENTS.includes(c))).toEqual([]);
+  expect(components).toMatchObject({
+    'daily.ingest-canary': 'ingest',
+    'daily.bridge-backlog': 'ingest',
+    'golive.alert-delivered': 'alerts',
+    'golive.probe-heartbeat': 'ops',
+    'golive.archive': 'database',
+    'golive.budget': 'cost',
+  });
 });
 
 test('every RUNBOOK.md item the YAML names exists', () => {
@@ -83,6 +98,22 @@ describe('a broken runbook.yaml is refused with the path of each problem', () =>
         '  - checks.weekly.top-tenants.playbook: meteor-strike is not defined under playbooks',
         '  - checks.monthly.pricing-review: not run by any cadence',
       ].join('\n'),
+    );
+  });
+
+  test('a check without a component, or with one that is not in the list', () => {
+    const entry = (id: string, severity: string) => `  ${id}:\n    severity: ${severity}\n`;
+    const text = valid
+      .replace(
+        `${entry('daily.bridge-backlog', 'critical')}    component: ingest\n`,
+        entry('daily.bridge-backlog', 'critical'),
+      )
+      .replace(
+        `${entry('golive.archive', 'low')}    component: database\n`,
+        `${entry('golive.archive', 'low')}    component: storage\n`,
+      );
+    expect(() => parseRunbookConfig(text)).toThrow(
+      /\/checks\/daily.bridge-backlog: must have required property 'component'[\s\S]*\/checks\/golive.archive\/component: must be equal to one of the allowed values \(broker, ingest, alerts, dashboard, database, cost, tenants, ops\)/,
     );
   });
 

@@ -13,10 +13,10 @@ const STATUSES = ['automated', 'planned', 'manual', 'info'] as const;
 
 const items = parseRunbook(readFileSync(join(here, 'RUNBOOK.md'), 'utf8'));
 
-test('every section of the seed runbook (1-8) has its items', () => {
+test("every section of the operator's runbook (1-8) has its items", () => {
   const sections = new Set(items.map((i) => i.section));
   expect([...sections].sort()).toEqual(['1', '2', '3', '4', '5', '6', '7', '8']);
-  // The seed's cadence and go-live lists, item for item.
+  // The original runbook's cadence and go-live lists, item for item.
   expect(items.filter((i) => i.id.startsWith('golive.'))).toHaveLength(7);
   expect(items.filter((i) => /^(daily|weekly|monthly)\./.test(i.id))).toHaveLength(9);
 });

@@ -99,7 +99,7 @@ describe('the committed actions dist', () => {
       expect(failure?.code).toBe(1);
       expect(failure?.stdout).toContain('::add-mask::hunter2-secret');
       expect(failure?.stdout).toContain('ops daily --env no-such-env --json --incidents off');
-      expect(failure?.stdout).toMatch(/::error::ops daily exited 2: ops: /);
+      expect(failure?.stdout).toMatch(/::error::ops daily exited 2: ops daily: no environment "no-such-env"/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

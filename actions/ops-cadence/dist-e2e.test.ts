@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { mosquittoForTests } from '../../broker/mosquitto-process.js';
+import { mosquittoForTests } from '../../test/support/mosquitto-process.js';
+import { LOCAL_ENV_PATH } from '../../common/local-env.js';
 import { startGitHubStandin, type GitHubStandin } from '../../test/support/github-standin.js';
 import { startTestSandbox, type TestSandbox } from '../../test/support/sandbox.js';
 
@@ -24,9 +25,9 @@ suite('the ops-cadence action bundle', () => {
   beforeAll(async () => {
     sandbox = await startTestSandbox('action_e2e');
     standin = await startGitHubStandin({ owner: 'acme', repo: 'mqtt-saas' });
-    // The runner's workspace: the CLI finds the sandbox at .ops/local/env.json below it.
+    // The runner's workspace: the CLI finds the sandbox at LOCAL_ENV_PATH below it.
     workspace = await mkdtemp(join(tmpdir(), 'action-workspace-'));
-    await mkdir(join(workspace, '.ops', 'local'), { recursive: true });
+    await mkdir(join(workspace, dirname(LOCAL_ENV_PATH)), { recursive: true });
   });
   afterAll(async () => {
     await standin?.close();
@@ -35,7 +36,7 @@ suite('the ops-cadence action bundle', () => {
   });
 
   async function runAction(cadence: string, envFile: string) {
-    await copyFile(envFile, join(workspace, '.ops', 'local', 'env.json'));
+    await copyFile(envFile, join(workspace, LOCAL_ENV_PATH));
     const summary = join(workspace, 'summary.md');
     const output = join(workspace, 'output.txt');
     await writeFile(summary, '');

@@ -1,15 +1,13 @@
 /**
  * Per-instance state of the Functions app: one pg pool and the services over it, created on first
- * use from the environment. Settings:
- *   DATABASE_URL          Postgres (Supabase pooler in production; session mode, or transaction
- *                         mode on 6543 — we use no named prepared statements)
- *   DATABASE_POOL_MAX     pool size per instance (default 4)
+ * use from the database settings (./settings.ts).
  */
 import pg from 'pg';
 import { defaultRuleCache, evaluateAcceptedBatch } from './alerts/index.js';
 import { createBridgeReportRecorder, type RecordBridgeReport } from './ingest/bridge-report.js';
 import { IngestService } from './ingest/ingest-service.js';
 import type { AcceptedRow } from './ingest/write-batch.js';
+import type { DatabaseSettings } from './settings.js';
 
 export interface AppContext {
   pool: pg.Pool;
@@ -20,11 +18,9 @@ export interface AppContext {
 
 let context: AppContext | null = null;
 
-export function appContext(env: NodeJS.ProcessEnv = process.env): AppContext {
+export function appContext(database: DatabaseSettings): AppContext {
   if (context) return context;
-  const url = env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is not set: configure it in the Function App settings');
-  const pool = new pg.Pool({ connectionString: url, max: Number(env.DATABASE_POOL_MAX ?? 4) });
+  const pool = new pg.Pool({ connectionString: database.url, max: database.poolMax });
   pool.on('error', (error) => logError('pg pool', error));
   context = {
     pool,

@@ -12,7 +12,7 @@ import { latestMigrationVersion } from '../../supabase/migrate.js';
 import { runDailyBackup } from './daily-backup.js';
 import { createLocalDirBackupStore } from './local-dir-store.js';
 import { findPgTool } from './pg-tools.js';
-import { seedBackupFixture } from './test-fixture.js';
+import { seedBackupFixture } from '../../test/support/backup-fixture.js';
 
 const run = promisify(execFile);
 // Trust auth ignores it, so the password can be checked for leaks without a real secret.

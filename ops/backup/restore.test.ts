@@ -17,7 +17,7 @@ import { runDailyBackup } from './daily-backup.js';
 import { BACKUP_FORMAT, decodeMetadata, encodeMetadata } from './metadata.js';
 import { createRestoreTestSource } from './restore.js';
 import { backupName, type BackupStore } from './store.js';
-import { seedBackupFixture } from './test-fixture.js';
+import { seedBackupFixture } from '../../test/support/backup-fixture.js';
 
 const SCRATCH = `rt_${randomBytes(3).toString('hex')}`;
 const CONTAINER = 'backups';

@@ -5,10 +5,13 @@
 import type { Check } from '../engine/check.js';
 import type { PlatformDbSource } from '../sources/platform-db.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const AI_SPEND_TITLE = 'AI token spend, month to date';
+
 export function aiSpendCheck(source: PlatformDbSource, options: { monthlyBudgetUsd?: number } = {}): Check {
   return {
     id: 'weekly.ai-spend',
-    title: 'AI token spend, month to date',
+    title: AI_SPEND_TITLE,
     severity: 'medium',
     playbook: 'cost-spike',
     async run({ now }) {

@@ -7,6 +7,9 @@
 import type { Check } from '../engine/check.js';
 import type { AlertDeliverySource } from '../sources/alert-delivery.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const ALERT_DELIVERY_TITLE = 'An alert fires and its notification is delivered';
+
 export interface AlertDeliveryThresholds {
   /** Until the alert fires (the rule cache may need a few seconds to see a new rule). */
   fireTimeoutMs: number;
@@ -29,7 +32,7 @@ export function alertDeliveryCheck(
 ): Check {
   return {
     id: 'golive.alert-delivered',
-    title: 'An alert fires and its notification is delivered',
+    title: ALERT_DELIVERY_TITLE,
     severity: 'high',
     playbook: null,
     async run({ now, signal }) {

@@ -5,13 +5,16 @@
  */
 import type { Check } from '../engine/check.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const ARCHIVE_STATUS_TITLE = 'Telemetry archive running or explicitly disabled';
+
 export function archiveStatusCheck(options: {
   environment: string;
   archive: { mode: 'disabled'; reason: string } | undefined;
 }): Check {
   return {
     id: 'golive.archive',
-    title: 'Telemetry archive running or explicitly disabled',
+    title: ARCHIVE_STATUS_TITLE,
     severity: 'low',
     playbook: null,
     async run() {

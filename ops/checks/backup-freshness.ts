@@ -6,6 +6,9 @@
 import type { Check, CheckOutcome } from '../engine/check.js';
 import type { BackupInfo, BackupStore } from '../backup/store.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const BACKUP_FRESHNESS_TITLE = 'Database backup freshness';
+
 const HOUR_MS = 3_600_000;
 
 export interface BackupFreshnessOptions {
@@ -31,7 +34,7 @@ export function backupFreshnessCheck(
     throw new Error('backup freshness: maxSizeDropPercent must be in (0, 100]');
   return {
     id: 'daily.backup-freshness',
-    title: 'Database backup freshness',
+    title: BACKUP_FRESHNESS_TITLE,
     severity: 'high',
     playbook: null,
     async run({ now }): Promise<CheckOutcome> {

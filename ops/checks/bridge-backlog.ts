@@ -8,7 +8,11 @@
  * then there is no age to see). No bridge ever heard of fails too.
  */
 import type { Check, CheckOutcome } from '../engine/check.js';
+import { worstStatus } from '../engine/status.js';
 import type { BridgeStatusRow, BridgeStatusSource } from '../sources/bridge-status.js';
+
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const BRIDGE_BACKLOG_TITLE = 'Bridge backlog (oldest message not yet accepted by mqtt_ingest)';
 
 export interface BridgeBacklogOptions {
   warnAgeSeconds: number;
@@ -35,7 +39,7 @@ export function bridgeBacklogCheck(
   const o = { ...DEFAULT_BRIDGE_BACKLOG, ...options };
   return {
     id: 'daily.bridge-backlog',
-    title: 'Bridge backlog (oldest message not yet accepted by mqtt_ingest)',
+    title: BRIDGE_BACKLOG_TITLE,
     severity: 'critical',
     playbook: null,
     async run({ now }) {
@@ -51,10 +55,9 @@ export function bridgeBacklogCheck(
       }
       const at = now();
       const assessed = rows.map((r) => assess(r, at, o));
-      const rank = { ok: 0, warn: 1, fail: 2 } as const;
-      const worst = assessed.reduce(
-        (w, a) => (rank[a.status] > rank[w] ? a.status : w),
-        'ok' as keyof typeof rank,
+      const worst = worstStatus(
+        assessed.map((a) => a.status),
+        'ok',
       );
       const metrics = {
         bridges: rows.length,

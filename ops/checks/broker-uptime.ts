@@ -5,6 +5,9 @@
 import type { Check } from '../engine/check.js';
 import type { MqttRoundTripSource } from '../sources/mqtt-round-trip.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const BROKER_UPTIME_TITLE = 'Broker round trip';
+
 export function brokerUptimeCheck(
   source: MqttRoundTripSource,
   options: { listener: string; endpoint: string; warnMs?: number },
@@ -12,7 +15,7 @@ export function brokerUptimeCheck(
   const warnMs = options.warnMs ?? 1_000;
   return {
     id: `daily.broker-uptime.${options.listener}`,
-    title: `Broker round trip on ${options.listener}`,
+    title: `${BROKER_UPTIME_TITLE} on ${options.listener}`,
     severity: 'critical',
     playbook: 'broker-down',
     async run({ signal }) {

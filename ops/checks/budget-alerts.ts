@@ -7,6 +7,9 @@
 import type { Check } from '../engine/check.js';
 import type { AzureCostSource } from '../sources/azure-cost.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const BUDGET_ALERTS_TITLE = 'Cost budget with alert thresholds';
+
 export function budgetAlertsCheck(
   source: Pick<AzureCostSource, 'budget'>,
   options: { configuredMonthly: number; earlyWarnPct?: number },
@@ -14,7 +17,7 @@ export function budgetAlertsCheck(
   const early = options.earlyWarnPct ?? 100;
   return {
     id: 'golive.budget',
-    title: 'Cost budget with alert thresholds',
+    title: BUDGET_ALERTS_TITLE,
     severity: 'medium',
     playbook: null,
     async run({ signal }) {

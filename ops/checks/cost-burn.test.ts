@@ -86,6 +86,14 @@ test('projection: complete days plus the 7-day average for each day not complete
   expect(r.playbook).toBe('cost-spike');
 });
 
+test('services past topServices are summed as others, not dropped', async () => {
+  const { source } = fakeSource(steady);
+  const r = await run(source, NOW, { topServices: 1 });
+  expect(r.evidence).toContain(
+    'Top services this month: Microsoft.Compute 18.30 EUR (75%), 1 other service 6.10 EUR (25%)',
+  );
+});
+
 test('the lag: yesterday becomes complete 16 h after it ends, not before', async () => {
   const { source } = fakeSource((d) => (d === '2026-11-26' ? 0.1 : 1));
   const before = await run(source, Date.parse('2026-11-26T15:59:00Z'));

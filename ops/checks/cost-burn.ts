@@ -9,8 +9,12 @@
  * (UTC). Partial days are shown but never used for the rate or the projection.
  */
 import type { Chart, Check } from '../engine/check.js';
+import { sumOf, topLines } from '../report/top-lines.js';
 import type { AzureCostSource, CostBudget } from '../sources/azure-cost.js';
 import { round } from './series-stats.js';
+
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const COST_BURN_TITLE = 'Azure cost burn, month to date and projection';
 
 export interface CostBurnOptions {
   /** Percent of the budget the projection may reach before a warning; default 80. */
@@ -51,7 +55,7 @@ export function costBurnCheck(source: AzureCostSource, options: CostBurnOptions 
 
   return {
     id: 'daily.cost-burn',
-    title: 'Azure cost burn, month to date and projection',
+    title: COST_BURN_TITLE,
     severity: 'high',
     playbook: 'cost-spike',
     async run({ now, signal }) {
@@ -104,7 +108,17 @@ export function costBurnCheck(source: AzureCostSource, options: CostBurnOptions 
       const services = new Map<string, number>();
       for (const s of usage.services)
         if (s.date >= iso(monthStart)) services.set(s.service, (services.get(s.service) ?? 0) + s.cost);
-      const top = [...services].sort((a, b) => b[1] - a[1]).slice(0, o.topServices);
+      const byCost = [...services].sort((a, b) => b[1] - a[1]);
+      const share = (c: number) => (mtd > 0 ? Math.round((100 * c) / mtd) : 0);
+      const topServices = topLines(
+        byCost,
+        o.topServices,
+        ([s, c]) => `${s} ${money(c)} (${share(c)}%)`,
+        (rest) => {
+          const c = sumOf(rest, ([, cost]) => cost);
+          return `${rest.length} other service${rest.length === 1 ? '' : 's'} ${money(c)} (${share(c)}%)`;
+        },
+      );
 
       const partialDays: string[] = [];
       for (let d = Math.max(lastComplete + DAY, monthStart); d <= todayStart; d += DAY)
@@ -134,7 +148,7 @@ export function costBurnCheck(source: AzureCostSource, options: CostBurnOptions 
                 .join(', ') || 'none enabled'
             }`
           : `Budget unreadable (${budgetRead.error})${options.fallbackBudget !== undefined ? `; using the configured ${money(options.fallbackBudget)}` : ''}`,
-        `Top services this month: ${top.map(([s, c]) => `${s} ${money(c)} (${mtd > 0 ? Math.round((100 * c) / mtd) : 0}%)`).join(', ') || 'none'}`,
+        `Top services this month: ${topServices.join(', ') || 'none'}`,
       ];
       if (spike)
         evidence.push(

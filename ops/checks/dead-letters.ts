@@ -3,7 +3,11 @@
  * share of all messages means a device fleet, a firmware or a tenant's integration is broken.
  */
 import type { Check } from '../engine/check.js';
+import { sumOf, topLines } from '../report/top-lines.js';
 import type { PlatformDbSource } from '../sources/platform-db.js';
+
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const DEAD_LETTERS_TITLE = 'Dead letters in the last 24 h';
 
 const DAY_MS = 86_400_000;
 
@@ -16,7 +20,7 @@ export function deadLettersCheck(
   const top = options.top ?? 5;
   return {
     id: 'daily.dead-letters',
-    title: 'Dead letters in the last 24 h',
+    title: DEAD_LETTERS_TITLE,
     severity: 'medium',
     playbook: null,
     async run({ now }) {
@@ -31,9 +35,13 @@ export function deadLettersCheck(
       const sharePct = rejected + accepted === 0 ? 0 : (100 * rejected) / (rejected + accepted);
       const rounded = Math.round(sharePct * 100) / 100;
       const metrics = { rejected, accepted, reject_share_pct: rounded };
-      const evidence = rejects
-        .slice(0, top)
-        .map((r) => `${r.count} x ${r.reason} (${r.tenant ?? 'no tenant: unknown device or topic'})`);
+      const evidence = topLines(
+        rejects,
+        top,
+        (r) => `${r.count} x ${r.reason} (${r.tenant ?? 'no tenant: unknown device or topic'})`,
+        (rest) =>
+          `${sumOf(rest, (r) => r.count)} x in ${rest.length} other reason/tenant group${rest.length === 1 ? '' : 's'}`,
+      );
       const summary = `${rejected} dead letters, ${rounded}% of ${rejected + accepted} messages`;
       if (sharePct > failShare)
         return { status: 'fail', summary: `${summary} (over ${failShare}%)`, metrics, evidence };

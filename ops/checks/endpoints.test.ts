@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort } from '../../common/free-port.js';
+import { freePort } from '../../test/support/free-port.js';
 import { runChecks } from '../engine/run-checks.js';
 import { createHttpProbeSource } from '../sources/http-probe.js';
 import { endpointCheck } from './endpoints.js';

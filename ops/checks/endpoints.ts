@@ -5,6 +5,9 @@
 import type { Check } from '../engine/check.js';
 import type { HttpProbeSource } from '../sources/http-probe.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const ENDPOINTS_TITLE = 'HTTP endpoints answer';
+
 export function endpointCheck(
   source: HttpProbeSource,
   options: { name: string; url: string; expectStatus: number[]; warnMs?: number },

@@ -5,6 +5,9 @@
 import type { Check } from '../engine/check.js';
 import type { WorkflowRunsSource } from '../sources/github-workflow-runs.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const FAILED_WORKFLOWS_TITLE = 'Failed GitHub workflow runs';
+
 export interface FailedWorkflowsOptions {
   /** Look-back window in hours (default 24). */
   windowHours?: number;
@@ -27,7 +30,7 @@ export function failedWorkflowsCheck(
     throw new Error('failed-workflows: failAtCount must be an integer >= 1');
   return {
     id: 'daily.failed-workflows',
-    title: `Failed GitHub workflow runs (last ${windowHours} h)`,
+    title: `${FAILED_WORKFLOWS_TITLE} (last ${windowHours} h)`,
     severity: 'medium',
     playbook: null,
     async run({ now, signal }) {

@@ -88,6 +88,24 @@ test('top messages are evidence, redacted and truncated', async () => {
   expect(r.evidence.at(-1)!.split(': ')[1]!.length).toBe(50);
 });
 
+test('messages past topMessages are counted in one line, not dropped', async () => {
+  const message = (text: string, count: number) => ({
+    functionName: 'mqtt_ingest',
+    type: 'Error',
+    message: text,
+    count,
+    lastSeen: null,
+  });
+  const { r } = await run(
+    {
+      byFunction: [fn('mqtt_ingest', 100, 12)],
+      topMessages: [message('a', 7), message('b', 3), message('c', 2)],
+    },
+    { topMessages: 1 },
+  );
+  expect(r.evidence.slice(-2)).toEqual(['7x mqtt_ingest Error: a', '5x in 2 other messages, not shown']);
+});
+
 test.each([
   ['Authorization: Bearer abc.def-123', 'Authorization: Bearer ***'],
   ['password=s3cr3t; host=x', 'password=***; host=x'],

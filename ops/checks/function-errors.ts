@@ -4,10 +4,14 @@
  * failure rate reaches `failRatePercent` with at least `rateMinInvocations` invocations. The most
  * frequent error messages are the evidence, secrets redacted and truncated.
  */
-import { redactSecrets } from '../report/redact-secrets.js';
 import type { Check } from '../engine/check.js';
+import { redactSecrets } from '../report/redact-secrets.js';
+import { sumOf, topLines } from '../report/top-lines.js';
 import type { FunctionLogsSource } from '../sources/azure-logs.js';
 import { round } from './series-stats.js';
+
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const FUNCTION_ERRORS_TITLE = 'Function failures';
 
 export interface FunctionErrorsOptions {
   /** Default 24. */
@@ -49,7 +53,7 @@ export function functionErrorsCheck(source: FunctionLogsSource, options: Functio
 
   return {
     id: 'daily.function-errors',
-    title: `Function failures, last ${o.windowHours} h`,
+    title: `${FUNCTION_ERRORS_TITLE}, last ${o.windowHours} h`,
     severity: 'high',
     playbook: null,
     async run({ now, signal }) {
@@ -75,12 +79,14 @@ export function functionErrorsCheck(source: FunctionLogsSource, options: Functio
           (f) =>
             `${f.functionName}: ${f.failures} failed of ${f.invocations} invocations (${round(rate(f), 2)}%)`,
         ),
-        ...topMessages
-          .slice(0, o.topMessages)
-          .map(
-            (m) =>
-              `${m.count}x ${m.functionName} ${m.type}${m.lastSeen ? ` (last ${m.lastSeen.toISOString()})` : ''}: ${cleanMessage(m.message, o.messageMaxChars)}`,
-          ),
+        ...topLines(
+          topMessages,
+          o.topMessages,
+          (m) =>
+            `${m.count}x ${m.functionName} ${m.type}${m.lastSeen ? ` (last ${m.lastSeen.toISOString()})` : ''}: ${cleanMessage(m.message, o.messageMaxChars)}`,
+          (rest) =>
+            `${sumOf(rest, (m) => m.count)}x in ${rest.length} other message${rest.length === 1 ? '' : 's'}, not shown`,
+        ),
       ];
       const metrics = {
         invocations,

@@ -1,4 +1,4 @@
-import type { HealthReport } from '../../functions/src/ingest/health.js';
+import type { HealthReport } from '../../common/ingest-protocol.js';
 import { latestMigrationVersion } from '../../supabase/migrate.js';
 import { runChecks } from '../engine/run-checks.js';
 import type { FunctionHealthReading } from '../sources/function-health.js';

@@ -5,6 +5,9 @@
 import type { Check } from '../engine/check.js';
 import type { FunctionHealthSource } from '../sources/function-health.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const FUNCTION_HEALTH_TITLE = 'Functions app health';
+
 export interface FunctionHealthOptions {
   /** The newest migration version in the repository (supabase/migrate.ts latestMigrationVersion). */
   expectedSchemaVersion: string;
@@ -16,7 +19,7 @@ export function functionHealthCheck(source: FunctionHealthSource, options: Funct
   const warnMs = options.warnMs ?? 5_000;
   return {
     id: 'daily.function-health',
-    title: 'Functions app health',
+    title: FUNCTION_HEALTH_TITLE,
     severity: 'critical',
     playbook: null,
     async run({ signal }) {

@@ -7,6 +7,9 @@ import { randomBytes } from 'node:crypto';
 import type { Check } from '../engine/check.js';
 import type { IngestCanarySource } from '../sources/ingest-canary.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const INGEST_CANARY_TITLE = 'Ingest canary: publish -> commit';
+
 export interface IngestCanaryThresholds {
   warnMs: number;
   timeoutMs: number;
@@ -20,7 +23,7 @@ export function ingestCanaryCheck(
 ): Check {
   return {
     id: 'daily.ingest-canary',
-    title: 'Ingest canary: publish -> commit',
+    title: INGEST_CANARY_TITLE,
     severity: 'critical',
     playbook: 'broker-down',
     async run({ now, signal }) {

@@ -8,6 +8,9 @@
 import type { Check } from '../engine/check.js';
 import type { PlatformDbSource } from '../sources/platform-db.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const PRICING_REVIEW_TITLE = 'Tenants against their plan limits, revenue against attributed cost';
+
 const DAY_MS = 86_400_000;
 
 /** The platform's cloud cost of a recent whole month (Azure), or null when it cannot be known. */
@@ -22,7 +25,7 @@ export function pricingReviewCheck(
   const near = options.nearPct ?? 80;
   return {
     id: 'monthly.pricing-review',
-    title: 'Tenants against their plan limits, revenue against attributed cost',
+    title: PRICING_REVIEW_TITLE,
     severity: 'low',
     playbook: null,
     async run({ now, signal }) {

@@ -7,6 +7,9 @@
 import type { Check } from '../engine/check.js';
 import type { ProbeStateSource } from '../sources/probe-state.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const PROBE_HEARTBEAT_TITLE = 'Uptime probe heartbeat';
+
 export function probeHeartbeatCheck(
   source: ProbeStateSource,
   options: { staleMinutes?: number } = {},
@@ -14,7 +17,7 @@ export function probeHeartbeatCheck(
   const staleMinutes = options.staleMinutes ?? 5;
   return {
     id: 'golive.probe-heartbeat',
-    title: 'Uptime probe heartbeat',
+    title: PROBE_HEARTBEAT_TITLE,
     severity: 'high',
     playbook: null,
     async run({ now }) {

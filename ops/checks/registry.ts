@@ -1,8 +1,9 @@
 /**
- * Every check the runbook YAML can name, by id, with how to build it for an environment. The
- * runbook-config test fails when an id is here and not in runbook/runbook.yaml, or the other way
- * round. A builder may return several checks (one per listener, endpoint...); their ids are the
- * registry id or start with it followed by a dot.
+ * Every check the runbook YAML can name, by id, with its title and how to build it for an
+ * environment. The runbook-config test fails when an id is here and not in runbook/runbook.yaml,
+ * or the other way round. A builder may return several checks (one per listener, endpoint...);
+ * their ids are the registry id or start with it followed by a dot. Severity, component and
+ * playbook are the runbook's (runbook.yaml), applied by the cadence plan.
  */
 import { latestMigrationVersion } from '../../supabase/migrate.js';
 import { ingestHealthUrl, mqttTarget, required, type OpsTarget } from '../config/ops-target.js';
@@ -15,34 +16,34 @@ import { lastMonthPlatformCost } from '../sources/platform-cost.js';
 import { createProbeStateSource } from '../sources/probe-state.js';
 import { createMqttRoundTripSource } from '../sources/mqtt-round-trip.js';
 import { createTlsCertificateSource } from '../sources/tls-certificate.js';
-import { aiSpendCheck } from './ai-spend.js';
-import { archiveStatusCheck } from './archive-status.js';
-import { budgetAlertsCheck } from './budget-alerts.js';
-import { alertDeliveryCheck, DEFAULT_ALERT_DELIVERY } from './alert-delivery.js';
-import { bridgeBacklogCheck } from './bridge-backlog.js';
-import { brokerUptimeCheck } from './broker-uptime.js';
-import { deadLettersCheck } from './dead-letters.js';
-import { endpointCheck } from './endpoints.js';
-import { functionHealthCheck } from './function-health.js';
-import { ingestCanaryCheck, DEFAULT_INGEST_CANARY } from './ingest-canary.js';
-import { pricingReviewCheck } from './pricing-review.js';
-import { probeHeartbeatCheck } from './probe-heartbeat.js';
+import { AI_SPEND_TITLE, aiSpendCheck } from './ai-spend.js';
+import { ARCHIVE_STATUS_TITLE, archiveStatusCheck } from './archive-status.js';
+import { BUDGET_ALERTS_TITLE, budgetAlertsCheck } from './budget-alerts.js';
+import { ALERT_DELIVERY_TITLE, alertDeliveryCheck, DEFAULT_ALERT_DELIVERY } from './alert-delivery.js';
+import { BRIDGE_BACKLOG_TITLE, bridgeBacklogCheck } from './bridge-backlog.js';
+import { BROKER_UPTIME_TITLE, brokerUptimeCheck } from './broker-uptime.js';
+import { DEAD_LETTERS_TITLE, deadLettersCheck } from './dead-letters.js';
+import { ENDPOINTS_TITLE, endpointCheck } from './endpoints.js';
+import { FUNCTION_HEALTH_TITLE, functionHealthCheck } from './function-health.js';
+import { DEFAULT_INGEST_CANARY, INGEST_CANARY_TITLE, ingestCanaryCheck } from './ingest-canary.js';
+import { PRICING_REVIEW_TITLE, pricingReviewCheck } from './pricing-review.js';
+import { PROBE_HEARTBEAT_TITLE, probeHeartbeatCheck } from './probe-heartbeat.js';
 import { createAzureCostSource } from '../sources/azure-cost.js';
 import { createFunctionLogsSource } from '../sources/azure-logs.js';
 import { createVmMetricsSource } from '../sources/azure-metrics.js';
 import { createBrokerSysSource } from '../sources/broker-sys.js';
 import { createGitHubWorkflowRunsSource } from '../sources/github-workflow-runs.js';
-import { costBurnCheck } from './cost-burn.js';
-import { failedWorkflowsCheck } from './failed-workflows.js';
-import { functionErrorsCheck } from './function-errors.js';
-import { vmCapacityCheck } from './vm-capacity.js';
-import { vmJournalErrorsCheck } from './vm-journal-errors.js';
+import { COST_BURN_TITLE, costBurnCheck } from './cost-burn.js';
+import { FAILED_WORKFLOWS_TITLE, failedWorkflowsCheck } from './failed-workflows.js';
+import { FUNCTION_ERRORS_TITLE, functionErrorsCheck } from './function-errors.js';
+import { VM_CAPACITY_TITLE, vmCapacityCheck } from './vm-capacity.js';
+import { VM_JOURNAL_ERRORS_TITLE, vmJournalErrorsCheck } from './vm-journal-errors.js';
 import { restoreAdminUrl, type SharedSources } from './shared-sources.js';
 import { createRestoreTestSource } from '../backup/restore.js';
-import { backupFreshnessCheck } from './backup-freshness.js';
-import { restoreTestCheck } from './restore-test.js';
-import { tlsExpiryCheck } from './tls-expiry.js';
-import { topTenantsCheck } from './top-tenants.js';
+import { BACKUP_FRESHNESS_TITLE, backupFreshnessCheck } from './backup-freshness.js';
+import { RESTORE_TEST_TITLE, restoreTestCheck } from './restore-test.js';
+import { TLS_EXPIRY_TITLE, tlsExpiryCheck } from './tls-expiry.js';
+import { TOP_TENANTS_TITLE, topTenantsCheck } from './top-tenants.js';
 
 export interface BuildContext {
   target: OpsTarget;
@@ -52,6 +53,12 @@ export interface BuildContext {
 }
 
 export type CheckBuilder = (ctx: BuildContext) => Check[];
+
+export interface RegisteredCheck {
+  /** What the report calls it when it cannot be built (skipped, a secret missing): its module's title. */
+  title: string;
+  build: CheckBuilder;
+}
 
 /** Threshold lookup with a default, so a YAML that leaves one out still builds. */
 export class Thresholds {
@@ -67,236 +74,297 @@ export class Thresholds {
   }
 }
 
-export const CHECK_BUILDERS: Record<string, CheckBuilder> = {
-  'daily.broker-uptime': ({ target, thresholds }) => {
-    const mqtt = mqttTarget(target);
-    const probe = mqtt.probe();
-    return mqtt.listeners.map((l) =>
-      brokerUptimeCheck(
-        createMqttRoundTripSource({ url: l.url, ...probe, protocolVersion: mqtt.protocolVersion }),
-        { listener: l.name, endpoint: l.url, ...thresholds.pick('warnMs') },
-      ),
-    );
+export const CHECK_REGISTRY: Record<string, RegisteredCheck> = {
+  'daily.broker-uptime': {
+    title: BROKER_UPTIME_TITLE,
+    build: ({ target, thresholds }) => {
+      const mqtt = mqttTarget(target);
+      const probe = mqtt.probe();
+      return mqtt.listeners.map((l) =>
+        brokerUptimeCheck(
+          createMqttRoundTripSource({ url: l.url, ...probe, protocolVersion: mqtt.protocolVersion }),
+          { listener: l.name, endpoint: l.url, ...thresholds.pick('warnMs') },
+        ),
+      );
+    },
   },
-  'daily.tls-expiry': ({ target, thresholds }) =>
-    required(target, 'TLS endpoints', target.config.tls).map((t) =>
-      tlsExpiryCheck(createTlsCertificateSource({ host: t.host, port: t.port }), {
-        name: t.name,
-        endpoint: `${t.host}:${t.port}`,
-        ...thresholds.pick('warnDays', 'failDays'),
-      }),
-    ),
-  'daily.endpoints': ({ target, thresholds }) => {
-    const source = createHttpProbeSource();
-    return required(target, 'HTTP endpoints', target.config.endpoints).map((e) =>
-      endpointCheck(source, { ...e, ...thresholds.pick('warnMs') }),
-    );
-  },
-  'daily.function-health': ({ target, thresholds }) => [
-    functionHealthCheck(createFunctionHealthSource({ healthUrl: ingestHealthUrl(target) }), {
-      expectedSchemaVersion: latestMigrationVersion(),
-      ...thresholds.pick('warnMs'),
-    }),
-  ],
-  'daily.ingest-canary': ({ shared, thresholds }) => [
-    ingestCanaryCheck(shared.canary(), {
-      warnMs: thresholds.get('warnMs', DEFAULT_INGEST_CANARY.warnMs),
-      timeoutMs: thresholds.get('timeoutMs', DEFAULT_INGEST_CANARY.timeoutMs),
-    }),
-  ],
-  'daily.bridge-backlog': ({ shared, thresholds }) => [
-    bridgeBacklogCheck(
-      createBridgeStatusSource(shared.dbPool()),
-      thresholds.pick('warnAgeSeconds', 'failAgeSeconds', 'staleReportSeconds'),
-    ),
-  ],
-  'daily.dead-letters': ({ shared, thresholds }) => [
-    deadLettersCheck(shared.db(), thresholds.pick('warnSharePct', 'failSharePct', 'top')),
-  ],
-  'daily.function-errors': ({ shared, thresholds }) => {
-    const azure = shared.azure();
-    return [
-      functionErrorsCheck(
-        createFunctionLogsSource(azure.logs, {
-          workspaceId: azure.config.logAnalyticsWorkspaceId,
-          functionApp: azure.config.functionApp,
+  'daily.tls-expiry': {
+    title: TLS_EXPIRY_TITLE,
+    build: ({ target, thresholds }) =>
+      required(target, 'TLS endpoints', target.config.tls).map((t) =>
+        tlsExpiryCheck(createTlsCertificateSource({ host: t.host, port: t.port }), {
+          name: t.name,
+          endpoint: `${t.host}:${t.port}`,
+          ...thresholds.pick('warnDays', 'failDays'),
         }),
+      ),
+  },
+  'daily.endpoints': {
+    title: ENDPOINTS_TITLE,
+    build: ({ target, thresholds }) => {
+      const source = createHttpProbeSource();
+      return required(target, 'HTTP endpoints', target.config.endpoints).map((e) =>
+        endpointCheck(source, { ...e, ...thresholds.pick('warnMs') }),
+      );
+    },
+  },
+  'daily.function-health': {
+    title: FUNCTION_HEALTH_TITLE,
+    build: ({ target, thresholds }) => [
+      functionHealthCheck(createFunctionHealthSource({ healthUrl: ingestHealthUrl(target) }), {
+        expectedSchemaVersion: latestMigrationVersion(),
+        ...thresholds.pick('warnMs'),
+      }),
+    ],
+  },
+  'daily.ingest-canary': {
+    title: INGEST_CANARY_TITLE,
+    build: ({ shared, thresholds }) => [
+      ingestCanaryCheck(shared.canary(), {
+        warnMs: thresholds.get('warnMs', DEFAULT_INGEST_CANARY.warnMs),
+        timeoutMs: thresholds.get('timeoutMs', DEFAULT_INGEST_CANARY.timeoutMs),
+      }),
+    ],
+  },
+  'daily.bridge-backlog': {
+    title: BRIDGE_BACKLOG_TITLE,
+    build: ({ shared, thresholds }) => [
+      bridgeBacklogCheck(
+        createBridgeStatusSource(shared.dbPool()),
+        thresholds.pick('warnAgeSeconds', 'failAgeSeconds', 'staleReportSeconds'),
+      ),
+    ],
+  },
+  'daily.dead-letters': {
+    title: DEAD_LETTERS_TITLE,
+    build: ({ shared, thresholds }) => [
+      deadLettersCheck(shared.db(), thresholds.pick('warnSharePct', 'failSharePct', 'top')),
+    ],
+  },
+  'daily.function-errors': {
+    title: FUNCTION_ERRORS_TITLE,
+    build: ({ shared, thresholds }) => {
+      const azure = shared.azure();
+      return [
+        functionErrorsCheck(
+          createFunctionLogsSource(azure.logs, {
+            workspaceId: azure.config.logAnalyticsWorkspaceId,
+            functionApp: azure.config.functionApp,
+          }),
+          thresholds.pick(
+            'windowHours',
+            'warnFailures',
+            'failFailures',
+            'failRatePercent',
+            'rateMinInvocations',
+            'topMessages',
+          ),
+        ),
+      ];
+    },
+  },
+  'daily.vm-errors': {
+    title: VM_JOURNAL_ERRORS_TITLE,
+    build: ({ shared, thresholds }) => [
+      vmJournalErrorsCheck(
+        shared.sshHost(),
         thresholds.pick(
           'windowHours',
-          'warnFailures',
-          'failFailures',
-          'failRatePercent',
-          'rateMinInvocations',
+          'warnErrors',
+          'failErrors',
+          'failCritical',
+          'warnWarnings',
           'topMessages',
         ),
       ),
-    ];
+    ],
   },
-  'daily.vm-errors': ({ shared, thresholds }) => [
-    vmJournalErrorsCheck(
-      shared.sshHost(),
-      thresholds.pick(
-        'windowHours',
-        'warnErrors',
-        'failErrors',
-        'failCritical',
-        'warnWarnings',
-        'topMessages',
-      ),
-    ),
-  ],
-  'daily.failed-workflows': ({ shared, thresholds }) => {
-    const gh = shared.github();
-    return [
-      failedWorkflowsCheck(
-        createGitHubWorkflowRunsSource({ octokit: gh.client, owner: gh.env.owner, repo: gh.env.repo }),
-        thresholds.pick('windowHours', 'failAtCount'),
-      ),
-    ];
-  },
-  'daily.cost-burn': ({ shared, target, thresholds }) => {
-    const azure = shared.azure();
-    return [
-      costBurnCheck(
-        createAzureCostSource(azure.consumption, {
-          scope: `subscriptions/${azure.config.subscriptionId}`,
-          budgetName: azure.config.budgetName,
-        }),
-        {
-          ...thresholds.pick(
-            'warnPercent',
-            'failPercent',
-            'lagHours',
-            'averageDays',
-            'spikeFactor',
-            'topServices',
-          ),
-          fallbackBudget: target.config.budget.monthlyUsd,
-        },
-      ),
-    ];
-  },
-  'monthly.vm-capacity': ({ shared, target, thresholds }) => {
-    const azure = shared.azure();
-    const c = azure.config;
-    // Disk over SSH and broker stats from $SYS are optional: the check says when they are missing.
-    const disk = target.config.ssh
-      ? { disk: (signal: AbortSignal) => shared.sshHost().diskUsage(signal) }
-      : undefined;
-    let broker;
-    if (target.config.mqtt || target.local) {
-      const mqtt = mqttTarget(target);
-      try {
-        const probe = mqtt.probe();
-        broker = createBrokerSysSource({
-          url: mqtt.listeners[0]!.url,
-          username: probe.username,
-          password: probe.password,
-          protocolVersion: mqtt.protocolVersion,
-        });
-      } catch (error) {
-        // Without the probe's credentials the rest of the capacity review still stands; the
-        // check names what is missing in its evidence.
-        broker = { broker: () => Promise.reject(error as Error) };
-      }
-    }
-    return [
-      vmCapacityCheck(
-        {
-          metrics: createVmMetricsSource(azure, {
-            subscriptionId: c.subscriptionId,
-            resourceGroup: c.resourceGroup,
-            vmName: c.vmName,
-          }),
-          disk,
-          broker,
-        },
-        thresholds.pick(
-          'days',
-          'cpuAvgPercent',
-          'cpuP95Percent',
-          'creditsLow',
-          'creditsExhaustDays',
-          'memoryMinAvailableMiB',
-          'diskWarnPercent',
-          'diskFailPercent',
-          'networkOutWarnGiB',
-          'brokerClientsMax',
-          'brokerMessagesPerMinMax',
+  'daily.failed-workflows': {
+    title: FAILED_WORKFLOWS_TITLE,
+    build: ({ shared, thresholds }) => {
+      const gh = shared.github();
+      return [
+        failedWorkflowsCheck(
+          createGitHubWorkflowRunsSource({ octokit: gh.client, owner: gh.env.owner, repo: gh.env.repo }),
+          thresholds.pick('windowHours', 'failAtCount'),
         ),
-      ),
-    ];
+      ];
+    },
   },
-  'daily.backup-freshness': ({ shared, thresholds }) => [
-    backupFreshnessCheck(
-      shared.backupStore(),
-      thresholds.pick('warnAgeHours', 'failAgeHours', 'maxSizeDropPercent', 'chartBackups'),
-    ),
-  ],
-  'weekly.restore-test': ({ shared, target, thresholds }) => [
-    {
-      ...restoreTestCheck(
-        createRestoreTestSource({ store: shared.backupStore(), adminUrl: restoreAdminUrl(target) }),
+  'daily.cost-burn': {
+    title: COST_BURN_TITLE,
+    build: ({ shared, target, thresholds }) => {
+      const azure = shared.azure();
+      return [
+        costBurnCheck(
+          createAzureCostSource(azure.consumption, {
+            scope: `subscriptions/${azure.config.subscriptionId}`,
+            budgetName: azure.config.budgetName,
+          }),
+          {
+            ...thresholds.pick(
+              'warnPercent',
+              'failPercent',
+              'lagHours',
+              'averageDays',
+              'spikeFactor',
+              'topServices',
+            ),
+            fallbackBudget: target.config.budget.monthlyUsd,
+          },
+        ),
+      ];
+    },
+  },
+  'monthly.vm-capacity': {
+    title: VM_CAPACITY_TITLE,
+    build: ({ shared, target, thresholds }) => {
+      const azure = shared.azure();
+      const c = azure.config;
+      // Disk over SSH and broker stats from $SYS are optional: the check says when they are missing.
+      const disk = target.config.ssh
+        ? { disk: (signal: AbortSignal) => shared.sshHost().diskUsage(signal) }
+        : undefined;
+      let broker;
+      if (target.config.mqtt || target.local) {
+        const mqtt = mqttTarget(target);
+        try {
+          const probe = mqtt.probe();
+          broker = createBrokerSysSource({
+            url: mqtt.listeners[0]!.url,
+            username: probe.username,
+            password: probe.password,
+            protocolVersion: mqtt.protocolVersion,
+          });
+        } catch (error) {
+          // Without the probe's credentials the rest of the capacity review still stands; the
+          // check names what is missing in its evidence.
+          broker = { broker: () => Promise.reject(error as Error) };
+        }
+      }
+      return [
+        vmCapacityCheck(
+          {
+            metrics: createVmMetricsSource(azure, {
+              subscriptionId: c.subscriptionId,
+              resourceGroup: c.resourceGroup,
+              vmName: c.vmName,
+            }),
+            disk,
+            broker,
+          },
+          thresholds.pick(
+            'days',
+            'cpuAvgPercent',
+            'cpuP95Percent',
+            'creditsLow',
+            'creditsExhaustDays',
+            'memoryMinAvailableMiB',
+            'diskWarnPercent',
+            'diskFailPercent',
+            'networkOutWarnGiB',
+            'brokerClientsMax',
+            'brokerMessagesPerMinMax',
+          ),
+        ),
+      ];
+    },
+  },
+  'daily.backup-freshness': {
+    title: BACKUP_FRESHNESS_TITLE,
+    build: ({ shared, thresholds }) => [
+      backupFreshnessCheck(
+        shared.backupStore(),
+        thresholds.pick('warnAgeHours', 'failAgeHours', 'maxSizeDropPercent', 'chartBackups'),
+      ),
+    ],
+  },
+  'weekly.restore-test': {
+    title: RESTORE_TEST_TITLE,
+    build: ({ shared, target, thresholds }) => [
+      {
+        ...restoreTestCheck(
+          createRestoreTestSource({ store: shared.backupStore(), adminUrl: restoreAdminUrl(target) }),
+          {
+            expectedSchemaVersion: latestMigrationVersion(),
+            ...thresholds.pick('warnTotalMs'),
+          },
+        ),
+        // Download, restore and verify a whole database: far beyond the default per-check budget.
+        timeoutMs: thresholds.get('timeoutMs', 30 * 60_000),
+      },
+    ],
+  },
+  'weekly.top-tenants': {
+    title: TOP_TENANTS_TITLE,
+    build: ({ shared, thresholds }) => [
+      topTenantsCheck(shared.db(), thresholds.pick('top', 'growthWarnPct')),
+    ],
+  },
+  'weekly.ai-spend': {
+    title: AI_SPEND_TITLE,
+    build: ({ shared, target }) => [
+      aiSpendCheck(shared.db(), { monthlyBudgetUsd: target.config.budget.aiMonthlyUsd }),
+    ],
+  },
+  'golive.alert-delivered': {
+    title: ALERT_DELIVERY_TITLE,
+    build: ({ target, shared, thresholds }) => [
+      alertDeliveryCheck(
+        createAlertDeliverySource({
+          pool: shared.dbPool(),
+          canary: shared.canary(),
+          deviceKey: mqttTarget(target).canary().deviceId,
+        }),
         {
-          expectedSchemaVersion: latestMigrationVersion(),
-          ...thresholds.pick('warnTotalMs'),
+          fireTimeoutMs: thresholds.get('fireTimeoutMs', DEFAULT_ALERT_DELIVERY.fireTimeoutMs),
+          deliverTimeoutMs: thresholds.get('deliverTimeoutMs', DEFAULT_ALERT_DELIVERY.deliverTimeoutMs),
+          resolveTimeoutMs: thresholds.get('resolveTimeoutMs', DEFAULT_ALERT_DELIVERY.resolveTimeoutMs),
+          pollMs: DEFAULT_ALERT_DELIVERY.pollMs,
         },
       ),
-      // Download, restore and verify a whole database: far beyond the default per-check budget.
-      timeoutMs: thresholds.get('timeoutMs', 30 * 60_000),
-    },
-  ],
-  'weekly.top-tenants': ({ shared, thresholds }) => [
-    topTenantsCheck(shared.db(), thresholds.pick('top', 'growthWarnPct')),
-  ],
-  'weekly.ai-spend': ({ shared, target }) => [
-    aiSpendCheck(shared.db(), { monthlyBudgetUsd: target.config.budget.aiMonthlyUsd }),
-  ],
-  'golive.alert-delivered': ({ target, shared, thresholds }) => [
-    alertDeliveryCheck(
-      createAlertDeliverySource({
-        pool: shared.dbPool(),
-        canary: shared.canary(),
-        deviceKey: mqttTarget(target).canary().deviceId,
-      }),
-      {
-        fireTimeoutMs: thresholds.get('fireTimeoutMs', DEFAULT_ALERT_DELIVERY.fireTimeoutMs),
-        deliverTimeoutMs: thresholds.get('deliverTimeoutMs', DEFAULT_ALERT_DELIVERY.deliverTimeoutMs),
-        resolveTimeoutMs: thresholds.get('resolveTimeoutMs', DEFAULT_ALERT_DELIVERY.resolveTimeoutMs),
-        pollMs: DEFAULT_ALERT_DELIVERY.pollMs,
-      },
-    ),
-  ],
-  'golive.archive': ({ target }) => [
-    archiveStatusCheck({ environment: target.name, archive: target.config.archive }),
-  ],
-  'golive.budget': ({ shared, target, thresholds }) => {
-    const azure = shared.azure();
-    return [
-      budgetAlertsCheck(
-        createAzureCostSource(azure.consumption, {
-          scope: `subscriptions/${azure.config.subscriptionId}`,
-          budgetName: azure.config.budgetName,
-        }),
-        { configuredMonthly: target.config.budget.monthlyUsd, ...thresholds.pick('earlyWarnPct') },
-      ),
-    ];
+    ],
   },
-  'golive.probe-heartbeat': ({ shared, thresholds }) => [
-    probeHeartbeatCheck(createProbeStateSource(shared.dbPool()), thresholds.pick('staleMinutes')),
-  ],
-  'monthly.pricing-review': ({ shared, target, thresholds }) => {
-    // The platform's cost comes from Azure where the environment has it; AI spend always counts.
-    let platformCost;
-    if (target.config.azure) {
+  'golive.archive': {
+    title: ARCHIVE_STATUS_TITLE,
+    build: ({ target }) => [archiveStatusCheck({ environment: target.name, archive: target.config.archive })],
+  },
+  'golive.budget': {
+    title: BUDGET_ALERTS_TITLE,
+    build: ({ shared, target, thresholds }) => {
       const azure = shared.azure();
-      platformCost = lastMonthPlatformCost(
-        createAzureCostSource(azure.consumption, {
-          scope: `subscriptions/${azure.config.subscriptionId}`,
-          budgetName: azure.config.budgetName,
-        }),
-      );
-    }
-    return [pricingReviewCheck(shared.db(), { ...thresholds.pick('nearPct'), platformCost })];
+      return [
+        budgetAlertsCheck(
+          createAzureCostSource(azure.consumption, {
+            scope: `subscriptions/${azure.config.subscriptionId}`,
+            budgetName: azure.config.budgetName,
+          }),
+          { configuredMonthly: target.config.budget.monthlyUsd, ...thresholds.pick('earlyWarnPct') },
+        ),
+      ];
+    },
+  },
+  'golive.probe-heartbeat': {
+    title: PROBE_HEARTBEAT_TITLE,
+    build: ({ shared, thresholds }) => [
+      probeHeartbeatCheck(createProbeStateSource(shared.dbPool()), thresholds.pick('staleMinutes')),
+    ],
+  },
+  'monthly.pricing-review': {
+    title: PRICING_REVIEW_TITLE,
+    build: ({ shared, target, thresholds }) => {
+      // The platform's cost comes from Azure where the environment has it; AI spend always counts.
+      let platformCost;
+      if (target.config.azure) {
+        const azure = shared.azure();
+        platformCost = lastMonthPlatformCost(
+          createAzureCostSource(azure.consumption, {
+            scope: `subscriptions/${azure.config.subscriptionId}`,
+            budgetName: azure.config.budgetName,
+          }),
+        );
+      }
+      return [pricingReviewCheck(shared.db(), { ...thresholds.pick('nearPct'), platformCost })];
+    },
   },
 };

@@ -9,6 +9,9 @@ import type { RestoreInspection, RestoreTestSource } from '../backup/restore.js'
 import { rlsProblems } from '../backup/tenant-tables.js';
 import { formatBytes } from './backup-freshness.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const RESTORE_TEST_TITLE = 'Restore test of the latest database backup';
+
 export interface RestoreTestOptions {
   /** The latest migration the deployed schema should have (e.g. latestMigrationVersion()). */
   expectedSchemaVersion?: string;
@@ -21,7 +24,7 @@ export function restoreTestCheck(source: RestoreTestSource, options: RestoreTest
     throw new Error('restore test: warnTotalMs must be positive');
   return {
     id: 'weekly.restore-test',
-    title: 'Restore test of the latest database backup',
+    title: RESTORE_TEST_TITLE,
     severity: 'high',
     playbook: null,
     async run({ signal }): Promise<CheckOutcome> {

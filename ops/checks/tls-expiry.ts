@@ -5,6 +5,9 @@
 import type { Check } from '../engine/check.js';
 import type { TlsCertificateSource } from '../sources/tls-certificate.js';
 
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const TLS_EXPIRY_TITLE = 'TLS certificates';
+
 const DAY_MS = 86_400_000;
 
 export function tlsExpiryCheck(

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { runChecks } from '../engine/run-checks.js';
 import { redactSecrets } from '../report/redact-secrets.js';
-import { parseJournalJson, type JournalEntry, type JournalReading } from '../sources/ssh-host.js';
+import type { JournalEntry, JournalReading } from '../sources/ssh-host.js';
+import { parseJournalJson } from '../sources/ssh-parsers.js';
 import { messageShape, vmJournalErrorsCheck, type VmJournalErrorsOptions } from './vm-journal-errors.js';
 
 const NOW = Date.parse('2026-11-26T12:00:00Z');
@@ -93,6 +94,21 @@ test.each([
   );
   expect(result.status).toBe(status);
   expect(result.fingerprint).toBe(fingerprint);
+});
+
+test('messages past topMessages are counted in one line per unit, not dropped', async () => {
+  const entries = [
+    ...Array.from({ length: 3 }, () => entry('mqtt-bridge', 3, 'Error: disk full')),
+    ...Array.from({ length: 2 }, () => entry('mqtt-bridge', 3, 'Error: ingest refused the batch')),
+    entry('mqtt-bridge', 4, 'Warning: slow ack'),
+  ];
+  const { result } = await run({ entries, truncatedUnits: [] }, { topMessages: 1 });
+  expect(result.evidence).toEqual([
+    'mosquitto: 0 errors, 0 warnings in 24 h',
+    'mqtt-bridge: 5 errors, 1 warnings in 24 h',
+    '  3x [err] Error: disk full (last 2026-11-26T11:00Z)',
+    '  3x in 2 other messages, not shown',
+  ]);
 });
 
 test('a flood that was cut short is reported as a lower bound', async () => {

@@ -5,8 +5,13 @@
  * truncated, with anything that looks like a secret redacted.
  */
 import type { Check, CheckOutcome } from '../engine/check.js';
+import { worstStatus } from '../engine/status.js';
 import { redactSecrets } from '../report/redact-secrets.js';
+import { sumOf, topLines } from '../report/top-lines.js';
 import type { JournalEntry, SshHostSource } from '../sources/ssh-host.js';
+
+/** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
+export const VM_JOURNAL_ERRORS_TITLE = 'Errors in the VM journal';
 
 export interface VmJournalErrorsOptions {
   /** systemd units. Default: the broker (`mosquitto`) and the bridge (`mqtt-bridge`, docs/bridge.md). */
@@ -29,8 +34,7 @@ export interface VmJournalErrorsOptions {
 
 export const DEFAULT_VM_UNITS = ['mosquitto', 'mqtt-bridge'];
 const PRIORITY_NAMES = ['emerg', 'alert', 'crit', 'err', 'warning', 'notice', 'info', 'debug'];
-const RANK = { ok: 0, warn: 1, fail: 2 } as const;
-type Level = keyof typeof RANK;
+type Level = 'ok' | 'warn' | 'fail';
 
 export function vmJournalErrorsCheck(
   source: Pick<SshHostSource, 'journalErrors'>,
@@ -58,7 +62,7 @@ export function vmJournalErrorsCheck(
 
   return {
     id: 'daily.vm-errors',
-    title: `Errors in the VM journal (${units.join(', ')})`,
+    title: `${VM_JOURNAL_ERRORS_TITLE} (${units.join(', ')})`,
     severity: 'medium',
     playbook: 'broker-down',
     async run({ now, signal }): Promise<CheckOutcome> {
@@ -96,15 +100,21 @@ export function vmJournalErrorsCheck(
         evidence.push(
           `${unit}: ${counted} in ${windowHours} h${truncated ? ' (log flood: only the newest entries were read)' : ''}`,
         );
-        for (const group of topGroups(entries, topMessages))
-          evidence.push(
-            `  ${group.count}x [${PRIORITY_NAMES[group.priority] ?? group.priority}] ${shorten(redactSecrets(group.example.message), maxLength)} (last ${lastSeen(group.example)})`,
-          );
+        evidence.push(
+          ...topLines(
+            messageGroups(entries),
+            topMessages,
+            (group) =>
+              `  ${group.count}x [${PRIORITY_NAMES[group.priority] ?? group.priority}] ${shorten(redactSecrets(group.example.message), maxLength)} (last ${lastSeen(group.example)})`,
+            (rest) =>
+              `  ${sumOf(rest, (g) => g.count)}x in ${rest.length} other message${rest.length === 1 ? '' : 's'}, not shown`,
+          ),
+        );
         if (level !== 'ok') parts.push(`${unit} ${counted}`);
       }
       metrics.errors_total = total;
 
-      const worst = [...levels.values()].reduce<Level>((a, b) => (RANK[b] > RANK[a] ? b : a), 'ok');
+      const worst = worstStatus(levels.values(), 'ok');
       if (worst === 'ok') {
         return {
           status: 'ok',
@@ -134,7 +144,7 @@ interface Group {
 }
 
 /** Warning-or-worse entries grouped by message shape, worst priority first, then most frequent. */
-function topGroups(entries: JournalEntry[], limit: number): Group[] {
+function messageGroups(entries: JournalEntry[]): Group[] {
   const groups = new Map<string, Group>();
   for (const entry of entries) {
     const key = messageShape(entry.message);
@@ -146,9 +156,9 @@ function topGroups(entries: JournalEntry[], limit: number): Group[] {
       if (entry.time.getTime() > group.example.time.getTime()) group.example = entry;
     }
   }
-  return [...groups.values()]
-    .sort((a, b) => Math.min(a.priority, 4) - Math.min(b.priority, 4) || b.count - a.count)
-    .slice(0, limit);
+  return [...groups.values()].sort(
+    (a, b) => Math.min(a.priority, 4) - Math.min(b.priority, 4) || b.count - a.count,
+  );
 }
 
 /** The message with what varies between occurrences (times, ids, numbers, quoted values) folded. */

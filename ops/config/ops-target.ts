@@ -6,7 +6,7 @@
  */
 import { dirname } from 'node:path';
 import { probeTopic, telemetryTopic } from '../../common/topics.js';
-import { LOCAL_ENV_PATH, readLocalEnv, type LocalEnv } from '../../common/local-env.js';
+import { LOCAL_ENV_PATH, localSandboxStatus, readLocalEnv, type LocalEnv } from '../../common/local-env.js';
 import { loadEnvironmentConfig, type EnvironmentConfig } from './environment-config.js';
 import { createSecretReader, type SecretReader } from './secrets.js';
 
@@ -31,6 +31,16 @@ export class NotConfiguredError extends Error {
   }
 }
 
+/** `--env local` when the sandbox that wrote env.json is not running (or never did). */
+export class SandboxNotRunningError extends Error {
+  constructor(reason: string) {
+    super(
+      `the local sandbox is not running (${reason}): start it with \`npm run dev\` in another terminal ` +
+        `and leave it running (\`npm start\` stops at the end), or give --env <name>`,
+    );
+  }
+}
+
 export async function loadOpsTarget(
   name: string,
   options: {
@@ -45,6 +55,9 @@ export async function loadOpsTarget(
   const secrets = createSecretReader(name, env, options.mask);
   if (!config.sandbox) return { name, config, secrets, env };
   const envPath = options.localEnvPath ?? LOCAL_ENV_PATH;
+  // A stopped sandbox leaves env.json behind; its ports refuse or belong to something else now.
+  const status = await localSandboxStatus(envPath);
+  if (!status.running) throw new SandboxNotRunningError(status.reason);
   return withLocalEnv(
     { name, config, secrets, env, localDir: dirname(envPath) },
     await readLocalEnv(envPath),

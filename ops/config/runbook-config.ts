@@ -1,6 +1,6 @@
 /**
  * The machine-readable runbook (runbook/runbook.yaml): which checks each cadence runs, their
- * severities, playbooks and thresholds, the incident policy, and the playbooks. The schema below is
+ * severities, components, playbooks and thresholds, the incident policy, and the playbooks. The schema below is
  * the one definition: ajv checks it against the TypeScript type at compile time, the loader
  * validates the YAML with it, and runbook/schema/runbook.schema.json (for editors) is generated
  * from it (`npm run ops:schemas`; a test fails when the file is stale).
@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JSONSchemaType } from 'ajv';
 import { parse } from 'yaml';
-import type { Severity } from '../engine/check.js';
+import { COMPONENTS, type Component } from '../engine/component.js';
+import { SEVERITIES, type Severity } from '../engine/severity.js';
 import { compileSchema, formatErrors } from './validate.js';
 
 export const RUNBOOK_CADENCES = ['daily', 'weekly', 'monthly', 'golive', 'uptime'] as const;
@@ -18,6 +19,8 @@ export type RunbookCadence = (typeof RUNBOOK_CADENCES)[number];
 
 export interface CheckSpec {
   severity: Severity;
+  /** The part of the platform it watches: its incidents' `component:` label. */
+  component: Component;
   /** A playbook name from `playbooks`, or null when there is nothing to run. */
   playbook: string | null;
   /** The RUNBOOK.md item ids this check automates or verifies. */
@@ -90,9 +93,10 @@ export const runbookSchema: JSONSchemaType<RunbookConfig> = {
       additionalProperties: {
         type: 'object',
         additionalProperties: false,
-        required: ['severity', 'playbook', 'runbookItems', 'thresholds'],
+        required: ['severity', 'component', 'playbook', 'runbookItems', 'thresholds'],
         properties: {
-          severity: { type: 'string', enum: ['low', 'medium', 'high', 'critical'] },
+          severity: { type: 'string', enum: [...SEVERITIES] },
+          component: { type: 'string', enum: [...COMPONENTS] },
           playbook: { type: 'string', nullable: true as false, pattern: '^[a-z][a-z0-9-]*$' },
           runbookItems: { type: 'array', minItems: 1, items: { type: 'string', pattern: idPattern } },
           thresholds: {

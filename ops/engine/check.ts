@@ -2,8 +2,11 @@
  * The contract of an ops check (DESIGN.md section 3): a small module that gets its data through
  * injected sources and says how things are. The engine adds timing and turns a throw into `error`.
  */
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'error' | 'skipped';
-export type Severity = 'low' | 'medium' | 'high' | 'critical';
+import type { Component } from './component.js';
+import type { CheckStatus } from './status.js';
+import type { Severity } from './severity.js';
+
+export type { CheckStatus, Component, Severity };
 
 /** What a check's run() returns. `error` is the engine's to give (a check that throws). */
 export interface CheckOutcome {
@@ -41,6 +44,8 @@ export interface Check {
   severity: Severity;
   /** The runbook playbook that answers a failure (runbook/RUNBOOK.md section 7), if any. */
   playbook: string | null;
+  /** Set from runbook.yaml by the cadence plan; a check run outside a cadence (the Functions probe) has none. */
+  component?: Component;
   /** Its own time budget when the run's default does not fit (a restore test). */
   timeoutMs?: number;
   run(context: CheckContext): Promise<CheckOutcome>;
@@ -52,6 +57,7 @@ export interface CheckResult extends Required<Omit<CheckOutcome, 'status'>> {
   status: CheckStatus;
   severity: Severity;
   playbook: string | null;
+  component: Component | null;
   startedAt: string;
   durationMs: number;
 }

@@ -68,8 +68,17 @@ test('results carry the outcome, defaults, timing from the injected clock, and p
     metrics: { latency_ms: 250 },
     evidence: ['250 ms > 200 ms'],
     fingerprint: 'timed',
+    component: null,
     startedAt: new Date(1_000).toISOString(),
     durationMs: 250,
   });
   expect(events).toEqual(['start timed', 'done warn']);
+});
+
+test("a result carries the check's component (runbook.yaml's, set by the cadence plan), error or not", async () => {
+  const results = await runChecks([
+    { ...check('a', () => ok('fine')), component: 'ingest' },
+    { ...check('b', () => Promise.reject(new Error('x'))), component: 'broker' },
+  ]);
+  expect(results.map((r) => r.component)).toEqual(['ingest', 'broker']);
 });

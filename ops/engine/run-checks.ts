@@ -31,7 +31,13 @@ export async function runChecks(
         reject(new Error(`no result within ${budgetMs / 1000} s`));
       }, budgetMs);
     });
-    const base = { id: check.id, title: check.title, severity: check.severity, playbook: check.playbook };
+    const base = {
+      id: check.id,
+      title: check.title,
+      severity: check.severity,
+      playbook: check.playbook,
+      component: check.component ?? null,
+    };
     let result: CheckResult;
     try {
       const outcome = await Promise.race([check.run({ now, signal: controller.signal }), timedOut]);

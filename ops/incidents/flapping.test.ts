@@ -27,6 +27,7 @@ function check(id: string, status: CheckStatus, severity: Severity, summary: str
     title: id,
     status,
     severity,
+    component: 'broker',
     playbook: id === FLAP ? 'broker-down' : null,
     summary,
     metrics: {},

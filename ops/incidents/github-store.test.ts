@@ -29,15 +29,20 @@ const store = (env = 'production') =>
     },
   });
 
-const result = (status: CheckStatus, severity: Severity = 'critical'): CheckResult => ({
+const result = (
+  status: CheckStatus,
+  severity: Severity = 'critical',
+  evidence = ['mqtts://broker:8883: ETIMEDOUT'],
+): CheckResult => ({
   id: 'daily.broker-uptime.tls',
   title: 'Broker round trip on mqtts://broker:8883',
   status,
   severity,
+  component: 'broker',
   playbook: 'broker-down',
   summary: status === 'ok' ? 'round trip in 40 ms' : 'connect timed out',
   metrics: {},
-  evidence: ['mqtts://broker:8883: ETIMEDOUT'],
+  evidence,
   charts: [],
   fingerprint: 'daily.broker-uptime.tls',
   startedAt: new Date(T0).toISOString(),
@@ -121,6 +126,29 @@ test('finds its issue on a later page among many others, comments only on change
     '**Resolved**: 2 passing run',
   ]);
   expect(ours[0]!.comments[2]!.body).toContain('(5 h)');
+  standin.assertNoViolations();
+});
+
+test('the evidence that opened an issue stays in its body through later runs and after it closes', async () => {
+  const run = (h: number, status: CheckStatus, evidence: string[]) =>
+    reconcileIncidents([result(status, 'critical', evidence)], store(), policy, T0 + h * HOUR);
+  await run(0, 'fail', ['first failing run: ETIMEDOUT']);
+  await run(1, 'fail', ['mqtts://broker:8883: ETIMEDOUT after 5000 ms', 'listener tls: no CONNACK']);
+  await run(2, 'fail', ['mqtts://broker:8883: ECONNREFUSED']);
+  await run(3, 'ok', ['round trip in 40 ms']);
+  await run(4, 'ok', ['round trip in 38 ms']);
+  const [issue] = incidents();
+  expect(issue).toMatchObject({ state: 'closed', state_reason: 'completed' });
+  const body = issue!.body!;
+  const opening = body.slice(body.indexOf('### When it opened'), body.indexOf('### Playbook'));
+  expect(opening).toContain('### When it opened (2026-03-01T07:00:00.000Z)');
+  expect(opening).toContain('**FAIL**: connect timed out');
+  expect(opening).toContain('- mqtts://broker:8883: ETIMEDOUT after 5000 ms\n- listener tls: no CONNACK');
+  // The rest of the body is the latest run; what happened in between is in the comments.
+  expect(body).toMatch(/### Evidence \(latest run\)\n\n- round trip in 38 ms\n/);
+  expect(body).not.toContain('ECONNREFUSED');
+  expect(issue!.comments.some((c) => c.body.includes('ECONNREFUSED'))).toBe(true);
+  expect(decodeMarker(body)).toMatchObject({ kind: 'incident', consecutivePasses: 2 });
   standin.assertNoViolations();
 });
 

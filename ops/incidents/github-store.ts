@@ -14,6 +14,7 @@
  * its own as a duplicate with a comment. Issue numbers only grow, so of two concurrent creators
  * the later one always sees the earlier issue, and exactly one issue stays open.
  */
+import type { Severity } from '../engine/severity.js';
 import { decodeMarker, type IncidentMarker, type StateMarker, type Tracker } from './marker.js';
 import type { OpenIncident } from './plan.js';
 import { stateBody, stateTitle } from './issue-text.js';
@@ -30,13 +31,16 @@ export interface GitHubIncidentStoreOptions {
   now?: () => number;
 }
 
+const SEVERITY_COLORS: Record<Severity, string> = {
+  critical: 'b60205',
+  high: 'd93f0b',
+  medium: 'fbca04',
+  low: '0e8a16',
+};
 const LABEL_COLORS: Record<string, string> = {
   incident: 'b60205',
   'ops-state': 'c5def5',
-  'severity:critical': 'b60205',
-  'severity:high': 'd93f0b',
-  'severity:medium': 'fbca04',
-  'severity:low': '0e8a16',
+  ...Object.fromEntries(Object.entries(SEVERITY_COLORS).map(([s, c]) => [`severity:${s}`, c])),
 };
 
 interface ListedIssue {
@@ -69,7 +73,7 @@ export function createGitHubIncidentStore(options: GitHubIncidentStoreOptions): 
       const marker = decodeMarker(issue.body);
       if (marker?.kind !== 'incident' || marker.env !== env) continue;
       if (fingerprint && marker.fingerprint !== fingerprint) continue;
-      out.push({ number: issue.number, url: issue.html_url, marker });
+      out.push({ number: issue.number, url: issue.html_url, marker, body: issue.body ?? null });
     }
     return out.sort((a, b) => a.number - b.number);
   }

@@ -22,6 +22,7 @@ const result = (status: CheckStatus, id = 'daily.backup-freshness'): CheckResult
   title: 'Backup freshness',
   status,
   severity: 'high',
+  component: 'database',
   playbook: null,
   summary: status === 'ok' ? 'latest backup 3 h old' : 'latest backup 30 h old',
   metrics: {},
@@ -59,6 +60,7 @@ test('opens, comments on change, closes with the outage duration, and never dele
     labels: ['incident', 'severity:high', 'component:database'],
   });
   expect(issue!.body).toContain('No playbook for this check');
+
   expect(issue!.comments.map((c) => c.body.split('\n')[0])).toEqual([
     expect.stringMatching(/^\*\*Changed\*\* \(status fail → error\)/),
     // "30 h old" -> "3 h old" is the same words: no summary change, just the status.
@@ -88,6 +90,29 @@ test('counters persist in the file between runs, per environment', async () => {
   expect((await reconcileIncidents([result('fail')], local, policy, T0 + HOUR)).opened).toHaveLength(1);
   expect((await reconcileIncidents([result('ok')], staging, policy, T0 + HOUR)).opened).toHaveLength(0);
   expect((await readIncidentFile(localIncidentFile(root, 'staging'), 'staging')).trackers).toEqual({});
+});
+
+test('the evidence that opened an issue stays in its body through later runs and after it closes', async () => {
+  const store = createLocalIncidentStore({ env: 'local', rootDir: root });
+  const run = (h: number, status: CheckStatus, evidence: string[]) =>
+    reconcileIncidents([{ ...result(status), evidence }], store, policy, T0 + h * HOUR);
+  await run(0, 'fail', ['backups/2026-02-27.dump, 30 h old']);
+  await run(1, 'fail', ['backups/2026-02-27.dump, 31 h old', 'backup workflow: last run failed']);
+  await run(2, 'error', ['blob storage: 403 AuthorizationFailure']);
+  await run(3, 'ok', ['backups/2026-03-01.dump, 1 h old']);
+  await run(4, 'ok', ['backups/2026-03-01.dump, 2 h old']);
+  const [issue] = (await readIncidentFile(localIncidentFile(root, 'local'), 'local')).issues;
+  expect(issue!.state).toBe('closed');
+  const opening = issue!.body.slice(
+    issue!.body.indexOf('### When it opened'),
+    issue!.body.indexOf('### Playbook'),
+  );
+  expect(opening).toContain('### When it opened (2026-03-01T07:00:00.000Z)');
+  expect(opening).toContain('**FAIL**: latest backup 30 h old');
+  expect(opening).toContain('- backups/2026-02-27.dump, 31 h old\n- backup workflow: last run failed');
+  expect(issue!.body).toMatch(/### Evidence \(latest run\)\n\n- backups\/2026-03-01.dump, 2 h old\n/);
+  expect(issue!.body).not.toContain('AuthorizationFailure');
+  expect(issue!.comments.some((c) => c.body.includes('AuthorizationFailure'))).toBe(true);
 });
 
 test('concurrent local runs are serialized by the lock: one issue per fingerprint', async () => {

@@ -78,7 +78,7 @@ export function createLocalIncidentStore(options: LocalIncidentStoreOptions): In
             return {
               incidents: data.issues
                 .filter((i) => i.state === 'open')
-                .map((i) => ({ number: i.number, url: url(i.number), marker: i.marker })),
+                .map((i) => ({ number: i.number, url: url(i.number), marker: i.marker, body: i.body })),
               trackers: data.trackers,
             };
           },

@@ -3,7 +3,7 @@
  * renders the body. `--` and angle brackets are written as JSON unicode escapes so nothing in the
  * data can end the comment early, and JSON.parse restores them.
  */
-import type { CheckStatus, Severity } from '../engine/check.js';
+import type { CheckStatus, Component, Severity } from '../engine/check.js';
 
 /** What an open incident issue remembers about its fingerprint. */
 export interface IncidentMarker {
@@ -14,6 +14,8 @@ export interface IncidentMarker {
   checkId: string;
   checkTitle: string;
   severity: Severity;
+  /** runbook.yaml's component when the labels were last set; absent in markers older than the field. */
+  component?: Component | null;
   playbook: string | null;
   consecutiveFailures: number;
   consecutivePasses: number;

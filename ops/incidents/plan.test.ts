@@ -27,6 +27,7 @@ function result(status: CheckStatus, over: Partial<CheckResult> = {}): CheckResu
     title: 'Broker round trip on mqtts://broker:8883',
     status,
     severity: 'critical',
+    component: 'broker',
     playbook: 'broker-down',
     summary: status === 'ok' ? 'round trip in 42 ms' : 'connect timed out after 5000 ms',
     metrics: {},
@@ -43,9 +44,12 @@ function result(status: CheckStatus, over: Partial<CheckResult> = {}): CheckResu
 function apply(snapshot: IncidentSnapshot, plan: IncidentPlan, numbers = { next: 1 }): IncidentSnapshot {
   let incidents = [...snapshot.incidents];
   for (const a of plan.actions) {
-    if (a.kind === 'open') incidents.push({ number: numbers.next++, url: 'u', marker: a.marker });
+    if (a.kind === 'open')
+      incidents.push({ number: numbers.next++, url: 'u', marker: a.marker, body: a.body });
     if (a.kind === 'update')
-      incidents = incidents.map((i) => (i.number === a.number ? { ...i, marker: a.marker } : i));
+      incidents = incidents.map((i) =>
+        i.number === a.number ? { ...i, marker: a.marker, body: a.body } : i,
+      );
     if (a.kind === 'close') incidents = incidents.filter((i) => i.number !== a.number);
   }
   return { incidents, trackers: plan.trackers };
@@ -259,6 +263,87 @@ describe('updating an open issue', () => {
   });
 });
 
+describe('the evidence that opened an issue', () => {
+  const opened = () => {
+    const failing = (evidence: string[]) => result('fail', { evidence });
+    const first = planIncidents(empty, [failing(['run 1: ETIMEDOUT'])], policy, ctx(0));
+    const hostile = ['run 2: ETIMEDOUT', 'log line with <!-- /ops:opening --> and --> in it'];
+    const second = planIncidents(apply(empty, first), [failing(hostile)], policy, ctx(1));
+    return apply(apply(empty, first), second);
+  };
+  const section = (body: string) =>
+    body.slice(body.indexOf('<!-- ops:opening -->'), body.indexOf('<!-- /ops:opening -->'));
+
+  test('is a section of the body written when it opens', () => {
+    const body = opened().incidents[0]!.body!;
+    expect(section(body)).toBe(
+      [
+        '<!-- ops:opening -->',
+        '### When it opened (2026-03-01T07:00:00.000Z)',
+        '',
+        '**FAIL**: connect timed out after 5000 ms',
+        '',
+        '- run 2: ETIMEDOUT',
+        '- log line with &lt;!-- /ops:opening --&gt; and --&gt; in it',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('is carried over verbatim by updates and the closing rewrite; the rest is the latest run', () => {
+    let s = opened();
+    const kept = section(s.incidents[0]!.body!);
+    for (const [h, status, evidence] of [
+      [2, 'fail', ['run 3: ECONNREFUSED']],
+      [3, 'ok', ['run 4: 40 ms']],
+      [4, 'ok', ['run 5: 38 ms']],
+    ] as const) {
+      const plan = planIncidents(s, [result(status, { evidence: [...evidence] })], policy, ctx(h));
+      const [action] = plan.actions as (UpdateAction | CloseAction)[];
+      expect(section(action!.body)).toBe(kept);
+      expect(action!.body).toContain(`### Evidence (latest run)\n\n- ${evidence[0]}\n`);
+      expect(decodeMarker(action!.body)).toEqual(action!.marker);
+      expect(action!.kind).toBe(h === 4 ? 'close' : 'update');
+      s = apply(s, plan);
+    }
+  });
+
+  test('an issue whose body has no such section says it was not recorded', () => {
+    const s: IncidentSnapshot = { incidents: [{ number: 3, url: 'u3', marker: marker() }], trackers: {} };
+    const [update] = planIncidents(s, [result('fail')], policy, ctx(5)).actions as UpdateAction[];
+    expect(section(update!.body)).toContain('_Not recorded: this issue was opened before');
+  });
+});
+
+describe('component labels', () => {
+  test("come from the result's component (runbook.yaml), none when it has none", () => {
+    const failing = (component: CheckResult['component']) => [result('fail', { component })];
+    const twice = (component: CheckResult['component']) =>
+      planIncidents(
+        apply(empty, planIncidents(empty, failing(component), policy, ctx(0))),
+        failing(component),
+        policy,
+        ctx(1),
+      );
+    expect((twice('ingest').actions[0] as OpenAction).labels).toEqual([
+      'incident',
+      'severity:critical',
+      'component:ingest',
+    ]);
+    expect((twice(null).actions[0] as OpenAction).labels).toEqual(['incident', 'severity:critical']);
+  });
+
+  test('a component moved in runbook.yaml relabels the open issue; an unchanged one leaves labels alone', () => {
+    const s: IncidentSnapshot = { incidents: [{ number: 3, url: 'u3', marker: marker() }], trackers: {} };
+    const same = planIncidents(s, [result('fail')], policy, ctx(5)).actions[0] as UpdateAction;
+    expect(same.labels).toBeNull();
+    const moved = planIncidents(s, [result('fail', { component: 'ingest' })], policy, ctx(5))
+      .actions[0] as UpdateAction;
+    expect(moved.labels).toEqual(['incident', 'severity:critical', 'component:ingest']);
+    expect(moved.marker.component).toBe('ingest');
+  });
+});
+
 test('counters not updated for 40 days are dropped', () => {
   const s: IncidentSnapshot = { incidents: [], trackers: { old: tracker('monthly.gone', -41 * 24) } };
   const plan = planIncidents(s, [], policy, ctx(0));
@@ -295,6 +380,7 @@ function marker(over: Partial<IncidentMarker> = {}): IncidentMarker {
     checkId: 'daily.broker-uptime.tls',
     checkTitle: 'Broker round trip on mqtts://broker:8883',
     severity: 'critical',
+    component: 'broker',
     playbook: 'broker-down',
     consecutiveFailures: 3,
     consecutivePasses: 0,

@@ -4,13 +4,16 @@
  * the per-run cap and the next counters out. Stores (GitHub, local file) only carry the plan out.
  */
 import { createHash } from 'node:crypto';
-import type { CheckResult, CheckStatus, Severity } from '../engine/check.js';
-import { componentOf } from './component.js';
+import type { CheckResult, CheckStatus, Component, Severity } from '../engine/check.js';
+import { severityRank } from '../engine/severity.js';
+import { atLeast, statusRank } from '../engine/status.js';
 import {
   evidenceLines,
   formatDuration,
   incidentBody,
   incidentTitle,
+  keptOpeningSection,
+  openingSection,
   type TextContext,
 } from './issue-text.js';
 import type { IncidentMarker, Tracker } from './marker.js';
@@ -20,6 +23,8 @@ export interface OpenIncident {
   number: number;
   url: string;
   marker: IncidentMarker;
+  /** The body as loaded: its "When it opened" section is carried into every rewrite. */
+  body?: string | null;
 }
 
 /** What a store knows before a run: open incident issues and counters of the others. */
@@ -51,7 +56,7 @@ export interface UpdateAction {
   /** Posted only when something changed; null on an identical repeat. */
   comment: string | null;
   body: string;
-  /** The incident labels to set when the severity changed, else null (labels left alone). */
+  /** The incident labels to set when the severity or component changed, else null (labels left alone). */
   labels: string[] | null;
   marker: IncidentMarker;
   /** The marker revision this plan read; a store that finds another one lost a race and skips. */
@@ -89,17 +94,17 @@ export interface IncidentPlan {
   trackersChanged: boolean;
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
-const STATUS_RANK: Record<CheckStatus, number> = { skipped: 0, ok: 1, warn: 2, error: 3, fail: 4 };
 /** Counters of a fingerprint not seen for this long are dropped (a check that was removed). */
 const TRACKER_TTL_MS = 40 * 86_400_000;
 
-export function incidentLabels(severity: Severity, checkId: string): string[] {
-  return ['incident', `severity:${severity}`, `component:${componentOf(checkId)}`];
+/** A result without a component (a check run outside a cadence) gets no component label. */
+export function incidentLabels(severity: Severity, component: Component | null): string[] {
+  return ['incident', `severity:${severity}`, ...(component ? [`component:${component}`] : [])];
 }
 
+/** `error` and `fail` always count; `warn` when the policy says so. */
 export function isFailure(status: CheckStatus, policy: IncidentPolicy): boolean {
-  return status === 'fail' || status === 'error' || (status === 'warn' && policy.warnIsFailure);
+  return atLeast(status, policy.warnIsFailure ? 'warn' : 'error');
 }
 
 /** Numbers change every run (latency, days left); a summary changes materially when its words do. */
@@ -142,7 +147,12 @@ export function planIncidents(
       url: incident.url,
       fingerprint: incident.marker.fingerprint,
       comment: duplicateComment(first.number),
-      body: incidentBody({ ...incident.marker, rev: incident.marker.rev + 1 }, [], ctx),
+      body: incidentBody(
+        { ...incident.marker, rev: incident.marker.rev + 1 },
+        [],
+        keptOpeningSection(incident.body),
+        ctx,
+      ),
       marker: { ...incident.marker, rev: incident.marker.rev + 1 },
       expectedRev: incident.marker.rev,
     });
@@ -170,6 +180,7 @@ export function planIncidents(
         checkId: result.id,
         checkTitle: result.title,
         severity: result.severity,
+        component: result.component,
         playbook: result.playbook,
         consecutiveFailures: failing ? prev.consecutiveFailures + 1 : 0,
         consecutivePasses: failing ? 0 : prev.consecutivePasses + 1,
@@ -180,6 +191,7 @@ export function planIncidents(
         rev: prev.rev + 1,
       };
       const base = { number: incident.number, url: incident.url, fingerprint: fp, expectedRev: prev.rev };
+      const opening = keptOpeningSection(incident.body);
       if (!failing && next.consecutivePasses >= policy.closeAfter) {
         const outageMs = ctx.now.getTime() - Date.parse(prev.since);
         actions.push({
@@ -188,7 +200,7 @@ export function planIncidents(
           reason: 'resolved',
           outageMs,
           comment: resolvedComment(next, prev.since, now, outageMs),
-          body: incidentBody(next, result.evidence, ctx),
+          body: incidentBody(next, result.evidence, opening, ctx),
           marker: next,
         });
         continue;
@@ -198,8 +210,12 @@ export function planIncidents(
         ...base,
         kind: 'update',
         comment: changes.length ? changeComment(changes, next, result, failing, policy) : null,
-        body: incidentBody(next, result.evidence, ctx),
-        labels: prev.severity !== result.severity ? incidentLabels(result.severity, result.id) : null,
+        body: incidentBody(next, result.evidence, opening, ctx),
+        // An old marker without a component relabels once.
+        labels:
+          prev.severity !== result.severity || (prev.component ?? null) !== result.component
+            ? incidentLabels(result.severity, result.component)
+            : null,
         marker: next,
       });
       continue;
@@ -225,7 +241,7 @@ export function planIncidents(
   // The most severe and the longest-failing open first; the cap holds the rest back for a later run.
   candidates.sort(
     (a, b) =>
-      SEVERITY_RANK[b.result.severity] - SEVERITY_RANK[a.result.severity] ||
+      severityRank(b.result.severity) - severityRank(a.result.severity) ||
       a.tracker.since.localeCompare(b.tracker.since) ||
       a.result.fingerprint.localeCompare(b.result.fingerprint),
   );
@@ -249,6 +265,7 @@ export function planIncidents(
       checkId: result.id,
       checkTitle: result.title,
       severity: result.severity,
+      component: result.component,
       playbook: result.playbook,
       consecutiveFailures: tracker.consecutiveFailures,
       consecutivePasses: 0,
@@ -264,8 +281,18 @@ export function planIncidents(
       kind: 'open',
       fingerprint: result.fingerprint,
       title: incidentTitle(marker),
-      body: incidentBody(marker, result.evidence, ctx),
-      labels: incidentLabels(result.severity, result.id),
+      body: incidentBody(
+        marker,
+        result.evidence,
+        openingSection({
+          at: now,
+          status: result.status,
+          summary: result.summary,
+          evidence: result.evidence,
+        }),
+        ctx,
+      ),
+      labels: incidentLabels(result.severity, result.component),
       marker,
       tracker,
     });
@@ -284,7 +311,7 @@ function worstPerFingerprint(results: readonly CheckResult[]): CheckResult[] {
   const worst = new Map<string, CheckResult>();
   for (const r of results) {
     const seen = worst.get(r.fingerprint);
-    if (!seen || STATUS_RANK[r.status] > STATUS_RANK[seen.status]) worst.set(r.fingerprint, r);
+    if (!seen || statusRank(r.status) > statusRank(seen.status)) worst.set(r.fingerprint, r);
   }
   return [...worst.values()];
 }

@@ -12,7 +12,11 @@ import { startGitHubStandin, type GitHubStandin } from '../../test/support/githu
 import { startSshd, type TestSshd } from '../../test/support/sshd.js';
 import { createGitHubClient } from '../incidents/github-client.js';
 import { runPlaybookCommand } from './cli.js';
-import { recordingIo, writeTestEnvironment, type TestEnvironment } from './test-fixture.js';
+import {
+  recordingIo,
+  writeTestEnvironment,
+  type TestEnvironment,
+} from '../../test/support/playbook-fixture.js';
 
 let sshd: TestSshd;
 let db: TestDatabase;
@@ -93,16 +97,13 @@ const audit = async () =>
     )
   ).rows;
 
-test('dry run: diagnoses over SSH, says what it would do, and changes nothing', async () => {
+test('dry run (the default): diagnoses over SSH, says what it would do, and changes nothing', async () => {
   const io = recordingIo(environment);
-  const code = await runPlaybookCommand(
-    ['broker-down', '--env', 'test', '--dry-run', '--maintenance', 'on'],
-    io,
-    FAST,
-  );
+  const code = await runPlaybookCommand(['broker-down', '--env', 'test', '--maintenance', 'on'], io, FAST);
   expect(io.errors).toEqual([]);
   expect(code).toBe(0);
   const out = io.printed.join('\n');
+  expect(io.printed[0]).toMatch(/^Playbook broker-down on test \(dry run, --apply to act\): /);
   expect(out).toContain('[FAIL] diagnose services');
   expect(out).toContain('mosquitto: inactive');
   expect(out).toMatch(/\/var \(mount \/[^)]*\): \d+% used/);
@@ -127,7 +128,7 @@ test('dry run: diagnoses over SSH, says what it would do, and changes nothing', 
 test('applied: restarts the inactive broker, switches maintenance on then off, and audits each action', async () => {
   const io = recordingIo(environment);
   const code = await runPlaybookCommand(
-    ['broker-down', '--env', 'test', '--maintenance', 'on', '--incident', '7'],
+    ['broker-down', '--env', 'test', '--maintenance', 'on', '--incident', '7', '--apply'],
     io,
     FAST,
   );
@@ -136,13 +137,19 @@ test('applied: restarts the inactive broker, switches maintenance on then off, a
   const out = io.printed.join('\n');
   expect(out).toContain('mosquitto is now: active');
   expect(out).toContain('incident #7: no comment (GITHUB_TOKEN and GITHUB_REPOSITORY are not both set)');
-  expect(io.last()).toContain('restarted mosquitto (active); maintenance on');
+  expect(io.last()).toMatch(
+    /^Outcome: broker-down on test \(applied\): .*restarted mosquitto \(active\); maintenance on$/,
+  );
   expect(await maintenance()).toMatchObject({ enabled: true, reason: 'broker-down playbook (incident #7)' });
 
   // The broker is active now: no restart without --force-restart; maintenance goes off.
   const again = recordingIo(environment);
   expect(
-    await runPlaybookCommand(['broker-down', '--env', 'test', '--maintenance', 'off'], again, FAST),
+    await runPlaybookCommand(
+      ['broker-down', '--env', 'test', '--maintenance', 'off', '--apply'],
+      again,
+      FAST,
+    ),
   ).toBe(0);
   expect(again.printed.join('\n')).toContain('mosquitto is active: not restarted');
   expect(await readFile(join(sshd.dir, 'restarts.log'), 'utf8')).toBe('restart mosquitto\n');
@@ -166,7 +173,7 @@ test('applied: restarts the inactive broker, switches maintenance on then off, a
 test('a restart the sudo rule refuses fails the run (exit 1), is audited, and names the fix', async () => {
   await writeFile(join(sshd.dir, 'restart.fail'), '');
   const io = recordingIo(environment);
-  const code = await runPlaybookCommand(['broker-down', '--env', 'test'], io, FAST);
+  const code = await runPlaybookCommand(['broker-down', '--env', 'test', '--apply'], io, FAST);
   expect(code).toBe(1);
   const out = io.printed.join('\n');
   expect(out).toContain('[FAIL] act restart');
@@ -179,7 +186,9 @@ test('a restart the sudo rule refuses fails the run (exit 1), is audited, and na
 test('--force-restart restarts an active broker', async () => {
   await writeFile(join(sshd.dir, 'state.mosquitto'), 'active\n');
   const io = recordingIo(environment);
-  expect(await runPlaybookCommand(['broker-down', '--env', 'test', '--force-restart'], io, FAST)).toBe(0);
+  expect(
+    await runPlaybookCommand(['broker-down', '--env', 'test', '--force-restart', '--apply'], io, FAST),
+  ).toBe(0);
   expect(await readFile(join(sshd.dir, 'restarts.log'), 'utf8')).toBe('restart mosquitto\n');
   expect(io.printed.join('\n')).toContain('(--force-restart)');
 });
@@ -197,6 +206,7 @@ test('--incident posts one comment summarising each step to the issue (GitHub st
       GITHUB_RUN_ID: '99',
     },
   });
+  // --dry-run is still accepted (the default anyway), for scripts written before --apply.
   const code = await runPlaybookCommand(
     ['broker-down', '--env', 'test', '--dry-run', '--incident', String(issue.data.number)],
     io,

@@ -5,7 +5,8 @@
  * The restart runs `sudo -n` so a missing sudo rule fails at once instead of waiting for a password.
  */
 import { setMaintenance } from '../../common/provisioning.js';
-import { parseDf, type ExecResult } from '../sources/ssh-host.js';
+import type { ExecResult } from '../sources/ssh-host.js';
+import { parseDf } from '../sources/ssh-parsers.js';
 import {
   formatBytes,
   type Playbook,
@@ -245,4 +246,5 @@ export const brokerDown: Playbook = {
   title: 'Broker down: diagnose the service, disk and log flood; restart; maintenance mode',
   steps: [services, disk, logs, recentErrors, restart, maintenance],
   accepts: ['force-restart', 'maintenance', 'reason'],
+  needs: ['ssh', 'database'],
 };

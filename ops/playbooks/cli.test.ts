@@ -1,6 +1,10 @@
 /** `ops playbook` argument handling: every bad invocation exits 2 with a message, before any step runs. */
-import { runPlaybookCommand } from './cli.js';
-import { recordingIo, writeTestEnvironment, type TestEnvironment } from './test-fixture.js';
+import { PLAYBOOKS, runPlaybookCommand } from './cli.js';
+import {
+  recordingIo,
+  writeTestEnvironment,
+  type TestEnvironment,
+} from '../../test/support/playbook-fixture.js';
 
 let environment: TestEnvironment;
 beforeAll(async () => {
@@ -17,7 +21,12 @@ test.each([
   ],
   [['broker-down', 'cost-spike', '--env', 'test'], 'give one playbook'],
   [['broker-down'], '--env <environment> is required'],
-  [['broker-down', '--env', 'test', '--bogus'], "Unknown option '--bogus'"],
+  [
+    ['broker-down', '--env', 'test', '--bogus'],
+    'unknown option --bogus (see npm run ops -- playbook broker-down --help)',
+  ],
+  [['broker-down', '--env'], '--env needs a value'],
+  [['cost-spike', '--env', 'test', '--apply', '--dry-run'], '--apply and --dry-run contradict each other'],
   [
     ['broker-down', '--env', 'test', '--incident', '0'],
     '--incident must be a positive whole number (got "0")',
@@ -77,16 +86,49 @@ test.each([
   expect(io.printed).toEqual([]);
 });
 
-test('a missing secret is exit 1 with the variable named, and the other secrets stay redacted', async () => {
+test('a missing secret stops it before any step (exit 2), naming the variable', async () => {
   const io = recordingIo({ ...environment, env: {} });
-  expect(await runPlaybookCommand(['cost-spike', '--env', 'test'], io)).toBe(1);
-  expect(io.printed.join('\n')).toContain('environment variable OPS_DATABASE_URL is not set');
-  expect(io.last()).toBe('Outcome: cost-spike on test (applied): 2 error, 2 skipped; no action taken');
+  expect(await runPlaybookCommand(['cost-spike', '--env', 'test', '--apply'], io)).toBe(2);
+  expect(io.errors).toEqual([
+    expect.stringMatching(
+      /^ops playbook: environment "test" is not ready, nothing was run: missing secrets OPS_DATABASE_URL \(/,
+    ),
+  ]);
+  expect(io.printed).toEqual([]);
+});
+
+test.each([
+  [[], /^Usage: npm run ops -- playbook <name> --env NAME \[--apply\]/],
+  [['broker-down'], /^Usage: npm run ops -- playbook broker-down /],
+  [['cost-spike', '--env', 'test'], /^Usage: npm run ops -- playbook cost-spike /],
+  [['growth-spike', '--bogus'], /^Usage: npm run ops -- playbook growth-spike /],
+])('%j with -h or --help prints its usage and exits 0', async (argv, usage) => {
+  for (const flag of ['-h', '--help']) {
+    const io = recordingIo(environment);
+    expect(await runPlaybookCommand([...argv, flag], io)).toBe(0);
+    const text = io.printed.join('\n');
+    expect(text).toMatch(usage);
+    expect(text).toMatch(/--apply +do what the act steps say; .* \(default: a dry run\)/);
+    expect(text).toMatch(/^Example:\n {2}npm run ops -- playbook /m);
+    expect(io.errors).toEqual([]);
+  }
+});
+
+test("each playbook's usage lists exactly the options it takes", async () => {
+  for (const playbook of Object.values(PLAYBOOKS)) {
+    const io = recordingIo(environment);
+    expect(await runPlaybookCommand([playbook.name, '--help'], io)).toBe(0);
+    const options = io.printed
+      .filter((l) => /^ {2}--/.test(l))
+      .map((l) => l.trim().split(/[ ,]/)[0]!.slice(2));
+    expect(options).toEqual(['env', 'apply', 'dry-run', 'incident', ...playbook.accepts]);
+    for (const step of playbook.steps) expect(io.printed.join('\n')).toContain(`${step.kind} ${step.id}`);
+  }
 });
 
 test('a database that does not answer is a step error that never prints the password', async () => {
   const io = recordingIo(environment);
-  expect(await runPlaybookCommand(['growth-spike', '--env', 'test', '--dry-run'], io)).toBe(1);
+  expect(await runPlaybookCommand(['growth-spike', '--env', 'test'], io)).toBe(1);
   const text = io.printed.join('\n');
   expect(text).toContain('[ERROR] diagnose device-growth');
   expect(text).not.toContain('s3cret-pass');

@@ -1,22 +1,27 @@
 /**
- * `ops playbook <name> --env <env> [--dry-run] [--incident N] [playbook options]`
+ * `ops playbook <name> --env <env> [--apply] [--incident N] [playbook options]`; `--help` for each.
  *
  * Runs one incident playbook (runbook/RUNBOOK.md section 7) against an environment, printing each
- * step as it finishes and a one-line outcome last (the ops-playbook action reads it). With
- * --incident N and GITHUB_TOKEN/GITHUB_REPOSITORY set, one comment on issue N summarises the run.
- * Exit 0 when every step ran (findings are not failures), 1 when a step errored or an applied
- * action failed, 2 for bad arguments or an environment that cannot be loaded.
- *
- * broker-down:  [--force-restart] [--maintenance on|off] [--reason TEXT]
- * cost-spike:   [--tenant SLUG --rate-per-second N [--burst N]]
- *               [--tenant SLUG --retention-days N [--retention-for-days N]] [--reason TEXT]
- * growth-spike: (diagnosis and recommendations only)
+ * step as it finishes and a one-line outcome last (the ops-playbook action reads it). A dry run
+ * unless --apply: act steps only say what they would do (--dry-run is accepted and changes
+ * nothing, for scripts written when applying was the default). With --incident N and
+ * GITHUB_TOKEN/GITHUB_REPOSITORY set, one comment on issue N summarises the run. Exit 0 when every
+ * step ran (findings are not failures), 1 when a step errored or an applied action failed, 2 for
+ * bad arguments or an environment that is not ready (the preflight in cli-io.ts).
  */
 import { parseArgs } from 'node:util';
-import { LOCAL_ENV_PATH } from '../../common/local-env.js';
 import { SharedSources } from '../checks/shared-sources.js';
-import type { CliIo } from '../cli.js';
-import { databaseUrl, loadOpsTarget, type OpsTarget } from '../config/ops-target.js';
+import {
+  formatUsage,
+  table,
+  UsageError,
+  usageMessage,
+  wantsHelp,
+  type CommandSpec,
+  type OptionSpec,
+} from '../cli-args.js';
+import { loadCommandTarget, type CliIo } from '../cli-io.js';
+import type { OpsTarget } from '../config/ops-target.js';
 import { brokerDown } from './broker-down.js';
 import { costSpike } from './cost-spike.js';
 import { growthSpike } from './growth-spike.js';
@@ -40,57 +45,133 @@ export interface PlaybookCommandOptions {
   restartWait?: { timeoutMs: number; pollMs: number };
 }
 
-const OPTIONS = {
-  env: { type: 'string' },
-  'dry-run': { type: 'boolean', default: false },
-  incident: { type: 'string' },
-  tenant: { type: 'string' },
-  'rate-per-second': { type: 'string' },
-  burst: { type: 'string' },
-  'retention-days': { type: 'string' },
-  'retention-for-days': { type: 'string' },
-  maintenance: { type: 'string' },
-  'force-restart': { type: 'boolean' },
-  reason: { type: 'string' },
-} as const;
-const COMMON = new Set(['env', 'dry-run', 'incident']);
+/** Every option of every playbook, with its usage text; each playbook takes COMMON and its own. */
+const OPTIONS: Record<string, OptionSpec> = {
+  env: {
+    type: 'string',
+    arg: 'NAME',
+    required: true,
+    help: 'runbook/environments/NAME.yaml: the environment to act on',
+  },
+  apply: {
+    type: 'boolean',
+    defaultText: 'a dry run',
+    help: 'do what the act steps say; without it they only say what they would do',
+  },
+  'dry-run': { type: 'boolean', help: 'accepted for older scripts; a dry run is the default' },
+  incident: {
+    type: 'string',
+    arg: 'N',
+    help: 'comment the run on incident issue N (needs GITHUB_TOKEN and GITHUB_REPOSITORY)',
+  },
+  tenant: { type: 'string', arg: 'SLUG', help: 'the tenant a rate limit or retention cut is for' },
+  'rate-per-second': {
+    type: 'string',
+    arg: 'N',
+    help: "limit the tenant's accepted messages per second (ops.tenant_rate_limits)",
+  },
+  burst: { type: 'string', arg: 'N', defaultText: '5 x the rate', help: 'burst of that rate limit' },
+  'retention-days': {
+    type: 'string',
+    arg: 'N',
+    help: "lower the tenant's retention to N days (never above its plan's)",
+  },
+  'retention-for-days': {
+    type: 'string',
+    arg: 'N',
+    defaultText: '14',
+    help: 'how long the lowered retention lasts',
+  },
+  maintenance: {
+    type: 'string',
+    arg: 'on|off',
+    help: 'switch ingest maintenance mode (503 + Retry-After; the bridge keeps every message)',
+  },
+  'force-restart': { type: 'boolean', help: 'restart mosquitto even when it is active' },
+  reason: {
+    type: 'string',
+    arg: 'TEXT',
+    defaultText: 'the playbook and incident',
+    help: 'recorded with what is changed',
+  },
+};
+const COMMON = ['env', 'apply', 'dry-run', 'incident'];
 const SLUG = /^[a-z0-9][a-z0-9._-]{1,63}$/;
 
-class UsageError extends Error {}
+const EXAMPLES: Record<string, string> = {
+  'broker-down': 'npm run ops -- playbook broker-down --env prod --maintenance on --apply --incident 12',
+  'cost-spike': 'npm run ops -- playbook cost-spike --env prod --tenant acme --rate-per-second 20 --apply',
+  'growth-spike': 'npm run ops -- playbook growth-spike --env prod',
+};
+
+const ABOUT = [
+  'Runs an incident playbook (runbook/RUNBOOK.md section 7): diagnose steps read, act steps change',
+  'something. A dry run unless --apply: act steps then only say what they would do. A step the',
+  'environment cannot run (no SSH to a VM in the sandbox) is skipped with the reason.',
+];
+
+const EXIT_CODES = {
+  0: 'every step ran (findings are not failures)',
+  1: 'a step errored or an applied action failed',
+};
+
+export function playbookSpec(playbook?: Playbook): CommandSpec {
+  if (!playbook)
+    return {
+      name: 'playbook',
+      synopsis: 'playbook <name> --env NAME [--apply] [options]',
+      about: ABOUT,
+      sections: [
+        {
+          heading: 'Playbooks (npm run ops -- playbook <name> --help for their options)',
+          lines: table(Object.values(PLAYBOOKS).map((p) => [p.name, p.title])),
+        },
+      ],
+      options: Object.fromEntries(COMMON.map((k) => [k, OPTIONS[k]!])),
+      exitCodes: EXIT_CODES,
+      example: EXAMPLES['broker-down']!,
+    };
+  return {
+    name: `playbook ${playbook.name}`,
+    synopsis: `playbook ${playbook.name} --env NAME [--apply] [options]`,
+    about: [
+      `${playbook.title}.`,
+      '',
+      ...ABOUT,
+      '',
+      'Steps:',
+      ...table(playbook.steps.map((s) => [`${s.kind} ${s.id}`, s.title])),
+    ],
+    options: Object.fromEntries([...COMMON, ...playbook.accepts].map((k) => [k, OPTIONS[k]!])),
+    exitCodes: EXIT_CODES,
+    example: EXAMPLES[playbook.name] ?? `npm run ops -- playbook ${playbook.name} --env prod`,
+  };
+}
 
 export async function runPlaybookCommand(
   argv: string[],
   io: CliIo,
   command: PlaybookCommandOptions = {},
 ): Promise<number> {
-  const fail = (message: string) => {
-    io.err(`ops playbook: ${message}\n`);
-    return 2;
-  };
+  const named = PLAYBOOKS[playbookWord(argv) ?? ''];
+  if (wantsHelp(argv)) {
+    io.out(formatUsage(playbookSpec(named)));
+    return 0;
+  }
   let playbook: Playbook;
   let options: PlaybookOptions;
   let envName: string;
   try {
     ({ playbook, options, envName } = parsePlaybookArgs(argv));
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
-      return fail((error as Error).message);
-    throw error;
+    const message = usageMessage(error);
+    if (message === undefined) throw error;
+    io.err(`ops playbook: ${message} (see npm run ops -- playbook${named ? ` ${named.name}` : ''} --help)\n`);
+    return 2;
   }
-  const processEnv = io.env ?? process.env;
-  let target: OpsTarget;
-  try {
-    target = await loadOpsTarget(envName, {
-      env: processEnv,
-      mask: io.mask,
-      localEnvPath: io.envPath ?? LOCAL_ENV_PATH,
-      environmentsDir: io.environmentsDir,
-    });
-  } catch (error) {
-    return fail((error as Error).message);
-  }
+  const target = await loadCommandTarget('ops playbook', envName, io, (t) => openSources(playbook, t));
+  if (!target) return 2;
 
-  knowSecrets(target);
   const shared = new SharedSources(target);
   const now = io.now ?? Date.now;
   const print = (line: string) => io.out(`${line}\n`);
@@ -116,17 +197,33 @@ export async function runPlaybookCommand(
 }
 
 /**
- * Reads the environment's secrets before any step prints, so redaction knows them all: a step may
- * print a secret (a connection string in a log line) before the step that uses it has run.
+ * What the preflight exercises: the sources the playbook's steps use, built but not connected. It
+ * also reads every secret before any step prints, so redaction knows them all: a step may print a
+ * secret (a connection string in a log line) before the step that uses it has run.
  */
-function knowSecrets(target: OpsTarget): void {
+async function openSources(playbook: Playbook, target: OpsTarget): Promise<void> {
+  const shared = new SharedSources(target);
   try {
-    databaseUrl(target);
-  } catch {
-    // not configured or not set: the steps that need it say so
+    for (const need of playbook.needs) {
+      try {
+        if (need === 'database') shared.dbPool();
+        else shared.sshHost();
+      } catch {
+        // Not configured here: the steps that need it are skipped and say why.
+      }
+    }
+    target.secrets.readOptional('GITHUB_TOKEN');
+  } finally {
+    await shared.close();
   }
-  if (target.config.ssh) target.secrets.readOptional(target.config.ssh.privateKeyEnv);
-  target.secrets.readOptional('GITHUB_TOKEN');
+}
+
+/** The playbook named on the command line, if any (for the right --help). */
+function playbookWord(argv: string[]): string | undefined {
+  const options = Object.fromEntries(
+    Object.entries(OPTIONS).map(([k, o]) => [k, { type: o.type } as { type: 'string' | 'boolean' }]),
+  );
+  return parseArgs({ args: argv, strict: false, allowPositionals: true, options }).positionals[0];
 }
 
 async function commentOnIncident(
@@ -160,61 +257,74 @@ export function parsePlaybookArgs(argv: string[]): {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: OPTIONS,
-  });
+    options: Object.fromEntries(Object.entries(OPTIONS).map(([k, o]) => [k, { type: o.type }])) as Record<
+      string,
+      { type: 'string' | 'boolean' }
+    >,
+  }) as { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  const str = (k: string) => values[k] as string | undefined;
   const known = Object.keys(PLAYBOOKS).join(', ');
   if (positionals.length !== 1)
     throw new UsageError(`give one playbook: ${known} (got ${positionals.join(' ') || 'none'})`);
   const playbook = PLAYBOOKS[positionals[0]!];
   if (!playbook)
     throw new UsageError(`unknown playbook ${JSON.stringify(positionals[0])}: known are ${known}`);
-  if (!values.env) throw new UsageError('--env <environment> is required (e.g. --env prod)');
-  const given = Object.keys(values).filter(
-    (k) => values[k as keyof typeof values] !== undefined && !COMMON.has(k),
-  );
+  const envName = str('env');
+  if (!envName) throw new UsageError('--env <environment> is required (e.g. --env prod)');
+  const given = Object.keys(values).filter((k) => values[k] !== undefined && !COMMON.includes(k));
   const foreign = given.filter((k) => !playbook.accepts.includes(k));
   if (foreign.length)
     throw new UsageError(
       `${playbook.name} does not take ${foreign.map((k) => `--${k}`).join(', ')}` +
         (playbook.accepts.length ? ` (it takes ${playbook.accepts.map((k) => `--${k}`).join(', ')})` : ''),
     );
+  if (values.apply && values['dry-run'])
+    throw new UsageError(
+      '--apply and --dry-run contradict each other: give --apply to act, nothing for a dry run',
+    );
 
-  const options: PlaybookOptions = { dryRun: values['dry-run'] === true };
-  if (values.incident !== undefined) options.incident = positiveInteger('--incident', values.incident);
-  if (values.tenant !== undefined) {
-    if (!SLUG.test(values.tenant))
-      throw new UsageError(`--tenant must be a tenant slug (got ${JSON.stringify(values.tenant)})`);
-    options.tenant = values.tenant;
+  const options: PlaybookOptions = { dryRun: values.apply !== true };
+  const incident = str('incident');
+  if (incident !== undefined) options.incident = positiveInteger('--incident', incident);
+  const tenant = str('tenant');
+  if (tenant !== undefined) {
+    if (!SLUG.test(tenant))
+      throw new UsageError(`--tenant must be a tenant slug (got ${JSON.stringify(tenant)})`);
+    options.tenant = tenant;
   }
-  if (values['rate-per-second'] !== undefined)
-    options.ratePerSecond = positiveNumber('--rate-per-second', values['rate-per-second']);
-  if (values.burst !== undefined) {
+  const rate = str('rate-per-second');
+  if (rate !== undefined) options.ratePerSecond = positiveNumber('--rate-per-second', rate);
+  const burst = str('burst');
+  if (burst !== undefined) {
     if (options.ratePerSecond === undefined) throw new UsageError('--burst goes with --rate-per-second');
-    options.burst = positiveNumber('--burst', values.burst);
+    options.burst = positiveNumber('--burst', burst);
     if (options.burst < options.ratePerSecond)
       throw new UsageError(
         `--burst (${options.burst}) must be at least --rate-per-second (${options.ratePerSecond})`,
       );
   }
-  if (values['retention-days'] !== undefined)
-    options.retentionDays = positiveInteger('--retention-days', values['retention-days']);
-  if (values['retention-for-days'] !== undefined) {
+  const retention = str('retention-days');
+  if (retention !== undefined) options.retentionDays = positiveInteger('--retention-days', retention);
+  const retentionFor = str('retention-for-days');
+  if (retentionFor !== undefined) {
     if (options.retentionDays === undefined)
       throw new UsageError('--retention-for-days goes with --retention-days');
-    options.retentionForDays = positiveInteger('--retention-for-days', values['retention-for-days']);
+    options.retentionForDays = positiveInteger('--retention-for-days', retentionFor);
   }
   if ((options.ratePerSecond !== undefined || options.retentionDays !== undefined) && !options.tenant)
     throw new UsageError('--rate-per-second and --retention-days need --tenant <slug>');
   if (options.tenant && options.ratePerSecond === undefined && options.retentionDays === undefined)
     throw new UsageError('--tenant needs --rate-per-second N and/or --retention-days N');
-  if (values.maintenance !== undefined) {
-    if (values.maintenance !== 'on' && values.maintenance !== 'off')
-      throw new UsageError(`--maintenance must be on or off (got ${JSON.stringify(values.maintenance)})`);
-    options.maintenance = values.maintenance;
+  const maintenance = str('maintenance');
+  if (maintenance !== undefined) {
+    if (maintenance !== 'on' && maintenance !== 'off')
+      throw new UsageError(`--maintenance must be on or off (got ${JSON.stringify(maintenance)})`);
+    options.maintenance = maintenance;
   }
   if (values['force-restart']) options.forceRestart = true;
-  if (values.reason !== undefined) options.reason = values.reason;
-  return { playbook, options, envName: values.env };
+  const reason = str('reason');
+  if (reason !== undefined) options.reason = reason;
+  return { playbook, options, envName };
 }
 
 function positiveInteger(flag: string, text: string): number {

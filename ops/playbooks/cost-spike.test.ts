@@ -11,7 +11,7 @@ import {
   seedUsage,
   writeTestEnvironment,
   type TestEnvironment,
-} from './test-fixture.js';
+} from '../../test/support/playbook-fixture.js';
 
 const NOW = Date.parse('2026-11-26T12:00:00Z');
 const HOUR = 3_600_000;
@@ -92,7 +92,7 @@ const audit = async () =>
 
 test('diagnosis: the spiking tenant from the rollup and AI spend this month against allowances', async () => {
   const out = io();
-  expect(await runPlaybookCommand(['cost-spike', '--env', 'test', '--dry-run'], out)).toBe(0);
+  expect(await runPlaybookCommand(['cost-spike', '--env', 'test'], out)).toBe(0);
   const text = out.printed.join('\n');
   expect(text).toContain(
     'hot: 24,000 messages, 4.6 MiB from 1 device(s) in 24 h; 7-day daily mean 2,400 messages, 234.4 KiB (x20.0 bytes)',
@@ -109,7 +109,7 @@ test('rate limit: dry run changes nothing; applied sets it (burst 5x rate) and a
   const dry = io();
   expect(
     await runPlaybookCommand(
-      ['cost-spike', '--env', 'test', '--dry-run', '--tenant', 'hot', '--rate-per-second', '20'],
+      ['cost-spike', '--env', 'test', '--tenant', 'hot', '--rate-per-second', '20'],
       dry,
     ),
   ).toBe(0);
@@ -120,11 +120,22 @@ test('rate limit: dry run changes nothing; applied sets it (burst 5x rate) and a
   const applied = io();
   expect(
     await runPlaybookCommand(
-      ['cost-spike', '--env', 'test', '--tenant', 'hot', '--rate-per-second', '20', '--incident', '12'],
+      [
+        'cost-spike',
+        '--env',
+        'test',
+        '--tenant',
+        'hot',
+        '--rate-per-second',
+        '20',
+        '--incident',
+        '12',
+        '--apply',
+      ],
       applied,
     ),
   ).toBe(0);
-  expect(applied.last()).toContain('limited hot to 20/s');
+  expect(applied.last()).toMatch(/^Outcome: cost-spike on test \(applied\): .*; limited hot to 20\/s$/);
   const limit = await pool.query(
     'select per_second, burst, reason from ops.tenant_rate_limits where tenant_id = $1',
     [hotId],
@@ -140,13 +151,15 @@ test('retention: only lowers, dry run changes nothing, applied writes an expirin
   const higher = io();
   expect(
     await runPlaybookCommand(
-      ['cost-spike', '--env', 'test', '--tenant', 'hot', '--retention-days', '45'],
+      ['cost-spike', '--env', 'test', '--tenant', 'hot', '--retention-days', '45', '--apply'],
       higher,
     ),
   ).toBe(1);
   expect(higher.printed.join('\n')).toContain(
     "hot's plan small keeps 30 days: an override only lowers it (asked 45)",
   );
+  // Refused before anything changed: the header does not claim otherwise.
+  expect(higher.last()).toMatch(/^Outcome: cost-spike on test \(nothing applied\): /);
 
   const dry = io();
   expect(
@@ -177,6 +190,7 @@ test('retention: only lowers, dry run changes nothing, applied writes an expirin
         '3',
         '--reason',
         'egress spike',
+        '--apply',
       ],
       recordingIo(env, { now: () => NOW, out: applied.out }),
     ),
@@ -205,7 +219,7 @@ test('an unknown tenant is a step error (exit 1), not a crash', async () => {
   const out = io();
   expect(
     await runPlaybookCommand(
-      ['cost-spike', '--env', 'test', '--tenant', 'nobody', '--rate-per-second', '5'],
+      ['cost-spike', '--env', 'test', '--tenant', 'nobody', '--rate-per-second', '5', '--apply'],
       out,
     ),
   ).toBe(1);

@@ -227,4 +227,5 @@ export const costSpike: Playbook = {
   title: 'Cost spike: egress and token usage; a tenant rate limit; a temporary retention cut',
   steps: [usage, aiSpend, rateLimit, retention],
   accepts: ['tenant', 'rate-per-second', 'burst', 'retention-days', 'retention-for-days', 'reason'],
+  needs: ['database'],
 };

@@ -8,7 +8,7 @@ import {
   seedUsage,
   writeTestEnvironment,
   type TestEnvironment,
-} from './test-fixture.js';
+} from '../../test/support/playbook-fixture.js';
 
 const NOW = Date.parse('2026-11-26T12:00:00Z');
 const DAY = 24 * 3_600_000;
@@ -66,8 +66,8 @@ test('finds the devices that grew, the largest payloads and the partition sizes;
   );
   expect(text).toContain(`${partitions.rows[0].n} partition(s),`);
   expect(text).toContain('the Blob archive is disabled today');
-  expect(text).toContain('`ops playbook cost-spike --tenant grow --rate-per-second N`');
-  expect(io.last()).toBe('Outcome: growth-spike on test (applied): 3 ok, 1 warn; no action taken');
+  expect(text).toContain('`ops playbook cost-spike --tenant grow --rate-per-second N --apply`');
+  expect(io.last()).toBe('Outcome: growth-spike on test (dry run): 3 ok, 1 warn; no action taken');
   expect((await pool.query('select 1 from ops.audit_log')).rowCount).toBe(0);
 });
 

@@ -180,7 +180,7 @@ const recommendations: PlaybookStep = {
     if (spiking.length) {
       const tenants = [...new Set(spiking.map((s) => s.split('/')[0]!))];
       lines.push(
-        `to slow the growth now: \`ops playbook cost-spike --tenant ${tenants[0]} --rate-per-second N\`, ` +
+        `to slow the growth now: \`ops playbook cost-spike --tenant ${tenants[0]} --rate-per-second N --apply\`, ` +
           `or \`--retention-days N\` for a temporary retention cut (growing: ${spiking.join(', ')})`,
       );
     }
@@ -193,4 +193,5 @@ export const growthSpike: Playbook = {
   title: 'Data growth spike: archive sooner; limit payload fields',
   steps: [devices, payloads, partitions, recommendations],
   accepts: [],
+  needs: ['database'],
 };

@@ -19,12 +19,7 @@ const ICON: Record<StepStatus, string> = {
 };
 
 export function incidentCommentBody(run: PlaybookRun, runUrl?: string): string {
-  const parts = [
-    `### Playbook \`${run.playbook}\` on \`${run.env}\` (${run.dryRun ? 'dry run' : 'applied'})`,
-    '',
-    run.outcome,
-    '',
-  ];
+  const parts = [`### Playbook \`${run.playbook}\` on \`${run.env}\` (${run.mode})`, '', run.outcome, ''];
   for (const step of run.steps) {
     parts.push(`- ${ICON[step.status]} - ${step.kind} \`${step.id}\`: ${step.title}`);
     const shown = step.lines.slice(0, KEY_LINES);

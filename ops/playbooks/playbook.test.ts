@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { loadEnvironmentConfig } from '../config/environment-config.js';
 import { createSecretReader } from '../config/secrets.js';
-import type { OpsTarget } from '../config/ops-target.js';
+import { NotConfiguredError, type OpsTarget } from '../config/ops-target.js';
 import { actorFor, outcomeLine, runPlaybook, type Playbook, type PlaybookContext } from './playbook.js';
 
 function context(dryRun: boolean, queries: unknown[][], failAudit = false): PlaybookContext {
@@ -40,6 +40,7 @@ const playbook: Playbook = {
   name: 'demo',
   title: 'Demo',
   accepts: [],
+  needs: ['database'],
   steps: [
     {
       id: 'look',
@@ -76,7 +77,7 @@ test('prints each step as it runs with secrets redacted; an error is a step resu
   const printed: string[] = [];
   const run = await runPlaybook(playbook, context(true, []), (l) => printed.push(l));
   expect(printed).toEqual([
-    'Playbook demo on prod (dry run): Demo',
+    'Playbook demo on prod (dry run, --apply to act): Demo',
     '[ok] diagnose look: look',
     '    token is ***',
     '[ERROR] diagnose boom: boom',
@@ -90,10 +91,14 @@ test('prints each step as it runs with secrets redacted; an error is a step resu
 
 test('an applied act step writes one audit row; a dry run writes none', async () => {
   const dry: unknown[][] = [];
-  await runPlaybook(playbook, context(true, dry), () => undefined);
+  expect((await runPlaybook(playbook, context(true, dry), () => undefined)).mode).toBe('dry run');
   expect(dry).toEqual([]);
   const applied: unknown[][] = [];
-  await runPlaybook(playbook, context(false, applied), () => undefined);
+  const printed: string[] = [];
+  const run = await runPlaybook(playbook, context(false, applied), (l) => printed.push(l));
+  expect(printed[0]).toBe('Playbook demo on prod (applying): Demo');
+  expect(run.mode).toBe('applied');
+  expect(run.outcome).toBe('Outcome: demo on prod (applied): 2 ok, 1 error; fixed it');
   expect(applied).toHaveLength(1);
   const [sql, params] = applied[0] as [string, unknown[]];
   expect(sql).toContain('insert into ops.audit_log');
@@ -108,8 +113,56 @@ test('an audit row that cannot be written turns the action into a warning, sayin
   expect(printed).toContain('    ops.audit_log not written: permission denied for table audit_log');
 });
 
+test('--apply with nothing to do says "nothing applied", not "applied"', async () => {
+  const idle: Playbook = {
+    ...playbook,
+    steps: [
+      playbook.steps[0]!,
+      {
+        id: 'fix',
+        title: 'fix',
+        kind: 'act',
+        run: async () => ({ status: 'skipped', lines: ['not asked'] }),
+      },
+    ],
+  };
+  const run = await runPlaybook(idle, context(false, []), () => undefined);
+  expect(run.mode).toBe('nothing applied');
+  expect(run.outcome).toBe('Outcome: demo on prod (nothing applied): 1 ok, 1 skipped; no action taken');
+});
+
+test('a step the environment cannot run is skipped with the reason, not an error', async () => {
+  const printed: string[] = [];
+  const ssh: Playbook = {
+    ...playbook,
+    steps: [
+      {
+        id: 'services',
+        title: 'services',
+        kind: 'diagnose',
+        run: async (ctx) => {
+          ctx.sources.ssh();
+          return { status: 'ok', lines: [] };
+        },
+      },
+    ],
+  };
+  const ctx = context(true, []);
+  ctx.sources.ssh = () => {
+    throw new NotConfiguredError('SSH access to the broker VM', 'local');
+  };
+  const run = await runPlaybook(ssh, ctx, (l) => printed.push(l));
+  expect(printed.slice(1)).toEqual([
+    '[skipped] diagnose services: services',
+    '    not possible here: environment "local" configures no SSH access to the broker VM',
+  ]);
+  expect(run.exitCode).toBe(0);
+});
+
 test('actor and outcome line', () => {
   expect(actorFor('cost-spike', {})).toBe('playbook:cost-spike');
   expect(actorFor('cost-spike', { GITHUB_ACTOR: ' ana ' })).toBe('playbook:cost-spike (ana)');
-  expect(outcomeLine('x', 'prod', false, [])).toBe('Outcome: x on prod (applied): no steps; no action taken');
+  expect(outcomeLine('x', 'prod', false, [])).toBe(
+    'Outcome: x on prod (nothing applied): no steps; no action taken',
+  );
 });

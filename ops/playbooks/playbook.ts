@@ -1,11 +1,13 @@
 /**
  * An incident playbook (runbook/RUNBOOK.md section 7) is a list of typed steps: `diagnose` steps
- * only read; `act` steps change something and, under --dry-run, only say what they would do. The
- * runner prints each step's lines as it finishes (secrets redacted), records every applied `act`
- * step in ops.audit_log, and ends with a one-line outcome.
+ * only read; `act` steps change something and, in a dry run (the default; `--apply` acts), only
+ * say what they would do. The runner prints each step's lines as it finishes (secrets redacted),
+ * records every applied `act` step in ops.audit_log, and ends with a one-line outcome that says
+ * what was applied, if anything. A step the environment cannot run (no SSH in the sandbox) is
+ * `skipped` with the reason, as in the cadences.
  */
 import type pg from 'pg';
-import type { OpsTarget } from '../config/ops-target.js';
+import { NotConfiguredError, type OpsTarget } from '../config/ops-target.js';
 import type { SshHostSource } from '../sources/ssh-host.js';
 
 export type StepKind = 'diagnose' | 'act';
@@ -23,6 +25,7 @@ export interface StepResult {
 }
 
 export interface PlaybookOptions {
+  /** True unless --apply: act steps only say what they would do. */
   dryRun: boolean;
   incident?: number;
   tenant?: string;
@@ -66,6 +69,8 @@ export interface Playbook {
   steps: PlaybookStep[];
   /** Option names (as on the command line) this playbook accepts beyond the common ones. */
   accepts: string[];
+  /** The sources its steps use: their secrets and settings are checked before any step runs. */
+  needs: ('database' | 'ssh')[];
 }
 
 export interface StepReport {
@@ -75,12 +80,16 @@ export interface StepReport {
   status: StepStatus;
   lines: string[];
   summary?: string;
+  /** An act step that changed something (or tried to): it has an ops.audit_log row. */
+  applied: boolean;
 }
 
 export interface PlaybookRun {
   playbook: string;
   env: string;
   dryRun: boolean;
+  /** What happened, for headers: `dry run`, `applied` or `nothing applied`. */
+  mode: RunMode;
   steps: StepReport[];
   outcome: string;
   /** 1 when a step errored or an applied action failed. */
@@ -108,19 +117,22 @@ export async function runPlaybook(
 ): Promise<PlaybookRun> {
   const redact = (text: string) => ctx.target.secrets.redact(text);
   const say = (line: string) => print(redact(line));
-  const mode = ctx.options.dryRun ? 'dry run' : 'applied';
-  say(`Playbook ${playbook.name} on ${ctx.target.name} (${mode}): ${playbook.title}`);
+  // Before the steps only the intent is known; the outcome line says what was applied.
+  const intent = ctx.options.dryRun ? 'dry run, --apply to act' : 'applying';
+  say(`Playbook ${playbook.name} on ${ctx.target.name} (${intent}): ${playbook.title}`);
   const steps: StepReport[] = [];
   for (const step of playbook.steps) {
     let result: StepResult;
     try {
       result = await step.run(ctx);
     } catch (error) {
-      result = { status: 'error', lines: [(error as Error).message], summary: `${step.id}: error` };
+      result =
+        error instanceof NotConfiguredError
+          ? { status: 'skipped', lines: [`not possible here: ${error.message}`] }
+          : { status: 'error', lines: [(error as Error).message], summary: `${step.id}: error` };
     }
-    if (result.audit && !ctx.options.dryRun) {
-      result = await withAudit(result, playbook.name, ctx);
-    }
+    const applied = result.audit !== undefined && !ctx.options.dryRun;
+    if (applied) result = await withAudit(result, playbook.name, ctx);
     const report: StepReport = {
       id: step.id,
       title: step.title,
@@ -128,6 +140,7 @@ export async function runPlaybook(
       status: result.status,
       lines: result.lines.map(redact),
       summary: result.summary === undefined ? undefined : redact(result.summary),
+      applied,
     };
     steps.push(report);
     say(`[${MARK[report.status]}] ${step.kind} ${step.id}: ${step.title}`);
@@ -140,6 +153,7 @@ export async function runPlaybook(
     playbook: playbook.name,
     env: ctx.target.name,
     dryRun: ctx.options.dryRun,
+    mode: runMode(ctx.options.dryRun, steps),
     steps,
     outcome: redact(outcomeLine(playbook.name, ctx.target.name, ctx.options.dryRun, steps)),
     exitCode,
@@ -183,6 +197,14 @@ export async function writeAudit(
   ]);
 }
 
+export type RunMode = 'dry run' | 'applied' | 'nothing applied';
+
+/** `applied` only when an act step changed something (or tried to, and says how it failed). */
+export function runMode(dryRun: boolean, steps: Pick<StepReport, 'applied'>[]): RunMode {
+  if (dryRun) return 'dry run';
+  return steps.some((s) => s.applied) ? 'applied' : 'nothing applied';
+}
+
 /** `Outcome: broker-down on prod (dry run): 4 ok, 1 fail; would restart mosquitto`. */
 export function outcomeLine(playbook: string, env: string, dryRun: boolean, steps: StepReport[]): string {
   const counts = new Map<StepStatus, number>();
@@ -196,7 +218,7 @@ export function outcomeLine(playbook: string, env: string, dryRun: boolean, step
     .filter((s) => s.kind === 'act' && s.status !== 'skipped' && s.summary)
     .map((s) => s.summary!);
   const did = actions.length ? actions.join('; ') : 'no action taken';
-  return `Outcome: ${playbook} on ${env} (${dryRun ? 'dry run' : 'applied'}): ${tally || 'no steps'}; ${did}`;
+  return `Outcome: ${playbook} on ${env} (${runMode(dryRun, steps)}): ${tally || 'no steps'}; ${did}`;
 }
 
 export function formatBytes(n: number): string {

@@ -6,6 +6,7 @@ const result = (over: Partial<CheckResult>): CheckResult => ({
   title: 'X',
   status: 'ok',
   severity: 'high',
+  component: null,
   playbook: null,
   summary: 'fine',
   metrics: {},

@@ -3,9 +3,8 @@
  * then details with evidence for every check that is not ok.
  */
 import type { Chart, CheckResult, CheckStatus } from '../engine/check.js';
+import { STATUSES_WORST_FIRST, worstStatus } from '../engine/status.js';
 
-/** Worst first: the verdict is the worst status of the run. */
-const ORDER: CheckStatus[] = ['fail', 'error', 'warn', 'ok', 'skipped'];
 const MARK: Record<CheckStatus, string> = {
   fail: 'FAIL',
   error: 'ERROR',
@@ -14,14 +13,19 @@ const MARK: Record<CheckStatus, string> = {
   skipped: 'skipped',
 };
 
+/** The worst status of the run; `skipped` when nothing ran. */
 export function verdict(results: readonly CheckResult[]): CheckStatus {
-  if (results.length === 0) return 'skipped';
-  return ORDER.find((s) => results.some((r) => r.status === s)) ?? 'ok';
+  return worstStatus(
+    results.map((r) => r.status),
+    'skipped',
+  );
 }
 
 export function renderMarkdown(run: { title: string; at: Date; results: readonly CheckResult[] }): string {
   const v = verdict(run.results);
-  const counts = ORDER.map((s) => [s, run.results.filter((r) => r.status === s).length] as const)
+  const counts = STATUSES_WORST_FIRST.map(
+    (s) => [s, run.results.filter((r) => r.status === s).length] as const,
+  )
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${n} ${s}`)
     .join(', ');

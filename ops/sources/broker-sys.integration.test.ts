@@ -3,7 +3,7 @@
  * with the role's ACL for the probe user. Only sys_interval is lowered, through the role variable.
  */
 import mqtt from 'mqtt';
-import { startMosquitto, type MosquittoBroker } from '../../broker/mosquitto-process.js';
+import { startMosquitto, type MosquittoBroker } from '../../test/support/mosquitto-process.js';
 import { probeTopic } from '../../common/topics.js';
 import { createBrokerSysSource, SYS_TOPICS, type BrokerStats } from './broker-sys.js';
 

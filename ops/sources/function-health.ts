@@ -1,5 +1,5 @@
 /** Reads the Functions app's health endpoint (database reachable, schema version). */
-import type { HealthReport } from '../../functions/src/ingest/health.js';
+import type { HealthReport } from '../../common/ingest-protocol.js';
 
 export interface FunctionHealthReading {
   /** HTTP status, or null when nothing answered (connection refused, timeout). */

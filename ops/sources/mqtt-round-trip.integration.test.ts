@@ -5,7 +5,11 @@
  */
 import { jest } from '@jest/globals';
 import mqtt from 'mqtt';
-import { mosquittoForTests, startMosquitto, type MosquittoBroker } from '../../broker/mosquitto-process.js';
+import {
+  mosquittoForTests,
+  startMosquitto,
+  type MosquittoBroker,
+} from '../../test/support/mosquitto-process.js';
 import { probeTopic } from '../../common/topics.js';
 import { createMqttRoundTripSource } from './mqtt-round-trip.js';
 

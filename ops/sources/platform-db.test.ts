@@ -81,6 +81,8 @@ test('top tenants: ordered by messages, with devices and growth; a spike is a wa
   await usage(f.tenantB, f.deviceB, 7 * 24 + 5, 1_000);
   const [result] = await runChecks([topTenantsCheck(createPlatformDbSource(pool))], { now: () => NOW });
   expect(result!.evidence).toEqual([
+    'Accepted messages in 2026-11-19T13:00Z .. now (2026-11-26T12:30Z), the current hour so far included; ' +
+      'compared with 2026-11-12T13:00Z .. 2026-11-19T13:00Z',
     'globex: 3000 messages, 300000 bytes, 1 devices, +200% week over week',
     'acme: 2000 messages, 200000 bytes, 2 devices, +11% week over week',
   ]);
@@ -92,6 +94,15 @@ test('top tenants: ordered by messages, with devices and growth; a spike is a wa
   });
   expect(calm!.status).toBe('ok');
   expect(calm!.metrics).toEqual({ tenants: 2, messages: 5_000 });
+});
+
+test('top tenants: the current hour so far counts; the hour a week ago belongs to the week before', async () => {
+  await usage(f.tenantA, f.deviceA, 0, 42); // this hour, 12:00, 30 minutes in
+  await usage(f.tenantB, f.deviceB, 7 * 24, 7); // 2026-11-19T12:00: just before the window
+  const [result] = await runChecks([topTenantsCheck(createPlatformDbSource(pool))], { now: () => NOW });
+  expect(result!.summary).toBe(
+    '42 messages from 1 tenant in 2026-11-19T13:00Z .. now (2026-11-26T12:30Z); top: acme',
+  );
 });
 
 const ai = (tenant: string, model: string, at: string, tokens: number, costUsd: number) =>

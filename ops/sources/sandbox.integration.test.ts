@@ -2,7 +2,7 @@
  * The daily checks against the local sandbox on real services, with their real sources: ok while
  * everything runs, and the right verdict as parts are taken away.
  */
-import { mosquittoForTests } from '../../broker/mosquitto-process.js';
+import { mosquittoForTests } from '../../test/support/mosquitto-process.js';
 import type { Platform } from '../../scripts/sandbox/platform.js';
 import { startTestSandbox, type TestSandbox } from '../../test/support/sandbox.js';
 import { latestMigrationVersion } from '../../supabase/migrate.js';

@@ -2,8 +2,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mosquittoForTests, startMosquitto, type MosquittoBroker } from '../../broker/mosquitto-process.js';
-import { createTestCa } from '../../broker/test-ca.js';
+import {
+  mosquittoForTests,
+  startMosquitto,
+  type MosquittoBroker,
+} from '../../test/support/mosquitto-process.js';
+import { createTestCa } from '../../test/support/test-ca.js';
 import { probeTopic } from '../../common/topics.js';
 import { brokerUptimeCheck } from '../checks/broker-uptime.js';
 import { tlsExpiryCheck } from '../checks/tls-expiry.js';

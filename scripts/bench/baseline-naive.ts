@@ -1,7 +1,7 @@
 /**
- * Baseline naive (the seed's shape): for every message, one HTTP call to a function that does one
- * autocommitted INSERT, and the PUBACK only after it answered. mqtt.js handles a connection's
- * messages one at a time, so this is bounded by one round trip per message.
+ * Baseline naive (the operator runbook's first design): for every message, one HTTP call to a
+ * function that does one autocommitted INSERT, and the PUBACK only after it answered. mqtt.js
+ * handles a connection's messages one at a time, so this is bounded by one round trip per message.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

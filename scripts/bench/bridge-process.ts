@@ -15,7 +15,7 @@ export interface BridgeProcess {
 export function startBridgeProcess(bundle: string, env: Record<string, string>): BridgeProcess {
   const child = spawn(
     process.execPath,
-    [...nodeFlags(), ...profileFlags('BENCH_BRIDGE_PROFILE_DIR'), bundle],
+    [...bridgeNodeFlags(), ...profileFlags('BENCH_BRIDGE_PROFILE_DIR'), bundle],
     {
       env: { PATH: process.env.PATH ?? '', ...BRIDGE_PROCESS_ENV, ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -44,7 +44,7 @@ export function profileFlags(variable: string): string[] {
 }
 
 /** The production flags, or BENCH_BRIDGE_NODE_FLAGS instead (tuning experiments). */
-function nodeFlags(): string[] {
+export function bridgeNodeFlags(): string[] {
   const override = process.env.BENCH_BRIDGE_NODE_FLAGS;
   return override === undefined ? [...BRIDGE_NODE_FLAGS] : override.split(' ').filter(Boolean);
 }

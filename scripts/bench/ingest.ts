@@ -6,7 +6,7 @@
  *   rated     the pipeline at a fixed offered rate, for publish -> commit p50/p99;
  *   broker    the same messages pub -> sub through the same broker, QoS 1, no processing;
  *   copy      COPY of the same rows into the same table;
- *   naive     one HTTP call and one INSERT per message, PUBACK after it (the seed's shape).
+ *   naive     one HTTP call and one INSERT per message, PUBACK after it (the runbook's first design).
  * Options: --messages N (30000) --devices M (20) --rate R (2000) --rated-seconds S (10)
  *          --naive-messages K (2000) --warmup W (5000) --json
  *          --rounds R (3)
@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { hashPassword } from '../../broker/password-hash.js';
-import { freePort } from '../../common/free-port.js';
+import { freePort } from '../../test/support/free-port.js';
 import { createDevice, createTenant, setTenantRateLimit, upsertPlan } from '../../common/provisioning.js';
 import { TELEMETRY_FILTER, telemetryTopic } from '../../common/topics.js';
 import { applyMigrations } from '../../supabase/migrate.js';

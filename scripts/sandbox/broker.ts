@@ -8,8 +8,8 @@
  * services to the loopback plain listener (`url`: free client ids, the bridge's session).
  */
 import { join } from 'node:path';
-import { findMosquitto, startMosquitto } from '../../broker/mosquitto-process.js';
-import { createTestCa, type TestCa } from '../../broker/test-ca.js';
+import { findMosquitto, startMosquitto } from '../../test/support/mosquitto-process.js';
+import { createTestCa, type TestCa } from '../../test/support/test-ca.js';
 import type { ServiceKind } from '../../common/local-env.js';
 import { redactUrl } from '../../common/redact-url.js';
 import { startEmbeddedBroker, type HashedIdentity } from './embedded-broker.js';
@@ -97,7 +97,7 @@ export async function provideBroker(options: {
   }
   const broker = await startEmbeddedBroker(options.users);
   options.log(
-    `broker: mosquitto not installed, embedded aedes on ${broker.url} (same users and ACL, MQTT 3.1.1)`,
+    `broker: ${embeddedReason(options.embedded)}, embedded aedes on ${broker.url} (same users and ACL, MQTT 3.1.1)`,
   );
   return {
     url: broker.url,
@@ -108,4 +108,17 @@ export async function provideBroker(options: {
     sharedSubscriptions: false,
     stop: () => broker.stop(),
   };
+}
+
+/** Why the embedded broker runs: asked for (Mosquitto may well be installed), or no Mosquitto. */
+function embeddedReason(asked: boolean | undefined): string {
+  if (!asked) return 'mosquitto not installed';
+  const by = process.env.SANDBOX_EMBEDDED === '1' ? ' by SANDBOX_EMBEDDED=1' : '';
+  let mosquitto: string | null = null;
+  try {
+    mosquitto = findMosquitto();
+  } catch {
+    // a MOSQUITTO_BIN that is not executable: not worth failing an embedded run over
+  }
+  return `embedded asked for${by}${mosquitto ? ` (Mosquitto at ${mosquitto} not used)` : ''}`;
 }

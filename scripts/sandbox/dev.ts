@@ -1,8 +1,11 @@
 /**
  * `npm run dev`: the whole platform, kept running, with the simulator publishing continuously.
- * Prints a status line every 10 s; Ctrl-C (SIGINT/SIGTERM) stops everything cleanly.
+ * Its state is `.ops/local/dev/` (env.json, the one the ops CLI's `local` environment reads; run/;
+ * backups/). Prints a status line every 10 s; Ctrl-C (SIGINT/SIGTERM) stops everything cleanly and
+ * marks env.json stopped.
  */
 import { join } from 'node:path';
+import { currentOwner, LOCAL_ENV_PATH, sandboxDir } from '../../common/local-env.js';
 import { startPlatform } from './platform.js';
 import { startSimulator } from './simulator.js';
 
@@ -10,8 +13,9 @@ const log = (line: string) => process.stdout.write(`[dev] ${line}\n`);
 
 async function main(): Promise<void> {
   const platform = await startPlatform({
-    databaseName: 'mqtt_saas_dev',
-    dir: join('.ops', 'local', 'dev'),
+    owner: currentOwner('dev'),
+    dir: join(sandboxDir('dev'), 'run'),
+    envPath: LOCAL_ENV_PATH,
     databaseUrl: process.env.DATABASE_URL,
     mqttUrl: process.env.MQTT_URL,
     log,
@@ -26,7 +30,7 @@ async function main(): Promise<void> {
   });
   log(`running: services database=${platform.env.services.database} broker=${platform.env.services.broker}`);
   log(
-    `MQTT devices ${platform.env.mqtt.deviceUrl}, services ${platform.env.mqtt.url}, ingest ${platform.env.ingest.url}, details in .ops/local/env.json; Ctrl-C stops`,
+    `MQTT devices ${platform.env.mqtt.deviceUrl}, services ${platform.env.mqtt.url}, ingest ${platform.env.ingest.url}, details in ${LOCAL_ENV_PATH}; Ctrl-C stops`,
   );
   const status = setInterval(() => {
     const s = platform.bridge.stats();

@@ -1,13 +1,13 @@
 /**
  * The local sandbox on real services and on the embedded fallbacks (what a laptop with only Node
- * gets): it starts, writes `.ops/local/env.json` with everything other tools need, and a short
+ * gets): it starts, writes its env file with everything other tools need, and a short
  * simulator run is fully accounted for (ingested + dead-lettered = published).
  */
 import mqtt from 'mqtt';
 import pg from 'pg';
-import { readLocalEnv } from '../../common/local-env.js';
+import { localSandboxStatus, readLocalEnv } from '../../common/local-env.js';
 import { validateTelemetry } from '../../common/telemetry.js';
-import { mosquittoForTests } from '../../broker/mosquitto-process.js';
+import { mosquittoForTests } from '../../test/support/mosquitto-process.js';
 import { startTestSandbox, type TestSandbox } from '../../test/support/sandbox.js';
 import { startSimulator } from './simulator.js';
 
@@ -43,6 +43,9 @@ describe.each([
       const { platform, envPath } = sandbox;
       const env = await readLocalEnv(envPath);
       expect(env.services).toEqual({ database: kind, broker: kind });
+      // Who owns it: what `localSandboxStatus` (the ops CLI) checks.
+      expect(env.owner).toEqual(sandbox.owner);
+      expect(await localSandboxStatus(envPath)).toEqual({ running: true, owner: sandbox.owner });
 
       // env.json: what the ops tools and tests read.
       expect(env.mqtt.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);

@@ -1,17 +1,23 @@
 /**
  * The whole platform on one machine: database (migrated, seeded), broker, the functions behind the
  * local host, the bridge, the alert engine's timer, a webhook receiver for alert notifications.
- * `npm start` and `npm run dev` both build on this; it writes `.ops/local/env.json`.
+ * `npm start` and `npm run dev` both build on this; it writes the env file (common/local-env.ts)
+ * with the owner record, and marks it stopped when stopped.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { startBridge, createJsonLogger, type Bridge } from '../../bridge/index.js';
-import { LOCAL_ENV_PATH, writeLocalEnv, type LocalEnv } from '../../common/local-env.js';
+import {
+  markLocalEnvStopped,
+  writeLocalEnv,
+  type LocalEnv,
+  type SandboxOwner,
+} from '../../common/local-env.js';
 import { HEALTH_ROUTE } from '../../common/ingest-protocol.js';
 import { probeTopic } from '../../common/topics.js';
-import { freePort } from '../../common/free-port.js';
+import { freePort } from '../../test/support/free-port.js';
 import { lazyMqttPublisher, runAlertsTick } from '../../functions/src/alerts/index.js';
 import { createIngestWithAlerts } from '../../functions/src/app-context.js';
 import { probeChecks } from '../../functions/src/probe/probe-settings.js';
@@ -23,15 +29,17 @@ import { startWebhookReceiver, type WebhookReceiver } from '../lib/webhook-recei
 import { provideBroker, type SandboxBroker } from './broker.js';
 import { provideDatabase, type SandboxDatabase } from './database.js';
 import { seedSandbox, type SeedResult } from './seed.js';
+import { lockStateDir } from './state-lock.js';
 
 export interface PlatformOptions {
-  /** Name of the sandbox's own database on a local PostgreSQL. */
-  databaseName: string;
-  /** Working directory for broker files, the bridge journal, status files. */
+  /** Who runs it (common/local-env.ts currentOwner): names its database, goes into the env file. */
+  owner: SandboxOwner;
+  /** Working directory for broker files, the bridge journal, status files: wiped at start. */
   dir: string;
   databaseUrl?: string;
   mqttUrl?: string;
-  envPath?: string;
+  /** The env file; its directory is the run's state directory, locked while it runs. */
+  envPath: string;
   log: (line: string) => void;
   /** Alert timer period (no-data rules, outbox delivery). */
   alertsTickMs?: number;
@@ -39,6 +47,8 @@ export interface PlatformOptions {
   probeTickMs?: number;
   /** Use the embedded fallbacks (PGlite, aedes) even where PostgreSQL / Mosquitto are installed. */
   embedded?: boolean;
+  /** Admin URL of the local PostgreSQL the run's database is created on (tests). */
+  databaseAdminUrl?: string;
 }
 
 export interface Platform {
@@ -60,14 +70,17 @@ export interface Platform {
 const STOP_TIMEOUT_MS = 10_000;
 
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
-  const { log } = options;
-  await rm(options.dir, { recursive: true, force: true });
-  await mkdir(options.dir, { recursive: true });
+  const { log, owner, envPath } = options;
+  // Before anything is wiped: a sandbox still running from this state directory keeps it.
+  const lock = await lockStateDir(dirname(envPath), owner);
   const stack: { name: string; stop: () => Promise<void> }[] = [];
   const onStop = (name: string, stop: () => Promise<void>) => stack.push({ name, stop });
+  onStop('state lock', () => lock.release());
   // Each part gets STOP_TIMEOUT_MS; one that hangs is reported and left behind, not waited on.
   const stopAll = async () => {
-    for (const { name, stop } of stack.reverse()) {
+    // First, so the ops tools stop checking a sandbox that is going away.
+    await markLocalEnvStopped(envPath, owner.runId).catch((e: Error) => log(`env file: ${e.message}`));
+    for (const { name, stop } of stack.splice(0).reverse()) {
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>(
         (resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS)),
@@ -81,11 +94,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     }
   };
   try {
+    await rm(options.dir, { recursive: true, force: true });
+    await mkdir(options.dir, { recursive: true });
     const database = await provideDatabase({
       url: options.databaseUrl,
-      name: options.databaseName,
+      owner,
       log,
       embedded: options.embedded,
+      adminUrl: options.databaseAdminUrl,
     });
     onStop('database', () => database.stop());
     const pool = new pg.Pool({ connectionString: database.url, max: database.poolMax });
@@ -174,6 +190,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
 
     const env: LocalEnv = {
       generatedAt: new Date().toISOString(),
+      owner,
       services: { database: database.kind, broker: broker.kind },
       // No tlsUrl: the ops checks would probe it without trusting the sandbox's throwaway CA.
       mqtt: {
@@ -195,7 +212,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       webhook: { url: webhook.url },
       uptimeProbe: { ...seed.service.uptime, topic: probeTopic(seed.service.uptime.username) },
     };
-    await writeLocalEnv(env, options.envPath ?? LOCAL_ENV_PATH);
+    await writeLocalEnv(env, envPath);
 
     // The minute-level uptime probe, as the Functions timer runs it: its heartbeat is a go-live check.
     const probe = probeChecks(

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { BrokerIdentity } from '../../broker/acl.js';
 import { hashPassword } from '../../broker/password-hash.js';
-import { createAuthUser, issueJwt } from '../../common/auth-standin.js';
+import { createAuthUser, issueJwt } from '../../test/support/auth-standin.js';
 import type { LocalDevice, LocalUser } from '../../common/local-env.js';
 import {
   createDevice,

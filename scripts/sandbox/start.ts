@@ -2,10 +2,12 @@
  * `npm start`: a bounded run of the whole platform. Starts everything, lets the simulator publish a
  * fixed number of messages per device (some invalid, some past the alert thresholds), waits until
  * the bridge has forwarded everything and notifications are out, prints the summary, runs the daily
- * ops checks against the sandbox (report under reports/), stops, exits 0.
+ * ops checks against the sandbox (report under reports/), stops, exits 0. Its state is
+ * `.ops/local/start/` (env.json, run/, backups/): a running `npm run dev` is neither read nor touched.
  * Exits 1 with the reason when the platform could not start or lost a message.
  */
 import { join } from 'node:path';
+import { currentOwner, sandboxDir, START_ENV_PATH } from '../../common/local-env.js';
 import { runBackupCommand } from '../../ops/backup/cli.js';
 import { localTarget } from '../../ops/config/ops-target.js';
 import { runCadence } from '../../ops/run-cadence.js';
@@ -24,8 +26,9 @@ const log = (line: string) => process.stdout.write(`[sandbox] ${line}\n`);
 async function main(): Promise<number> {
   const started = Date.now();
   const platform = await startPlatform({
-    databaseName: 'mqtt_saas_sandbox',
-    dir: join('.ops', 'local', 'run'),
+    owner: currentOwner('start'),
+    dir: join(sandboxDir('start'), 'run'),
+    envPath: START_ENV_PATH,
     databaseUrl: process.env.DATABASE_URL,
     mqttUrl: process.env.MQTT_URL,
     log,
@@ -91,18 +94,20 @@ async function main(): Promise<number> {
       seconds: (Date.now() - started) / 1000,
     });
     process.stdout.write(`${formatSummary(summary)}\n`);
-    log(`connection details: .ops/local/env.json`);
+    log(`connection details: ${START_ENV_PATH}`);
 
     // What the backup workflow does every day, so the daily checks find a fresh backup.
     if (platform.env.services.database !== 'embedded') {
       log('ops: backup of the sandbox database');
       const io = { out: (t: string) => log(`ops: ${t.trimEnd()}`), err: (t: string) => log(t.trimEnd()) };
-      if ((await runBackupCommand(['--env', 'local'], io)) !== 0) log('ops: the backup failed (see above)');
+      // This run's env file: the backup lands in .ops/local/start/backups, where its checks look.
+      if ((await runBackupCommand(['--env', 'local'], { ...io, envPath: START_ENV_PATH })) !== 0)
+        log('ops: the backup failed (see above)');
     }
 
     // The runbook's daily cadence against the sandbox.
     log('ops: daily checks of the sandbox');
-    const daily = await runCadence('daily', localTarget(platform.env), {
+    const daily = await runCadence('daily', localTarget(platform.env, { envPath: START_ENV_PATH }), {
       reportDir: 'reports',
       progress: (line) => log(`ops: ${line}`),
     });

@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../common/free-port.js';
+import { freePort } from './free-port.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const AZURITE_BIN = join(REPO_ROOT, 'node_modules', '.bin', 'azurite-blob');

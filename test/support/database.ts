@@ -42,6 +42,19 @@ export async function createTestDatabase(
       const c = new pg.Client({ connectionString: ADMIN_URL });
       await c.connect();
       try {
+        // pg's Pool.end() resolves before its sockets have closed: a forced drop right after it
+        // terminates those connections, and the server's FATAL then reaches a client the pool no
+        // longer listens to (an unhandled 'error' event). Wait for them to go first (bounded),
+        // and force only what is still connected after that.
+        for (let attempt = 0; attempt < 50; attempt++) {
+          try {
+            await c.query(`drop database if exists ${name}`);
+            return;
+          } catch (error) {
+            if ((error as { code?: string }).code !== '55006') throw error; // object_in_use
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }
         await c.query(`drop database if exists ${name} with (force)`);
       } finally {
         await c.end();

@@ -1,11 +1,12 @@
 /**
- * The local sandbox (scripts/sandbox/platform.ts) for a test file: its own temp directory,
- * env.json and database, all removed again by stop().
+ * The local sandbox (scripts/sandbox/platform.ts) for a test file: its own temp directory (the
+ * "checkout" of its owner record), env.json and per-run database, all removed again by stop().
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { currentOwner, type SandboxOwner } from '../../common/local-env.js';
 import { startPlatform, type Platform } from '../../scripts/sandbox/platform.js';
 import { ADMIN_URL } from './database.js';
 
@@ -13,6 +14,7 @@ export interface TestSandbox {
   platform: Platform;
   dir: string;
   envPath: string;
+  owner: SandboxOwner;
   stop(): Promise<void>;
 }
 
@@ -21,37 +23,44 @@ export async function startTestSandbox(
   options: { embedded?: boolean; alertsTickMs?: number } = {},
 ): Promise<TestSandbox> {
   const dir = await mkdtemp(join(tmpdir(), `${label}-`));
-  const databaseName = `${label.replace(/[^a-z0-9_]/g, '_')}_${process.pid}`;
+  const owner = currentOwner('test', dir);
   const envPath = join(dir, 'env.json');
-  const cleanup = async () => {
+  const cleanup = async (databaseName: string | undefined) => {
     await rm(dir, { recursive: true, force: true });
-    if (options.embedded) return;
+    // Dropped here rather than left to a later start's cleanup: test runs make many.
+    if (!databaseName) return;
     const admin = new pg.Client({ connectionString: ADMIN_URL });
     await admin.connect();
-    await admin.query(`drop database if exists ${databaseName} with (force)`);
-    await admin.end();
+    try {
+      await admin.query(`drop database if exists ${admin.escapeIdentifier(databaseName)} with (force)`);
+    } finally {
+      await admin.end();
+    }
   };
   let platform: Platform;
   try {
     platform = await startPlatform({
-      databaseName,
+      owner,
       dir: join(dir, 'run'),
       envPath,
       log: () => undefined,
       embedded: options.embedded,
       alertsTickMs: options.alertsTickMs,
+      databaseAdminUrl: ADMIN_URL,
     });
   } catch (error) {
-    await cleanup();
+    // A failed start stopped what it had started; its database, if any, a later start drops.
+    await rm(dir, { recursive: true, force: true });
     throw error;
   }
   return {
     platform,
     dir,
     envPath,
+    owner,
     async stop() {
       await platform.stop();
-      await cleanup();
+      await cleanup(platform.database.name);
     },
   };
 }

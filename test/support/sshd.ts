@@ -10,7 +10,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, portAccepts } from '../../common/free-port.js';
+import { freePort, portAccepts } from './free-port.js';
 
 export interface TestSshd {
   host: string;

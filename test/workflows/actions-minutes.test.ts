@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import {
   billedMinutes,
   minutesLines,
@@ -26,6 +27,18 @@ describe('Actions minutes', () => {
     const m = /<!-- minutes-table:start -->\n([\s\S]*?)\n<!-- minutes-table:end -->/.exec(doc);
     expect(m).not.toBeNull();
     expect(m![1]).toBe(renderMinutesTable(minutesLines(workflows)));
+  });
+
+  it("states each cadence's number of checks as runbook/runbook.yaml lists them", () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'actions-minutes.md'), 'utf8');
+    const runbook = parse(readFileSync(join(ROOT, 'runbook', 'runbook.yaml'), 'utf8')) as {
+      cadences: Record<string, string[]>;
+    };
+    const stated = Object.fromEntries(
+      [...doc.matchAll(/^\| `ops (\w+)[^`]*`[^|(]*\((\d+) checks?\b/gm)].map((m) => [m[1]!, Number(m[2])]),
+    );
+    const listed = Object.fromEntries(Object.entries(runbook.cadences).map(([c, ids]) => [c, ids.length]));
+    expect(stated).toEqual(listed);
   });
 
   it('bills every job up to the next whole minute', () => {

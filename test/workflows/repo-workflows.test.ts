@@ -75,7 +75,13 @@ describe('workflows', () => {
       Json
     >;
     expect(inputs.playbook!.options).toEqual([...PLAYBOOKS]);
-    expect(inputs['dry-run']).toMatchObject({ type: 'boolean', default: true });
+    // Acting takes a tick, as on the command line (--apply); the action agrees on the default.
+    expect(inputs.apply).toMatchObject({ type: 'boolean', default: false });
+    expect(inputs['dry-run']).toBeUndefined();
+    const dir = 'actions/ops-playbook';
+    const action = loadAction(dir, readFileSync(join(ROOT, dir, 'action.yml'), 'utf8'));
+    expect((action.doc.inputs as Record<string, Json>).apply).toMatchObject({ default: 'false' });
+    expect(byName('ops-playbook').text).toContain('apply: ${{ inputs.apply }}');
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * The policies every workflow and custom action of this repository must follow (issue #3 section
- * 5, DESIGN.md section 7), as functions that return the problems they find ([] = compliant).
+ * 5; docs/ops.md, docs/adopt.md), as functions that return the problems they find ([] = compliant).
  * Schema validity comes from @action-validator/core, which embeds SchemaStore's schemas.
  */
 import { validateAction, validateWorkflow, type ValidationError } from '@action-validator/core';

@@ -1,4 +1,4 @@
-import type { CliIo } from '../../../ops/cli.js';
+import type { CliIo } from '../../../ops/cli-io.js';
 import { recordingCore } from '../../shared/src/recording-core.js';
 import { backupArgv, runBackupAction } from './ops-backup.js';
 

@@ -1,21 +1,36 @@
 import { readFile } from 'node:fs/promises';
-import type { CliIo } from '../../../ops/cli.js';
+import type { CliIo } from '../../../ops/cli-io.js';
 import { recordingCore } from '../../shared/src/recording-core.js';
-import { playbookArgv, readPlaybookInputs, runPlaybookAction } from './ops-playbook.js';
+import { modeOf, playbookArgv, readPlaybookInputs, runPlaybookAction } from './ops-playbook.js';
 import { PLAYBOOKS } from './playbooks.js';
 
 describe('ops-playbook', () => {
-  it('is a dry run unless dry-run is false, and links the incident', () => {
+  it('is a dry run unless apply is true, and links the incident', () => {
     expect(
       playbookArgv(readPlaybookInputs(recordingCore({ playbook: 'broker-down', environment: 'prod' }))),
-    ).toEqual(['playbook', 'broker-down', '--env', 'prod', '--dry-run']);
+    ).toEqual(['playbook', 'broker-down', '--env', 'prod']);
     expect(
       playbookArgv(
         readPlaybookInputs(
-          recordingCore({ playbook: 'cost-spike', environment: 'prod', 'dry-run': 'false', incident: '17' }),
+          recordingCore({ playbook: 'cost-spike', environment: 'prod', apply: 'true', incident: '17' }),
         ),
       ),
-    ).toEqual(['playbook', 'cost-spike', '--env', 'prod', '--incident', '17']);
+    ).toEqual(['playbook', 'cost-spike', '--env', 'prod', '--apply', '--incident', '17']);
+    const core = recordingCore({ playbook: 'cost-spike', environment: 'prod', apply: 'yes' });
+    expect(() => readPlaybookInputs(core)).toThrow('"apply" must be true or false (got "yes")');
+  });
+
+  it.each([
+    ['Outcome: broker-down on prod (applied): 4 ok, 1 ok; restarted mosquitto', true, 'applied'],
+    [
+      'Outcome: broker-down on prod (nothing applied): 4 ok, 2 skipped; no action taken',
+      true,
+      'nothing applied',
+    ],
+    ['Outcome: cost-spike on prod (dry run): 2 ok, 1 dry-run; would limit acme', false, 'dry run'],
+    ['ops playbook: environment "prod" is not ready', true, 'apply, no outcome'],
+  ])('the summary heading says what happened: %s', (line, apply, mode) => {
+    expect(modeOf(line, apply)).toBe(mode);
   });
 
   it('refuses a playbook the runbook does not have', async () => {
@@ -38,13 +53,14 @@ describe('ops-playbook', () => {
       runCli: async (_argv: string[], io: CliIo) => {
         token = env.GITHUB_TOKEN;
         io.out('step 1: would raise the archive cadence\n');
+        io.out('Outcome: growth-spike on prod (dry run): 4 ok; no action taken\n');
         return 0;
       },
     });
     expect(token).toBe('ghs_abc123');
     expect(core.secrets).toContain('ghs_abc123');
     expect(core.summary).toContain('## Playbook growth-spike (prod, dry run)');
-    expect(core.outputs.summary).toBe('step 1: would raise the archive cadence');
+    expect(core.outputs.summary).toBe('Outcome: growth-spike on prod (dry run): 4 ok; no action taken');
   });
 
   it('offers exactly the playbooks of runbook/RUNBOOK.md section 7', async () => {

@@ -1,6 +1,7 @@
 /**
- * The ops-playbook action: `ops playbook <name> --env <environment>`, with `--dry-run` unless the
- * operator turned dry-run off, and `--incident <n>` so each step reports to the incident issue.
+ * The ops-playbook action: `ops playbook <name> --env <environment>`, a dry run unless the `apply`
+ * input is true (then `--apply`, as on the command line), and `--incident <n>` so each step reports
+ * to the incident issue. The job summary's heading says what happened, from the outcome line.
  */
 import type { ActionCore } from '../../shared/src/action-core.js';
 import { runCommand } from '../../shared/src/command-action.js';
@@ -12,7 +13,7 @@ import { PLAYBOOKS, type Playbook } from './playbooks.js';
 export interface PlaybookInputs {
   playbook: Playbook;
   environment: string;
-  dryRun: boolean;
+  apply: boolean;
   incident: number | undefined;
 }
 
@@ -21,7 +22,7 @@ export function readPlaybookInputs(core: Pick<ActionCore, 'getInput'>): Playbook
   const read: PlaybookInputs = {
     playbook: inputs.choice('playbook', PLAYBOOKS),
     environment: inputs.name('environment'),
-    dryRun: inputs.boolean('dry-run', true),
+    apply: inputs.boolean('apply', false),
     incident: inputs.optionalCount('incident'),
   };
   inputs.done();
@@ -34,7 +35,7 @@ export function playbookArgv(i: PlaybookInputs): string[] {
     i.playbook,
     '--env',
     i.environment,
-    ...(i.dryRun ? ['--dry-run'] : []),
+    ...(i.apply ? ['--apply'] : []),
     ...(i.incident !== undefined ? ['--incident', String(i.incident)] : []),
   ];
 }
@@ -55,11 +56,16 @@ export async function runPlaybookAction(deps: {
   }
   const token = core.getInput('github-token');
   if (token && !env.GITHUB_TOKEN) env.GITHUB_TOKEN = token;
-  const mode = inputs.dryRun ? 'dry run' : 'applied';
   await runCommand(
     core,
     deps.runCli,
     playbookArgv(inputs),
-    `Playbook ${inputs.playbook} (${inputs.environment}, ${mode})`,
+    (lastLine) => `Playbook ${inputs.playbook} (${inputs.environment}, ${modeOf(lastLine, inputs.apply)})`,
   );
+}
+
+/** `dry run`, `applied` or `nothing applied` from the CLI's outcome line; the request without one. */
+export function modeOf(outcome: string, apply: boolean): string {
+  const said = /^Outcome: \S+ on \S+ \(([^)]+)\)/.exec(outcome)?.[1];
+  return said ?? `${apply ? 'apply' : 'dry run'}, no outcome`;
 }

@@ -9,7 +9,8 @@ export async function runCommand(
   core: ActionCore,
   runCli: RunCli,
   argv: string[],
-  heading: string,
+  /** The job summary's heading; a function gets the command's last line (a playbook's outcome). */
+  heading: string | ((lastLine: string) => string),
 ): Promise<number> {
   core.info(`ops ${argv.join(' ')}`);
   const run = await runOpsCli(
@@ -23,7 +24,8 @@ export async function runCommand(
   core.setOutput('exit-code', run.code);
   const body = run.out.trim() || '_(no output)_';
   try {
-    await core.writeSummary(fitSummary(`## ${heading}\n\n${body}\n`));
+    const title = typeof heading === 'string' ? heading : heading(lastLine);
+    await core.writeSummary(fitSummary(`## ${title}\n\n${body}\n`));
   } catch (error) {
     core.warning(`job summary not written: ${(error as Error).message}`);
   }

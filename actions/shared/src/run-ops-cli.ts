@@ -2,7 +2,7 @@
  * Runs the ops CLI (ops/cli.ts `runCli`) in-process, capturing what it prints: stdout is the
  * result (Markdown or JSON), stderr is progress, passed on line by line as it comes.
  */
-import type { CliIo } from '../../../ops/cli.js';
+import type { CliIo } from '../../../ops/cli-io.js';
 
 export type RunCli = (argv: string[], io: CliIo) => Promise<number>;
 

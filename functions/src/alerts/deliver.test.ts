@@ -9,7 +9,13 @@ import { backoffMs, deliverOutbox, webhookTargetRefusal } from './deliver.js';
 import { evaluateAcceptedBatch } from './evaluate.js';
 import { lazyMqttPublisher, mqttPublisher } from './mqtt.js';
 import { RuleCache } from './rules.js';
-import { at, createDevice, createRule, createTenant, outboxOfTenant } from './test-fixtures.js';
+import {
+  at,
+  createDevice,
+  createRule,
+  createTenant,
+  outboxOfTenant,
+} from '../../../test/support/alert-fixture.js';
 import { runAlertsTick } from './tick.js';
 
 const MQTT_URL = process.env.TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';

@@ -13,7 +13,7 @@ import {
   createTenant,
   outboxOfTenant,
   setLatest,
-} from './test-fixtures.js';
+} from '../../../test/support/alert-fixture.js';
 import type { AcceptedReading } from './types.js';
 
 let db: TestDatabase;

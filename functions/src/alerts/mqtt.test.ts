@@ -12,8 +12,8 @@ import {
   mosquittoForTests,
   startMosquitto,
   type MosquittoBroker,
-} from '../../../broker/mosquitto-process.js';
-import { createTestCa, type TestCa } from '../../../broker/test-ca.js';
+} from '../../../test/support/mosquitto-process.js';
+import { createTestCa, type TestCa } from '../../../test/support/test-ca.js';
 import { alertsTopic } from '../../../common/topics.js';
 import { lazyMqttPublisher, type LazyMqttPublisher } from './mqtt.js';
 

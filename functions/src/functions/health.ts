@@ -2,9 +2,10 @@
 import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { appContext } from '../app-context.js';
 import { checkHealth } from '../ingest/health.js';
+import { settings } from '../settings.js';
 
 export async function health(): Promise<HttpResponseInit> {
-  const report = await checkHealth(appContext().pool);
+  const report = await checkHealth(appContext(settings('database').database).pool);
   return { status: report.status === 'ok' ? 200 : 503, jsonBody: report };
 }
 

@@ -2,10 +2,11 @@
 import azureFunctions, { type HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { appContext } from '../app-context.js';
 import { handleIngestRequest } from '../ingest/http-handler.js';
+import { settings } from '../settings.js';
 
 export async function mqttIngest(request: HttpRequest): Promise<HttpResponseInit> {
   const body = new Uint8Array(await request.arrayBuffer());
-  const context = appContext();
+  const context = appContext(settings('database').database);
   const response = await handleIngestRequest(
     context.ingest,
     { method: request.method, header: (name) => request.headers.get(name), body },

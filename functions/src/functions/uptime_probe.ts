@@ -1,20 +1,19 @@
-// Azure Functions v4 adapter for the minute-level uptime probe (logic in ../probe/). Settings: see
-// ../probe/probe-settings.ts, plus DATABASE_URL (../app-context.ts) where results are recorded.
+// Azure Functions v4 adapter for the minute-level uptime probe (logic in ../probe/). Settings
+// (database, where results are recorded, and probe) in ../settings.ts.
 import azureFunctions, { type InvocationContext, type Timer } from '@azure/functions';
 import { appContext } from '../app-context.js';
 import { githubDispatcher } from '../probe/github-dispatch.js';
-import { parseProbeSettings, probeChecks, type ProbeSettings } from '../probe/probe-settings.js';
+import { probeChecks } from '../probe/probe-settings.js';
 import { runUptimeProbe } from '../probe/run-probe.js';
-
-let settings: ProbeSettings | undefined;
+import { settings } from '../settings.js';
 
 export async function uptimeProbe(_timer: Timer, context: InvocationContext): Promise<void> {
-  settings ??= parseProbeSettings(process.env);
-  const { pool } = appContext();
+  const { database, probe } = settings('database', 'probe');
+  const { pool } = appContext(database);
   const run = await runUptimeProbe({
     pool,
-    checks: probeChecks(settings, { pool }),
-    dispatch: settings.github ? githubDispatcher(settings.github) : null,
+    checks: probeChecks(probe, { pool }),
+    dispatch: probe.github ? githubDispatcher(probe.github) : null,
   });
   context.log(
     JSON.stringify({
@@ -23,7 +22,7 @@ export async function uptimeProbe(_timer: Timer, context: InvocationContext): Pr
       changes: run.changes.length,
       dispatched: run.dispatched,
       dispatchError: run.dispatchError,
-      github: settings.github ? 'configured' : 'not configured: state changes are recorded only',
+      github: probe.github ? 'configured' : 'not configured: state changes are recorded only',
     }),
   );
 }

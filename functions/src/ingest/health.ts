@@ -1,13 +1,6 @@
 import type pg from 'pg';
+import type { HealthReport } from '../../../common/ingest-protocol.js';
 import { schemaVersion } from '../../../common/schema-version.js';
-
-export interface HealthReport {
-  status: 'ok' | 'fail';
-  database: 'reachable' | 'unreachable';
-  schemaVersion: string | null;
-  error?: string;
-  latencyMs: number;
-}
 
 /** What the health endpoint and the ops checks read: database reachable and the schema version. */
 export async function checkHealth(pool: pg.Pool, clock: () => number = Date.now): Promise<HealthReport> {

@@ -148,7 +148,13 @@ test('rate limit and daily quota reject with the limit named', async () => {
 
   // Tenant A's plan allows 1,000 messages a day.
   now += 10_000;
-  const used = await count(`select sum(messages) n from usage_hourly where tenant_id = $1`, [fx.tenantA]);
+  // Counted as the quota counts: the UTC day of the service's clock (the test's clock may already be
+  // in the next day while earlier rows were stamped by the database before midnight).
+  const used = await count(
+    `select coalesce(sum(messages), 0) n from usage_hourly
+      where tenant_id = $1 and hour >= $2::date::timestamp at time zone 'UTC'`,
+    [fx.tenantA, new Date(now).toISOString().slice(0, 10)],
+  );
   await setTenantRateLimit(pool, fx.tenantA, { perSecond: 100_000, burst: 100_000 });
   const fill = Array.from({ length: 1_000 - used + 2 }, (_, i) =>
     envelope(telemetryTopic('acme', 'acme-2'), reading(i, { id: `q-${i}` })),

@@ -68,7 +68,7 @@ roll as (
 ),
 newest as (
   -- Per device, the batch's readings merged oldest to newest: the newest value of each metric wins.
-  select device_id, tenant_id, max(ts) as ts, private.jsonb_merge(metrics order by ts) as metrics
+  select device_id, tenant_id, max(ts) as ts, private.jsonb_merge_array(array_agg(metrics order by ts)) as metrics
     from ins
    group by device_id, tenant_id
 ),

@@ -1,4 +1,4 @@
-/** The probe's repository_dispatch through the real Octokit, validated by the GitHub stand-in. */
+/** The probe's repository_dispatch, validated by the GitHub stand-in against the published OpenAPI description. */
 import { startGitHubStandin, type GitHubStandin } from '../../../test/support/github-standin.js';
 import { githubDispatcher } from './github-dispatch.js';
 import { PROBE_EVENT_TYPE } from './run-probe.js';

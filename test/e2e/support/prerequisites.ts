@@ -2,10 +2,10 @@
  * What the end-to-end tests need on the machine: the Mosquitto binary, the shared PostgreSQL
  * (TEST_DATABASE_ADMIN_URL, default 127.0.0.1:5432) and, for the database restart test, the
  * PostgreSQL server binaries. Without CI a missing piece skips the file and says why; with CI=true
- * it is an error (the same rule as mosquittoForTests in broker/mosquitto-process.ts).
+ * it is an error (the same rule as mosquittoForTests in test/support/mosquitto-process.ts).
  */
 import pg from 'pg';
-import { findMosquitto } from '../../../broker/mosquitto-process.js';
+import { findMosquitto } from '../../support/mosquitto-process.js';
 import { ADMIN_URL } from '../../support/database.js';
 import { findPostgresBin } from '../../support/own-postgres.js';
 

@@ -1,14 +1,16 @@
 /**
- * Throughput of the bridge on this machine: Mosquitto with the role's configuration (users and
- * ACL: the bridge's service user, one device user per publisher), publishers in child processes
- * (QoS 1, as fast as the broker takes them), the bridge bundled with esbuild and run in its own
- * process as in production, and an ingest stand-in (in this process) that answers at once (it
- * gunzips and parses each batch to build the per-message results).
+ * Throughput of the bridge alone on this machine: Mosquitto with the role's configuration (users
+ * and ACL: the bridge's service user, one device user per publisher), publishers in child processes
+ * (the shared benchmark publisher, ./publisher.ts: QoS 1, as fast as the broker takes them or at an
+ * offered rate), the bridge bundled with esbuild and run in its own process as in production
+ * (./bridge-process.ts), and an ingest stand-in (in this process) that answers at once (it gunzips
+ * and parses each batch to build the per-message results).
  *
- *   node --import tsx bridge/bench.ts [messages=200000] [publishers=4] [maxInflight=20] [rate/s=0: max]
+ *   npx tsx scripts/bench/bridge.ts [messages=200000] [publishers=4] [maxInflight=20] [rate/s=0: max]
  *
  * Prints one JSON line: messages/s from the first message received to the last one accepted by
- * the stand-in, and the bridge process' peak RSS (VmHWM). BENCH_NODE_FLAGS replaces the production node flags (bridge/node-flags.ts).
+ * the stand-in, and the bridge process' peak RSS (VmHWM). BENCH_BRIDGE_NODE_FLAGS replaces the
+ * production node flags (bridge/node-flags.ts); BRIDGE_* variables override the bridge's settings.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,12 +18,9 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import mqtt from 'mqtt';
-import type { IngestBatch } from '../common/ingest-protocol.js';
-import { telemetryTopic } from '../common/topics.js';
-import { cpuMillis } from '../scripts/bench/cpu-meter.js';
-import { bundleBridge } from './bundle.js';
-import { BRIDGE_NODE_FLAGS, BRIDGE_PROCESS_ENV } from './node-flags.js';
+import { bundleBridge } from '../../bridge/bundle.js';
+import type { IngestBatch } from '../../common/ingest-protocol.js';
+import { telemetryTopic } from '../../common/topics.js';
 import {
   bridgeMqttEnv,
   freePort,
@@ -30,53 +29,39 @@ import {
   tempDir,
   UNLIMITED_QUEUE,
   waitFor,
-} from './test-support.js';
+} from '../../test/support/bridge-harness.js';
+import { bridgeNodeFlags, startBridgeProcess } from './bridge-process.js';
+import { cpuMillis } from './cpu-meter.js';
+import { connectDevices, publishAll } from './publisher.js';
 
 const self = fileURLToPath(import.meta.url);
 
 /** The device a publisher publishes as (its MQTT username): one per publisher. */
 const benchDevice = (offset: number): string => `dev-${String(offset).padStart(4, '0')}`;
 
+/** One publisher process: `count` messages as one device, numbered from `offset`. */
 async function publisher(url: string, count: number, offset: number, rate: number): Promise<void> {
-  const client = mqtt.connect(url, {
-    clientId: `bench-pub-${offset}`,
+  const device = {
     username: benchDevice(offset),
-    password: process.env.BENCH_MQTT_PASSWORD,
-    protocolVersion: 4,
-    clean: true,
-  });
-  await new Promise<void>((resolve) => client.once('connect', () => resolve()));
-  const topic = telemetryTopic(TEST_TENANT, benchDevice(offset));
-  let acked = 0;
-  const window = 1000;
-  let sent = 0;
-  const started = Date.now();
-  await new Promise<void>((resolve) => {
-    const pump = (): void => {
-      if (rate > 0) {
-        const due = Math.floor(((Date.now() - started) / 1000) * rate);
-        if (sent >= due && sent < count) {
-          if (sent - acked === 0) setTimeout(pump, 5);
-          return;
-        }
-      }
-      while (
-        sent < count &&
-        sent - acked < window &&
-        (rate === 0 || sent < Math.floor(((Date.now() - started) / 1000) * rate) + 1)
-      ) {
-        const i = offset + sent++;
-        const payload = `{"ts":${1767225600000 + i},"id":"m-${i}","metrics":{"temp":${20 + (i % 10)},"hum":${40 + (i % 7)},"door":false}}`;
-        client.publish(topic, payload, { qos: 1 }, () => {
-          acked++;
-          if (acked === count) resolve();
-          else pump();
-        });
-      }
-    };
-    pump();
-  });
-  await client.endAsync();
+    password: process.env.BENCH_MQTT_PASSWORD ?? '',
+    topic: telemetryTopic(TEST_TENANT, benchDevice(offset)),
+  };
+  const clients = await connectDevices(url, [device], `bench-pub-${offset}`);
+  await publishAll(
+    {
+      url,
+      devices: [device],
+      count,
+      rate: rate > 0 ? rate : undefined,
+      window: 1000,
+      payloads: (index) => {
+        const i = offset + index;
+        return `{"ts":${1767225600000 + i},"id":"m-${i}","metrics":{"temp":${20 + (i % 10)},"hum":${40 + (i % 7)},"door":false}}`;
+      },
+    },
+    clients,
+  );
+  await Promise.all(clients.map((c) => c.endAsync()));
 }
 
 async function main(): Promise<void> {
@@ -117,21 +102,21 @@ async function main(): Promise<void> {
   const dir = tempDir('bench');
   const bundle = await bundleBridge(dir);
   const healthPort = await freePort();
-  const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [...BRIDGE_NODE_FLAGS];
-  const child = spawn(process.execPath, [...nodeFlags, bundle], {
-    env: {
-      ...BRIDGE_PROCESS_ENV,
-      ...process.env,
-      ...bridgeMqttEnv(broker),
-      BRIDGE_MQTT_CLIENT_ID: 'bridge-bench',
-      BRIDGE_INGEST_URL: `http://127.0.0.1:${port}/api/mqtt_ingest`,
-      BRIDGE_INGEST_KEY: 'bench',
-      BRIDGE_JOURNAL_DIR: path.join(dir, 'journal'),
-      BRIDGE_HEALTH_PORT: String(healthPort),
-      BRIDGE_LOG_LEVEL: 'warn',
-    },
-    stdio: 'inherit',
+  const nodeFlags = bridgeNodeFlags();
+  const bridge = startBridgeProcess(bundle, {
+    // BRIDGE_* variables of this process apply, except those the benchmark sets.
+    ...(Object.fromEntries(
+      Object.entries(process.env).filter(([k, v]) => k.startsWith('BRIDGE_') && v !== undefined),
+    ) as Record<string, string>),
+    ...bridgeMqttEnv(broker),
+    BRIDGE_MQTT_CLIENT_ID: 'bridge-bench',
+    BRIDGE_INGEST_URL: `http://127.0.0.1:${port}/api/mqtt_ingest`,
+    BRIDGE_INGEST_KEY: 'bench',
+    BRIDGE_JOURNAL_DIR: path.join(dir, 'journal'),
+    BRIDGE_HEALTH_PORT: String(healthPort),
+    BRIDGE_LOG_LEVEL: 'warn',
   });
+  const child = bridge.child;
   const metrics = async (): Promise<Record<string, number>> =>
     (await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).json()) as Record<string, number>;
   await waitFor(async () => (await metrics().catch(() => undefined)) !== undefined, 10_000, 'bridge health');
@@ -197,9 +182,7 @@ async function main(): Promise<void> {
       },
     })}\n`,
   );
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+  await bridge.stop();
   server.close();
   await broker.mosquitto.stop();
   fs.rmSync(dir, { recursive: true, force: true });

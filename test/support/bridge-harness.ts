@@ -1,8 +1,9 @@
 /**
- * Real components for the bridge tests: Mosquitto as we ship it (broker/mosquitto-process.ts: the
- * Ansible role's configuration, users and ACL) with a bridge service user and device users, a
- * local HTTP stand-in for mqtt_ingest that records what arrived and can fail, a QoS 1 publisher,
- * and small helpers. Not a test file itself.
+ * Harness for the bridge's tests and benchmark (bridge/*.test.ts, test/e2e, scripts/bench): real
+ * components: Mosquitto as we ship it (test/support/mosquitto-process.ts: the Ansible role's
+ * configuration, users and ACL) with a bridge service user and device users, a local HTTP stand-in
+ * for mqtt_ingest that records what arrived and can fail, a QoS 1 publisher, and small helpers.
+ * Not a test file itself, and not part of the bridge (nothing under bridge/ but tests imports it).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -11,18 +12,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import mqtt from 'mqtt';
-import type { BrokerIdentity } from '../broker/acl.js';
-import { startMosquitto, type MosquittoBroker } from '../broker/mosquitto-process.js';
+import type { BrokerIdentity } from '../../broker/acl.js';
+import { startMosquitto, type MosquittoBroker } from './mosquitto-process.js';
 import {
   BRIDGE_REPORT_HEADER,
   FUNCTION_KEY_HEADER,
   type IngestBatch,
   type IngestEnvelope,
   type IngestResult,
-} from '../common/ingest-protocol.js';
-import { freePort } from '../common/free-port.js';
-import { telemetryTopic } from '../common/topics.js';
-import type { BridgeOptionsInput } from './options.js';
+} from '../../common/ingest-protocol.js';
+import { freePort } from './free-port.js';
+import { telemetryTopic } from '../../common/topics.js';
+import type { BridgeOptionsInput } from '../../bridge/options.js';
 
 export { freePort };
 

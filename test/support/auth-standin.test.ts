@@ -1,6 +1,6 @@
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '../test/support/database.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
 import {
   InvalidJwtError,
   SUPABASE_LOCAL_JWT_SECRET,

@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { telemetryTopic } from '../common/topics.js';
-import { freePort } from '../common/free-port.js';
+import { telemetryTopic } from '../../common/topics.js';
+import { freePort } from './free-port.js';
 import {
   findMosquitto,
   mosquittoForTests,
@@ -13,7 +13,7 @@ import {
   type MosquittoBroker,
 } from './mosquitto-process.js';
 import { closeAllClients, connectClient, inbox } from './mqtt-test-client.js';
-import type { BrokerUser } from './render-config.js';
+import type { BrokerUser } from '../../broker/render-config.js';
 import { createTestCa } from './test-ca.js';
 
 const binary = mosquittoForTests();

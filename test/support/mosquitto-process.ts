@@ -14,8 +14,8 @@ import {
   type BrokerUser,
   type RenderOptions,
   type RenderedConfig,
-} from './render-config.js';
-import { freePort, portAccepts } from '../common/free-port.js';
+} from '../../broker/render-config.js';
+import { freePort, portAccepts } from './free-port.js';
 
 export interface StartMosquittoOptions extends Omit<RenderOptions, 'dir' | 'ports'> {
   /** Working directory (config, data, log). Default: a temp dir, removed by stop(). */

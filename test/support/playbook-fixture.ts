@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { createDevice, createTenant, upsertPlan } from '../../common/provisioning.js';
-import type { CliIo } from '../cli.js';
+import type { CliIo } from '../../ops/cli-io.js';
 
 export interface TestEnvironment {
   dir: string;
