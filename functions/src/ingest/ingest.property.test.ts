@@ -11,12 +11,16 @@
  */
 import fc from 'fast-check';
 import pg from 'pg';
-import { setTenantRateLimit } from '../../../common/provisioning.js';
 import { validateTelemetry } from '../../../common/telemetry.js';
 import { telemetryTopic } from '../../../common/topics.js';
 import type { IngestEnvelope } from '../../../common/ingest-protocol.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
-import { seedIngestFixture, type IngestFixture } from '../../../test/support/ingest-fixture.js';
+import {
+  installRefusalTrigger,
+  liftRateLimits,
+  seedIngestFixture,
+  type IngestFixture,
+} from '../../../test/support/ingest-fixture.js';
 import { IngestService } from './ingest-service.js';
 
 const SEED = Number(process.env.FC_SEED ?? (Date.now() ^ (Math.random() * 0x1_0000_0000)) | 0);
@@ -32,16 +36,8 @@ beforeAll(async () => {
   db = await createTestDatabase('ingest_property');
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
   fx = await seedIngestFixture(pool);
-  for (const tenant of [fx.tenantA, fx.tenantB])
-    await setTenantRateLimit(pool, tenant, { perSecond: 1e9, burst: 1e9 });
-  await pool.query(`
-    create function public.test_refuse_poison() returns trigger language plpgsql as $$
-    begin
-      if new.metrics ? 'poison' then raise exception 'poison metric' using errcode = '22023'; end if;
-      return new;
-    end $$;
-    create trigger test_refuse_poison before insert on public.telemetry
-      for each row execute function public.test_refuse_poison();`);
+  await liftRateLimits(pool, fx);
+  await installRefusalTrigger(pool);
 });
 afterAll(async () => {
   await pool?.end();

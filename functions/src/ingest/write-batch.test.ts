@@ -6,11 +6,15 @@
  * registry cached it (a foreign-key violation).
  */
 import pg from 'pg';
-import { setTenantRateLimit } from '../../../common/provisioning.js';
 import { telemetryTopic } from '../../../common/topics.js';
 import type { IngestEnvelope } from '../../../common/ingest-protocol.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
-import { seedIngestFixture, type IngestFixture } from '../../../test/support/ingest-fixture.js';
+import {
+  installRefusalTrigger,
+  liftRateLimits,
+  seedIngestFixture,
+  type IngestFixture,
+} from '../../../test/support/ingest-fixture.js';
 import { IngestService } from './ingest-service.js';
 import { BASE64_EXCERPT_PREFIX } from './payload-excerpt.js';
 import { isContentError } from './write-batch.js';
@@ -33,18 +37,8 @@ beforeAll(async () => {
   db = await createTestDatabase('write_batch');
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
   fx = await seedIngestFixture(pool);
-  for (const tenant of [fx.tenantA, fx.tenantB])
-    await setTenantRateLimit(pool, tenant, { perSecond: 1e6, burst: 1e6 });
-  // A refusal validation cannot foresee: the database raises for one metric name.
-  await pool.query(`
-    create function public.test_refuse_poison() returns trigger language plpgsql as $$
-    begin
-      if new.metrics ? 'poison' then raise exception 'poison metric' using errcode = '22023'; end if;
-      if new.metrics ? 'disk' then raise exception 'disk full' using errcode = '53100'; end if;
-      return new;
-    end $$;
-    create trigger test_refuse_poison before insert on public.telemetry
-      for each row execute function public.test_refuse_poison();`);
+  await liftRateLimits(pool, fx);
+  await installRefusalTrigger(pool, { infraMetric: 'disk' });
 });
 afterAll(async () => {
   await pool?.end();
