@@ -132,10 +132,14 @@ export function createAckGate(deps: AckGateDeps): AckGate {
     }
     writeFailing = true;
     // Unacknowledged messages are redelivered only on a new connection: force one, with backoff.
+    // Only the connection that failed: when it is already gone (the group-commit path destroys it)
+    // and mqtt.js has connected again, the redelivery happens there, and dropping it would waste
+    // a reconnect.
     if (reconnectTimer === undefined && !stopping) {
+      const failed = connection.stream;
       reconnectTimer = setTimeout(() => {
         reconnectTimer = undefined;
-        if (!stopping) connection.stream?.destroy();
+        if (!stopping && connection.stream === failed) failed?.destroy();
       }, reconnectDelay);
       reconnectDelay = Math.min(reconnectDelay * 2, 30_000);
     }

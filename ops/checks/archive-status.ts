@@ -1,6 +1,6 @@
 /**
- * Go-live: the archive of old telemetry runs, or is explicitly disabled with a reason (the seed
- * runbook's state: the Blob archive is off). An environment that says nothing fails: the go-live
+ * Go-live: the archive of old telemetry runs, or is explicitly disabled with a reason (the
+ * operator's current state: the Blob archive is off). An environment that says nothing fails: the go-live
  * checklist wants a decision, not a default.
  */
 import type { Check } from '../engine/check.js';

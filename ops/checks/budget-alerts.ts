@@ -1,6 +1,6 @@
 /**
- * Go-live: a cost budget exists with alert thresholds (the seed's "cost dashboard and budget alert
- * active"). Fail when the budget cannot be read or has no enabled notification; warn when it has
+ * Go-live: a cost budget exists with alert thresholds (runbook/RUNBOOK.md go-live: "cost dashboard and
+ * budget alert active"). Fail when the budget cannot be read or has no enabled notification; warn when it has
  * no early warning (every enabled threshold at or above `earlyWarnPct`) or its amount differs from
  * the environment's configured monthly budget.
  */

@@ -2,7 +2,7 @@
  * One environment's ops configuration (runbook/environments/<name>.yaml): endpoints, Azure
  * resource ids, budget and threshold overrides. It holds no secret: a secret is named by the
  * environment variable that carries it (`...Env` fields), read and masked by ops/config/secrets.ts.
- * `sandbox: true` takes the endpoints and credentials from the local sandbox's .ops/local/env.json.
+ * `sandbox: true` takes the endpoints and credentials from the local sandbox's .ops/local/dev/env.json.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,7 +14,7 @@ import { compileSchema, formatErrors } from './validate.js';
 export interface EnvironmentConfig {
   name: string;
   description: string;
-  /** Read endpoints and credentials from the sandbox's .ops/local/env.json. */
+  /** Read endpoints and credentials from the sandbox's .ops/local/dev/env.json. */
   sandbox: boolean;
   database?: { urlEnv: string };
   mqtt?: {

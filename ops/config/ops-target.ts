@@ -1,6 +1,6 @@
 /**
  * The environment a run checks: its YAML config, its secrets, and for the sandbox the details from
- * .ops/local/env.json. The accessors below are the one place that knows where each connection
+ * .ops/local/dev/env.json (LOCAL_ENV_PATH). The accessors below are the one place that knows where each connection
  * detail comes from; a part the environment does not have raises NotConfiguredError (its checks
  * are `skipped`), a missing secret raises MissingSecretError (its checks are `error`).
  */

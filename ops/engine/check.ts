@@ -1,5 +1,5 @@
 /**
- * The contract of an ops check (DESIGN.md section 3): a small module that gets its data through
+ * The contract of an ops check (docs/ops.md): a small module that gets its data through
  * injected sources and says how things are. The engine adds timing and turns a throw into `error`.
  */
 import type { Component } from './component.js';

@@ -21,5 +21,5 @@ export type {
   Channel,
   Operator,
   PublishMqtt,
-  Severity,
+  AlertSeverity,
 } from './types.js';

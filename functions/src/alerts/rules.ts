@@ -3,7 +3,7 @@
  * for tenants without rules (it runs on every ingest batch).
  */
 import type pg from 'pg';
-import type { AlertRule, Channel, Operator, RuleKind, Severity, ThresholdRule } from './types.js';
+import type { AlertRule, Channel, Operator, RuleKind, AlertSeverity, ThresholdRule } from './types.js';
 
 /** The enabled rules of one tenant, split by kind. */
 export interface TenantRules {
@@ -27,7 +27,7 @@ interface RuleRow {
   for_seconds: number;
   cooldown_seconds: number;
   no_data_seconds: number | null;
-  severity: Severity;
+  severity: AlertSeverity;
   channels: unknown;
 }
 

@@ -4,7 +4,8 @@
  */
 
 export type Operator = '>' | '>=' | '<' | '<=' | '==' | '!=';
-export type Severity = 'info' | 'warning' | 'critical';
+/** A tenant's alert rule severity (a column of alert_rules): not the ops engine's incident Severity. */
+export type AlertSeverity = 'info' | 'warning' | 'critical';
 export type RuleKind = 'threshold' | 'no_data';
 
 export type Channel = { type: 'webhook'; url: string } | { type: 'mqtt' };
@@ -24,7 +25,7 @@ export interface AlertRule {
   forSeconds: number;
   cooldownSeconds: number;
   noDataSeconds: number | null;
-  severity: Severity;
+  severity: AlertSeverity;
   /** Valid channels only (an entry that is not a known channel is dropped when the rule loads). */
   channels: Channel[];
 }
@@ -67,7 +68,7 @@ export interface AlertNotificationPayload {
   event: 'fired' | 'resolved';
   alertId: string;
   tenant: { id: string; slug: string };
-  rule: { id: string; name: string; severity: Severity };
+  rule: { id: string; name: string; severity: AlertSeverity };
   device: { id: string; key: string };
   /** Threshold: the reading's value. no_data: seconds without data when fired, null when resolved. */
   value: number | null;
