@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pidExists } from '../common/process-alive.js';
 
 export const LOCK_FILE = 'journal.lock';
 
@@ -31,7 +32,7 @@ function take(dir: string, file: string): void {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
   const pid = Number(fs.readFileSync(file, 'utf8').trim());
-  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidExists(pid)) {
     throw new JournalLockedError(`journal ${dir} is in use by process ${pid} (${file})`);
   }
   if (pid === process.pid) {
@@ -45,14 +46,5 @@ function release(file: string): void {
     if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
   } catch {
     // already gone
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { pidExists } from './process-alive.js';
 
 export interface LocalDevice {
   tenant: string;
@@ -160,16 +161,6 @@ export async function localSandboxStatus(envPath = LOCAL_ENV_PATH): Promise<Loca
   }
   const live = ownerAlive(owner);
   return live.alive ? { running: true, owner } : { running: false, reason: live.reason, owner };
-}
-
-function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** A token that differs between two processes that had the same pid; null when unknown. */
