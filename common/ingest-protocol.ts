@@ -46,14 +46,21 @@ export const HEALTH_ROUTE = '/api/health';
 
 /**
  * GET HEALTH_ROUTE (anonymous): 200 with status 'ok', 503 with status 'fail'. It reveals only
- * whether the Functions app reaches its database and the schema version there; the ops checks
- * read it to catch an app that is up but cut off or behind on migrations.
+ * whether the Functions app reaches its database, the schema version there and the commit it was
+ * built from; the ops checks read it to catch an app that is up but cut off or behind on
+ * migrations, the deploy to know the new package is the one answering.
  */
 export interface HealthReport {
   status: 'ok' | 'fail';
   database: 'reachable' | 'unreachable';
   /** The newest applied migration; null when none is or the database could not be read. */
   schemaVersion: string | null;
+  /**
+   * The commit the running package was built from (functions/package-zip.ts): the deploy is done
+   * when this is the new commit. null when the app runs from sources (sandbox, tests); absent
+   * from an app deployed before packages carried it (the seed's).
+   */
+  version?: string | null;
   error?: string;
   latencyMs: number;
 }

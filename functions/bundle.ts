@@ -20,7 +20,11 @@ export function functionsManifest(): FunctionsManifest {
   return JSON.parse(readFileSync(join(FUNCTIONS_DIR, 'package.json'), 'utf8')) as FunctionsManifest;
 }
 
-export function functionsBuildOptions(): BuildOptions {
+/** The identifier functions/src/build-info.ts reads the commit from. */
+export const COMMIT_DEFINE = '__FUNCTIONS_COMMIT__';
+
+/** `commitSha`: the commit the package is built from; /health reports it. */
+export function functionsBuildOptions(options: { commitSha?: string } = {}): BuildOptions {
   return {
     entryPoints: [join(FUNCTIONS_DIR, 'src/index.ts')],
     outfile: join(FUNCTIONS_DIR, functionsManifest().main),
@@ -34,6 +38,7 @@ export function functionsBuildOptions(): BuildOptions {
     banner: {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
     },
+    ...(options.commitSha ? { define: { [COMMIT_DEFINE]: JSON.stringify(options.commitSha) } } : {}),
     logLevel: 'warning',
   };
 }

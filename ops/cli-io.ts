@@ -22,6 +22,8 @@ export interface CliIo {
   environmentsDir?: string;
   /** Where the local incident store keeps .ops/<env>/incidents.json (default: the working directory). */
   incidentsRoot?: string;
+  /** The git checkout a deploy plans (default: the working directory). */
+  cwd?: string;
 }
 
 /**

@@ -32,7 +32,7 @@ afterAll(() => rm(scratch, { recursive: true, force: true }));
 test.each([
   [
     ['hourly'],
-    /^ops: unknown command "hourly": give daily, weekly, monthly, golive, uptime, backup or playbook <name> \(see npm run ops -- --help\)\n$/,
+    /^ops: unknown command "hourly": give daily, weekly, monthly, golive, uptime, backup, playbook <name> or deploy \(see npm run ops -- --help\)\n$/,
   ],
   [[], /^ops: give a command: daily, .* \(see npm run ops -- --help\)\n$/],
   [['--json'], /^ops: give a command: /],
@@ -71,6 +71,7 @@ const USAGES: [string[], string][] = [
     ['playbook', p],
     `playbook ${p} --env NAME [--apply] [options]`,
   ]),
+  [['deploy'], 'deploy --env NAME --plan [--from SHA] [options]'],
 ];
 
 test('the usage texts cover every command', () => {
@@ -113,6 +114,7 @@ const COMMAND_WORDS: string[][] = [
   ['backup'],
   ['playbook'],
   ['playbook', 'broker-down'],
+  ['deploy'],
 ];
 
 test.each(COMMAND_WORDS)(

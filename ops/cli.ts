@@ -23,6 +23,7 @@ import {
   type OptionSpec,
 } from './cli-args.js';
 import { emitResult, loadCommandTarget, type CliIo } from './cli-io.js';
+import { runDeployCommand } from './deploy/cli.js';
 import { loadRunbookConfig, type RunbookConfig } from './config/runbook-config.js';
 import type { CheckStatus } from './engine/check.js';
 import { atLeast } from './engine/status.js';
@@ -40,7 +41,7 @@ const FAIL_ON = ['fail', 'warn', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
 /** Every command word, for tests that go through them all. */
-export const COMMANDS = [...CADENCES, 'backup', 'playbook'] as const;
+export const COMMANDS = [...CADENCES, 'backup', 'playbook', 'deploy'] as const;
 
 const TOP: CommandSpec = {
   name: '',
@@ -57,6 +58,7 @@ const TOP: CommandSpec = {
         [CADENCES.join(' | '), "run a cadence's checks, print the report, open and close incidents"],
         ['backup', "dump the environment's database into its backup store"],
         ['playbook <name>', 'run an incident playbook (a dry run unless --apply)'],
+        ['deploy --plan', 'which deploy stages a merge would run, and why (only the plan is built)'],
         ['help <command>', 'the usage of a command, like <command> --help'],
       ]),
     },
@@ -133,6 +135,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const rest = at === -1 ? argv : [...argv.slice(0, at), ...argv.slice(at + 1)];
   if (command === 'playbook') return runPlaybookCommand(rest, io);
   if (command === 'backup') return runBackupCommand(rest, io);
+  if (command === 'deploy') return runDeployCommand(rest, io);
   if (command === 'help') return runCli(rest.length ? [...rest, '--help'] : ['--help'], io);
   if (command && (CADENCES as readonly string[]).includes(command))
     return runCadenceCommand(command as Cadence, rest, io);
@@ -140,7 +143,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(formatUsage(TOP));
     return 0;
   }
-  const known = `${CADENCES.join(', ')}, backup or playbook <name>`;
+  const known = `${CADENCES.join(', ')}, backup, playbook <name> or deploy`;
   io.err(
     command
       ? `ops: unknown command "${command}": give ${known} (see npm run ops -- --help)\n`

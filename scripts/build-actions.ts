@@ -91,8 +91,10 @@ export function buildOptions(root: string, actions: readonly string[]): BuildOpt
     charset: 'utf8',
     banner: { js: BANNER },
     define: { __dirname: '__opsBundleDirname', __filename: '__opsBundleFilename' },
-    // Optional native add-ons, loaded in try/catch by pg and ssh2, which fall back to plain JS.
-    external: ['pg-native', 'cpu-features', '*.node'],
+    // Optional native add-ons, loaded in try/catch by pg and ssh2, which fall back to plain JS;
+    // and esbuild, which cannot be bundled: the deploy plan loads it, when it runs, from the
+    // checkout's node_modules (ops/deploy/plan-bundles.ts).
+    external: ['pg-native', 'cpu-features', '*.node', 'esbuild'],
     plugins: [sourceLocationPlugin(root)],
     logLevel: 'silent',
     write: false,

@@ -1,7 +1,8 @@
 /**
  * A local HTTP host for the Functions app (the sandbox, tests, benchmarks): Azure Functions Core
  * Tools cannot run here, so this serves the same plain handlers on the same routes, and checks the
- * function key the way the Functions host does for authLevel 'function'.
+ * function key the way the Functions host does for authLevel 'function'. To serve a built package
+ * instead (what a deploy ships, in a worker process of its own): package-host.ts.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

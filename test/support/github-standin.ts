@@ -1,6 +1,7 @@
 /**
  * A loopback GitHub REST stand-in for tests: issues (list/get/create/update), issue comments
- * (create/list), labels (get/create) and repository workflow runs. Every request is validated
+ * (create/list), labels (get/create), repository workflow runs, and deployments with their
+ * statuses (list/get/create, `auto_inactive` as GitHub does it). Every request is validated
  * against GitHub's published OpenAPI description (`@octokit/openapi`): the path and method must
  * exist, query parameters must be known (and within their enums), and a JSON body must satisfy the
  * operation's schema (ajv). Invalid requests get GitHub's 404/422 answers and are recorded in
@@ -185,10 +186,35 @@ export interface StandinWorkflowRun {
   conclusion: 'success' | 'failure' | 'cancelled' | 'timed_out' | null;
   created_at: string;
 }
+export interface StandinDeploymentStatus {
+  id: number;
+  state: 'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
+  description: string;
+  environment: string;
+  environment_url: string;
+  log_url: string;
+  created_at: string;
+}
+export interface StandinDeployment {
+  id: number;
+  sha: string;
+  ref: string;
+  task: string;
+  environment: string;
+  payload: Record<string, unknown> | string;
+  description: string | null;
+  transient_environment: boolean;
+  production_environment: boolean;
+  created_at: string;
+  /** Oldest first (the API lists them newest first). */
+  statuses: StandinDeploymentStatus[];
+}
 export interface RecordedRequest {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** The JSON body, when there was one. */
+  body?: Record<string, unknown>;
   status: number;
   operationId?: string;
   authorization?: string;
@@ -216,6 +242,9 @@ export interface GitHubStandin {
   issues: StandinIssue[];
   labels: Map<string, { id: number; name: string; color: string; description: string | null }>;
   workflowRuns: StandinWorkflowRun[];
+  deployments: StandinDeployment[];
+  /** Branches and tags a deployment's `ref` may name, with their SHA (a full SHA needs none). */
+  refs: Map<string, string>;
   /** repository_dispatch events received (the uptime probe's state changes). */
   dispatches: { event_type: string; client_payload: unknown }[];
   requests: RecordedRequest[];
@@ -224,6 +253,11 @@ export interface GitHubStandin {
   addWorkflowRun(
     run: Partial<StandinWorkflowRun> & Pick<StandinWorkflowRun, 'name' | 'created_at'>,
   ): StandinWorkflowRun;
+  /** A deployment made earlier, with its statuses' states in order (no auto_inactive applied). */
+  addDeployment(
+    deployment: Partial<Omit<StandinDeployment, 'statuses'>> & Pick<StandinDeployment, 'sha' | 'created_at'>,
+    states?: StandinDeploymentStatus['state'][],
+  ): StandinDeployment;
   /** Throws when any request or response broke the description. */
   assertNoViolations(): void;
   close(): Promise<void>;
@@ -246,6 +280,8 @@ export async function startGitHubStandin(options: GitHubStandinOptions = {}): Pr
     issues: [],
     labels: new Map(),
     workflowRuns: [],
+    deployments: [],
+    refs: new Map(),
     dispatches: [],
     requests: [],
     violations: [],
@@ -262,6 +298,32 @@ export async function startGitHubStandin(options: GitHubStandinOptions = {}): Pr
         ...run,
       };
       state.workflowRuns.push(full);
+      return full;
+    },
+    addDeployment(deployment, states = []) {
+      const full: StandinDeployment = {
+        id: ++nextId,
+        ref: deployment.sha,
+        task: 'deploy',
+        environment: 'production',
+        payload: {},
+        description: null,
+        transient_environment: false,
+        production_environment: (deployment.environment ?? 'production') === 'production',
+        ...deployment,
+        statuses: [],
+      };
+      for (const state of states)
+        full.statuses.push({
+          id: ++nextId,
+          state,
+          description: '',
+          environment: full.environment,
+          environment_url: '',
+          log_url: '',
+          created_at: full.created_at,
+        });
+      state.deployments.push(full);
       return full;
     },
     assertNoViolations() {
@@ -357,6 +419,49 @@ export async function startGitHubStandin(options: GitHubStandinOptions = {}): Pr
       rerun_url: `${repoApi()}/actions/runs/${run.id}/rerun`,
     };
   };
+
+  const deploymentApi = (d: StandinDeployment) => `${repoApi()}/deployments/${d.id}`;
+  const renderDeployment = (d: StandinDeployment) => ({
+    ...api.examples['deployment'],
+    url: deploymentApi(d),
+    id: d.id,
+    node_id: `DE_${d.id}`,
+    sha: d.sha,
+    ref: d.ref,
+    task: d.task,
+    payload: d.payload,
+    original_environment: d.environment,
+    environment: d.environment,
+    description: d.description,
+    created_at: d.created_at,
+    updated_at: d.statuses.at(-1)?.created_at ?? d.created_at,
+    statuses_url: `${deploymentApi(d)}/statuses`,
+    repository_url: repoApi(),
+    transient_environment: d.transient_environment,
+    production_environment: d.production_environment,
+    performed_via_github_app: null,
+  });
+  const renderDeploymentStatus = (d: StandinDeployment, st: StandinDeploymentStatus) => ({
+    ...api.examples['deployment-status'],
+    url: `${deploymentApi(d)}/statuses/${st.id}`,
+    id: st.id,
+    node_id: `DES_${st.id}`,
+    state: st.state,
+    description: st.description,
+    environment: st.environment,
+    // GitHub answers '' for URLs never set, which its own description (format: uri) refuses: the
+    // stand-in leaves the optional ones out and points the required one at the deployments page.
+    target_url: st.log_url || `${htmlBase}/deployments`,
+    ...(st.log_url ? { log_url: st.log_url } : {}),
+    ...(st.environment_url ? { environment_url: st.environment_url } : {}),
+    created_at: st.created_at,
+    updated_at: st.created_at,
+    deployment_url: deploymentApi(d),
+    repository_url: repoApi(),
+    performed_via_github_app: null,
+  });
+  const findDeployment = (params: Record<string, string>) =>
+    state.deployments.find((d) => d.id === Number(params['deployment_id']));
 
   const findIssue = (params: Record<string, string>) =>
     state.issues.find((i) => i.number === Number(params['issue_number']));
@@ -496,6 +601,82 @@ export async function startGitHubStandin(options: GitHubStandinOptions = {}): Pr
       });
       return { status: 204, body: undefined };
     },
+    'repos/list-deployments': ({ query, path }) => {
+      const items = state.deployments
+        .filter((d) => !query['sha'] || d.sha === query['sha'])
+        .filter((d) => !query['ref'] || d.ref === query['ref'])
+        .filter((d) => !query['task'] || d.task === query['task'])
+        .filter((d) => !query['environment'] || d.environment === query['environment'])
+        .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id);
+      const { page, headers } = paginate(items, query, path);
+      return { status: 200, body: page.map(renderDeployment), headers };
+    },
+    'repos/get-deployment': ({ params }) => {
+      const d = findDeployment(params);
+      return d ? { status: 200, body: renderDeployment(d) } : notFound;
+    },
+    'repos/create-deployment': ({ body }) => {
+      const ref = String(body['ref']);
+      const sha = /^[0-9a-f]{40}$/.test(ref) ? ref : state.refs.get(ref);
+      if (!sha)
+        return {
+          status: 422,
+          body: {
+            message: `No ref found for: ${ref}`,
+            documentation_url: 'https://docs.github.com/rest/deployments/deployments#create-a-deployment',
+          },
+        };
+      const environment = (body['environment'] as string | undefined) ?? 'production';
+      const d = state.addDeployment({
+        sha,
+        ref,
+        task: (body['task'] as string | undefined) ?? 'deploy',
+        environment,
+        payload: (body['payload'] as StandinDeployment['payload'] | undefined) ?? {},
+        description: (body['description'] as string | null | undefined) ?? '',
+        transient_environment: body['transient_environment'] === true,
+        production_environment:
+          (body['production_environment'] as boolean | undefined) ?? environment === 'production',
+        created_at: iso(),
+      });
+      return { status: 201, body: renderDeployment(d) };
+    },
+    'repos/list-deployment-statuses': ({ params, query, path }) => {
+      const d = findDeployment(params);
+      if (!d) return notFound;
+      const { page, headers } = paginate([...d.statuses].reverse(), query, path);
+      return { status: 200, body: page.map((st) => renderDeploymentStatus(d, st)), headers };
+    },
+    'repos/create-deployment-status': ({ params, body }) => {
+      const d = findDeployment(params);
+      if (!d) return notFound;
+      const st: StandinDeploymentStatus = {
+        id: ++nextId,
+        state: body['state'] as StandinDeploymentStatus['state'],
+        description: (body['description'] as string | undefined) ?? '',
+        environment:
+          (body['environment'] as string | undefined) ?? d.statuses.at(-1)?.environment ?? d.environment,
+        environment_url: (body['environment_url'] as string | undefined) ?? '',
+        log_url: ((body['log_url'] ?? body['target_url']) as string | undefined) ?? '',
+        created_at: iso(),
+      };
+      d.statuses.push(st);
+      // GitHub's auto_inactive (default true): earlier successful deployments of the same
+      // non-transient, non-production environment get an `inactive` status.
+      if (st.state === 'success' && body['auto_inactive'] !== false)
+        for (const other of state.deployments) {
+          if (other === d || other.environment !== d.environment || other.id > d.id) continue;
+          if (other.transient_environment || other.production_environment) continue;
+          if (other.statuses.at(-1)?.state !== 'success') continue;
+          other.statuses.push({
+            ...other.statuses.at(-1)!,
+            id: ++nextId,
+            state: 'inactive',
+            created_at: iso(),
+          });
+        }
+      return { status: 201, body: renderDeploymentStatus(d, st) };
+    },
     'actions/list-workflow-runs-for-repo': ({ query, path }) => {
       const created = query['created'] ? createdFilter(query['created']) : () => true;
       const items = state.workflowRuns
@@ -590,6 +771,7 @@ export async function startGitHubStandin(options: GitHubStandinOptions = {}): Pr
       } else {
         try {
           body = JSON.parse(raw) as Json;
+          record.body = body;
         } catch {
           return invalid(400, 'Problems parsing JSON');
         }

@@ -1,7 +1,7 @@
 /**
- * One Node major everywhere: the release .ci/run pins (and installs where the machine has another),
- * package.json `engines` and `@types/node`, the Functions app's own package.json, the Function
- * App's runtime in docs/adopt.md and the README's prerequisite.
+ * One Node major everywhere: the release .ci/run pins (and installs where the machine has another)
+ * and ci.yml sets up, package.json `engines` and `@types/node`, the Functions app's own
+ * package.json, the Function App's runtime in docs/adopt.md and the README's prerequisite.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +28,14 @@ test.each(
 )('%s requires that major in engines.node', (file) => {
   const engines = (JSON.parse(read(file)) as Manifest).engines?.node ?? '';
   expect({ file, engines }).toEqual({ file, engines: `>=${major}` });
+});
+
+test('ci.yml sets up exactly that release', () => {
+  const release = pinned!.slice(1, 4).join('.');
+  const versions = [...read('.github/workflows/ci.yml').matchAll(/^\s+node-version: (\S+)/gm)].map(
+    (m) => m[1],
+  );
+  expect(versions).toEqual([release]);
 });
 
 test('@types/node is pinned exactly, on the same major', () => {

@@ -43,6 +43,7 @@ describe('workflows', () => {
         'backup.yml',
         'uptime-watchdog.yml',
         'ops-playbook.yml',
+        'ci.yml',
       ]),
     );
   });
@@ -82,6 +83,48 @@ describe('workflows', () => {
     const action = loadAction(dir, readFileSync(join(ROOT, dir, 'action.yml'), 'utf8'));
     expect((action.doc.inputs as Record<string, Json>).apply).toMatchObject({ default: 'false' });
     expect(byName('ops-playbook').text).toContain('apply: ${{ inputs.apply }}');
+  });
+});
+
+describe('ci.yml, on pull requests', () => {
+  const ci = byName('ci');
+  const job = Object.values(ci.doc.jobs as Record<string, Json>)[0]!;
+  const steps = job.steps as Json[];
+  const runs = steps.map((s) => String(s.run ?? ''));
+
+  it('runs on pull requests only, and cancels the run a newer push supersedes', () => {
+    expect(Object.keys(on(ci))).toEqual(['pull_request']);
+    expect(ci.doc.concurrency).toEqual({
+      group: 'ci-${{ github.event.pull_request.number }}',
+      'cancel-in-progress': true,
+    });
+  });
+
+  it('gets no secret, no environment, and reads contents only', () => {
+    expect(ci.text).not.toMatch(/\bsecrets\./);
+    expect(job.environment).toBeUndefined();
+    expect(ci.doc.permissions).toEqual({});
+    expect(job.permissions).toEqual({ contents: 'read' });
+  });
+
+  it("runs .ci/run's checks: npm ci, type check, lint and the README's test command", () => {
+    const at = (command: string) => runs.findIndex((r) => r.trim() === command);
+    const order = ['npm ci --no-audit --no-fund', 'npm run typecheck', 'npm run lint', 'npm test'].map(at);
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    // The services the tests need, before them.
+    expect(runs.some((r) => /apt-get install .*mosquitto/s.test(r) && /pgtap/.test(r))).toBe(true);
+  });
+
+  it('puts the deploy plan of the pull request against its base in the job summary', () => {
+    const checkout = steps.find((s) => String(s.uses).startsWith('actions/checkout@'))!;
+    expect((checkout.with as Json)['fetch-depth']).toBe(0);
+    const plan = steps.find((s) => s.name === 'Deploy plan')!;
+    expect(plan.env).toEqual({ BASE_SHA: '${{ github.event.pull_request.base.sha }}' });
+    expect(plan.shell).toBe('bash'); // -o pipefail: a failing plan fails the step despite tee
+    expect(plan.run).toBe(
+      'npm run -s ops -- deploy --env prod --plan --from "$BASE_SHA" | tee -a "$GITHUB_STEP_SUMMARY"',
+    );
   });
 });
 

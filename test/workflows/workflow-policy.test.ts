@@ -19,6 +19,7 @@ import {
   oidcProblems,
   permissionProblems,
   pinningProblems,
+  pullRequestProblems,
   reportArtifactProblems,
   secretProblems,
   timeoutProblems,
@@ -258,6 +259,80 @@ describe('workflow policies find what is wrong', () => {
     expect(
       reportArtifactProblems(broken('      - if: ${{ !cancelled() }}\n        uses', '      - uses')),
     ).toEqual(['job daily: the report upload must run when the checks fail (if: ${{ !cancelled() }})']);
+  });
+});
+
+const SETUP_NODE = 'actions/setup-node@820762786026740c76f36085b0efc47a31fe5020 # v7.0.0';
+const PULL_REQUEST = `name: ci
+on:
+  pull_request:
+permissions: {}
+concurrency:
+  group: ci-\${{ github.event.pull_request.number }}
+  cancel-in-progress: true
+jobs:
+  test:
+    runs-on: ubuntu-24.04
+    timeout-minutes: 45
+    permissions:
+      contents: read
+    steps:
+      - uses: ${CHECKOUT}
+        with:
+          persist-credentials: false
+          fetch-depth: 0
+      - uses: ${SETUP_NODE}
+        with:
+          node-version: 22.23.3
+      - run: npm ci
+      - name: Deploy plan
+        env:
+          BASE_SHA: \${{ github.event.pull_request.base.sha }}
+        run: npm run -s ops -- deploy --env prod --plan --from "$BASE_SHA"
+`;
+
+describe('pull request workflows', () => {
+  const pr = (from: string, to: string) => {
+    const text = PULL_REQUEST.replace(from, to);
+    if (text === PULL_REQUEST) throw new Error(`fixture edit did not apply: ${from}`);
+    return loadWorkflow('bad.yml', text);
+  };
+
+  it('the compliant one has no problems, cancelling superseded runs included', () => {
+    expect(workflowProblems(loadWorkflow('ci.yml', PULL_REQUEST), ROOT)).toEqual([]);
+  });
+
+  it('refuse a secret, an environment or a write scope, and then may not cancel either', () => {
+    const secret = pr('BASE_SHA: ${{', 'TOKEN: ${{ secrets.NPM_TOKEN }}\n          BASE_SHA: ${{');
+    expect(pullRequestProblems(secret)).toEqual([
+      'a pull request workflow with secrets, an environment or a write scope',
+    ]);
+    expect(concurrencyProblems(secret)).toEqual(['concurrency: cancel-in-progress must be false']);
+    expect(
+      pullRequestProblems(
+        pr('    timeout-minutes: 45\n', '    timeout-minutes: 45\n    environment: prod\n'),
+      ),
+    ).toEqual(['a pull request workflow with secrets, an environment or a write scope']);
+    const write = pr('      contents: read\n', '      contents: read\n      pull-requests: write\n');
+    expect(pullRequestProblems(write)).toEqual([
+      'a pull request workflow with secrets, an environment or a write scope',
+    ]);
+    expect(permissionProblems(write)).toEqual(['job test: pull-requests: write is not allowed']);
+  });
+
+  it('refuse pull_request_target', () => {
+    expect(pullRequestProblems(pr('  pull_request:\n', '  pull_request_target:\n'))).toEqual([
+      'pull_request_target runs with the secrets: use pull_request',
+    ]);
+  });
+
+  it('keep the policies of every workflow: no event value in a script, pinned actions', () => {
+    expect(
+      injectionProblems(pr('--from "$BASE_SHA"', '--from ${{ github.event.pull_request.base.sha }}')),
+    ).toEqual(['job test step Deploy plan: untrusted value in a script']);
+    expect(pinningProblems(pr(SETUP_NODE, 'actions/setup-node@v7'))).toEqual([
+      'actions/setup-node@v7: not pinned to a full commit SHA',
+    ]);
   });
 });
 

@@ -128,14 +128,49 @@ export function permissionProblems(w: Workflow): string[] {
   return problems;
 }
 
-/** A concurrency group, and never cancelling a run half-way (a backup, a playbook, a reconcile). */
+/**
+ * Whether a workflow can change nothing outside its runner: no environment (so no secrets of one),
+ * no secret, no write scope. Only such a workflow (ci.yml) may be cancelled half-way.
+ */
+export function writesNothing(w: Workflow): boolean {
+  if (/\$\{\{[^}]*\bsecrets\./.test(w.text)) return false;
+  return jobsOf(w).every(
+    ([, job]) =>
+      job.environment === undefined &&
+      Object.values((job.permissions ?? {}) as Json).every((level) => level !== 'write'),
+  );
+}
+
+/**
+ * A concurrency group, and never cancelling a run half-way (a backup, a playbook, a reconcile);
+ * a workflow that writes nothing may cancel the run a newer one supersedes.
+ */
 export function concurrencyProblems(w: Workflow): string[] {
   const c = w.doc.concurrency as Json | string | undefined;
   if (c === undefined) return ['no concurrency group'];
   if (typeof c === 'string') return ['concurrency: give group and cancel-in-progress: false'];
   const problems: string[] = [];
   if (typeof c.group !== 'string' || c.group.trim() === '') problems.push('concurrency without a group');
-  if (c['cancel-in-progress'] !== false) problems.push('concurrency: cancel-in-progress must be false');
+  const cancel = c['cancel-in-progress'];
+  if (cancel !== false && !(cancel === true && writesNothing(w)))
+    problems.push('concurrency: cancel-in-progress must be false');
+  return problems;
+}
+
+/**
+ * Pull requests run code anyone may have written: a workflow they trigger gets no secret, no
+ * environment and no write scope (writesNothing), and `pull_request_target`, which runs with the
+ * repository's secrets, is not used at all.
+ */
+export function pullRequestProblems(w: Workflow): string[] {
+  const on = w.doc.on;
+  const triggers =
+    typeof on === 'string' ? [on] : Array.isArray(on) ? on.map(String) : Object.keys((on ?? {}) as Json);
+  const problems: string[] = [];
+  if (triggers.includes('pull_request_target'))
+    problems.push('pull_request_target runs with the secrets: use pull_request');
+  if (triggers.some((t) => t.startsWith('pull_request')) && !writesNothing(w))
+    problems.push('a pull request workflow with secrets, an environment or a write scope');
   return problems;
 }
 
@@ -287,6 +322,7 @@ export function workflowProblems(w: Workflow, root: string): string[] {
     ...workflowSchemaProblems(w),
     ...permissionProblems(w),
     ...concurrencyProblems(w),
+    ...pullRequestProblems(w),
     ...timeoutProblems(w),
     ...pinningProblems(w),
     ...oidcProblems(w),

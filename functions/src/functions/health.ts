@@ -1,4 +1,5 @@
-// Azure Functions v4 adapter for the health endpoint (anonymous: it reveals only up/down and the schema version).
+// Azure Functions v4 adapter for the health endpoint (anonymous: it reveals only up/down, the schema
+// version and the commit the package was built from).
 import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { appContext } from '../app-context.js';
 import { checkHealth } from '../ingest/health.js';
