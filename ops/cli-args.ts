@@ -15,6 +15,8 @@ export interface OptionSpec {
   /** The default as the usage text tells it, when it is not a literal value. */
   defaultText?: string;
   required?: boolean;
+  /** A string option that may be given more than once (its value is then an array). */
+  multiple?: boolean;
   help: string;
 }
 
@@ -46,8 +48,9 @@ export function wantsHelp(argv: readonly string[]): boolean {
 
 export class UsageError extends Error {}
 
-export type Parsed =
-  { values: Record<string, string | boolean | undefined>; positionals: string[] } | { exit: 0 | 2 };
+export type OptionValue = string | boolean | string[] | undefined;
+
+export type Parsed = { values: Record<string, OptionValue>; positionals: string[] } | { exit: 0 | 2 };
 
 /**
  * Parses `argv` for `spec`: help (exit 0) and argument errors (exit 2) are printed here. `check`
@@ -57,9 +60,7 @@ export function parseCommand(
   argv: string[],
   spec: CommandSpec,
   io: { out: (t: string) => void; err: (t: string) => void },
-  check: (parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] }) => void = (
-    p,
-  ) => {
+  check: (parsed: { values: Record<string, OptionValue>; positionals: string[] }) => void = (p) => {
     if (p.positionals.length) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
   },
 ): Parsed {
@@ -73,7 +74,7 @@ export function parseCommand(
       allowPositionals: true,
       strict: true,
       options: parseArgsOptions(spec),
-    }) as { values: Record<string, string | boolean | undefined>; positionals: string[] };
+    }) as { values: Record<string, OptionValue>; positionals: string[] };
     check(parsed);
     return parsed;
   } catch (error) {
@@ -103,10 +104,16 @@ export function usageMessage(error: unknown): string | undefined {
 }
 
 function parseArgsOptions(spec: CommandSpec) {
-  const options: Record<string, { type: 'string' | 'boolean'; default?: string | boolean; short?: string }> =
-    {};
+  const options: Record<
+    string,
+    { type: 'string' | 'boolean'; default?: string | boolean; short?: string; multiple?: boolean }
+  > = {};
   for (const [name, o] of Object.entries(spec.options))
-    options[name] = { type: o.type, ...(o.default !== undefined ? { default: o.default } : {}) };
+    options[name] = {
+      type: o.type,
+      ...(o.default !== undefined ? { default: o.default } : {}),
+      ...(o.multiple ? { multiple: true } : {}),
+    };
   options.help = { type: 'boolean', short: 'h' };
   return options;
 }
@@ -114,7 +121,9 @@ function parseArgsOptions(spec: CommandSpec) {
 export function formatUsage(spec: CommandSpec): string {
   const rows: (readonly [string, string])[] = Object.entries(spec.options).map(([name, o]) => {
     const shown = o.defaultText ?? (typeof o.default === 'string' ? o.default : undefined);
-    const note = o.required ? ' (required)' : shown !== undefined ? ` (default: ${shown})` : '';
+    const note =
+      (o.required ? ' (required)' : shown !== undefined ? ` (default: ${shown})` : '') +
+      (o.multiple ? ' (repeatable)' : '');
     return [`--${name}${o.type === 'string' ? ` ${o.arg ?? 'VALUE'}` : ''}`, `${o.help}${note}`] as const;
   });
   rows.push(['-h, --help', 'show this help']);

@@ -71,7 +71,10 @@ const USAGES: [string[], string][] = [
     ['playbook', p],
     `playbook ${p} --env NAME [--apply] [options]`,
   ]),
-  [['deploy'], 'deploy --env NAME --plan [--from SHA] [options]'],
+  [
+    ['deploy'],
+    'deploy --env NAME (--plan | --stages LIST [--allow-destructive FILE]...) [--from SHA] [options]',
+  ],
 ];
 
 test('the usage texts cover every command', () => {
@@ -84,7 +87,7 @@ test.each(
   const { io, sink } = capture();
   expect(await runCli([...argv], { ...sink, incidentsRoot: scratch })).toBe(0);
   expect(io.err).toBe('');
-  expect(io.out).toMatch(new RegExp(`^Usage: npm run ops -- ${synopsis.replace(/[[\]|]/g, '\\$&')}\n`));
+  expect(io.out).toMatch(new RegExp(`^Usage: npm run ops -- ${synopsis.replace(/[[\]|().]/g, '\\$&')}\n`));
   expect(io.out).toMatch(/\nOptions:\n( {2}.+\n)* {2}-h, --help +show this help\n/);
   expect(io.out).toMatch(/\nExit codes:\n {2}0 .*\n {2}1 .*\n {2}2 .*\n/);
   expect(io.out).toMatch(/\nExample:\n {2}npm run (-s )?ops -- \S.*\n$/);

@@ -58,7 +58,7 @@ const TOP: CommandSpec = {
         [CADENCES.join(' | '), "run a cadence's checks, print the report, open and close incidents"],
         ['backup', "dump the environment's database into its backup store"],
         ['playbook <name>', 'run an incident playbook (a dry run unless --apply)'],
-        ['deploy --plan', 'which deploy stages a merge would run, and why (only the plan is built)'],
+        ['deploy --plan | --stages', 'plan a deploy of HEAD, or run its built stages (database)'],
         ['help <command>', 'the usage of a command, like <command> --help'],
       ]),
     },

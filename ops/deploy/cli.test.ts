@@ -138,7 +138,19 @@ describe('prod: the base from GitHub Deployments', () => {
 test.each([
   [
     ['--env', 'prod'],
-    /^ops deploy: only the plan is built so far: add --plan to see what a deploy of prod would run; not built yet: preflight, database, functions, vm, smoke, rollback\. Nothing was deployed\.\n$/,
+    /^ops deploy: a whole deploy is not built yet: add --plan to see what a deploy of prod would run, or --stages database to run what is built; not built yet: preflight, functions, vm, smoke, rollback\. Nothing was deployed\.\n$/,
+  ],
+  [
+    ['--env', 'prod', '--stages', 'database,functions'],
+    /^ops deploy: not built yet: functions \(built: database; --plan shows what they would deploy\)\. Nothing was deployed\.\n$/,
+  ],
+  [
+    ['--stages', 'database,bogus'],
+    /^ops deploy: unknown stage bogus: the stages are plan, preflight, database, functions, vm, smoke, rollback \(see npm run ops -- deploy --help\)\n$/,
+  ],
+  [
+    ['--plan', '--allow-destructive', 'x.sql'],
+    /^ops deploy: --allow-destructive goes with --stages \(see npm run ops -- deploy --help\)\n$/,
   ],
   [['--plan', '--from', 'nope'], /^ops deploy: --from nope is not a commit in this clone\n$/],
   [
@@ -169,8 +181,14 @@ test('outside a git checkout: exit 2, one line', async () => {
 test('--help: the usage, with the stages built and not built', async () => {
   const r = await deploy(['--help']);
   expect(r.code).toBe(0);
-  expect(r.out).toMatch(/^Usage: npm run ops -- deploy --env NAME --plan \[--from SHA\] \[options\]\n/);
+  expect(r.out).toMatch(
+    /^Usage: npm run ops -- deploy --env NAME \(--plan \| --stages LIST \[--allow-destructive FILE\]\.\.\.\) \[--from SHA\] \[options\]\n/,
+  );
   expect(r.out).toContain('Stages, in order: plan, preflight, database, functions, vm, smoke, rollback.');
-  expect(r.out).toContain('Built so far: plan (--plan).');
+  expect(r.out).toContain('Built so far: plan (--plan), database (--stages).');
   expect(r.out).toContain('--from SHA');
+  expect(r.out).toMatch(/--stages LIST +deploy these stages .*built: database/);
+  expect(r.out).toMatch(
+    /--allow-destructive FILE +a migration file allowed to destroy data .*\(repeatable\)/,
+  );
 });
