@@ -8,7 +8,13 @@
  * blocks (PL/pgSQL parser), including EXECUTE of a literal or format('...') string. A function or
  * procedure body is not: creating one runs nothing, and it is reviewed as application code.
  */
-import { parse, parsePlPgSQL, scan } from '@libpg-query/parser';
+// Loaded on first use: the parser instantiates its WASM when imported, which only a deploy needs
+// (and which an action bundle that never deploys does not ship).
+let parserModule: Promise<typeof import('@libpg-query/parser')> | undefined;
+const parser = () => (parserModule ??= import('@libpg-query/parser'));
+const parse = async (sql: string) => (await parser()).parse(sql);
+const parsePlPgSQL = async (sql: string) => (await parser()).parsePlPgSQL(sql);
+const scan = async (sql: string) => (await parser()).scan(sql);
 import {
   entry,
   field,
