@@ -138,11 +138,11 @@ describe('prod: the base from GitHub Deployments', () => {
 test.each([
   [
     ['--env', 'prod'],
-    /^ops deploy: a whole deploy is not built yet: add --plan to see what a deploy of prod would run, or --stages database to run what is built; not built yet: preflight, functions, vm, smoke, rollback\. Nothing was deployed\.\n$/,
+    /^ops deploy: a whole deploy is not built yet: add --plan to see what a deploy of prod would run, or --stages database,smoke to run what is built; not built yet: preflight, functions, vm, rollback\. Nothing was deployed\.\n$/,
   ],
   [
     ['--env', 'prod', '--stages', 'database,functions'],
-    /^ops deploy: not built yet: functions \(built: database; --plan shows what they would deploy\)\. Nothing was deployed\.\n$/,
+    /^ops deploy: not built yet: functions \(built: database, smoke; --plan shows what they would deploy\)\. Nothing was deployed\.\n$/,
   ],
   [
     ['--stages', 'database,bogus'],
@@ -185,9 +185,12 @@ test('--help: the usage, with the stages built and not built', async () => {
     /^Usage: npm run ops -- deploy --env NAME \(--plan \| --stages LIST \[--allow-destructive FILE\]\.\.\.\) \[--from SHA\] \[options\]\n/,
   );
   expect(r.out).toContain('Stages, in order: plan, preflight, database, functions, vm, smoke, rollback.');
-  expect(r.out).toContain('Built so far: plan (--plan), database (--stages).');
+  expect(r.out).toContain('Built so far: plan (--plan), database, smoke (--stages).');
   expect(r.out).toContain('--from SHA');
-  expect(r.out).toMatch(/--stages LIST +deploy these stages .*built: database/);
+  expect(r.out).toMatch(/--stages LIST +deploy these stages .*built: database, smoke/);
+  expect(r.out).toContain('smoke: after the other stages, the golive cadence against the environment');
+  expect(r.out).toMatch(/--smoke-attempts N +smoke: at most N runs of the go-live checks \(default: 3\)/);
+  expect(r.out).toMatch(/--smoke-interval SECONDS +smoke: the wait between two attempts \(default: 10\)/);
   expect(r.out).toMatch(
     /--allow-destructive FILE +a migration file allowed to destroy data .*\(repeatable\)/,
   );

@@ -3,9 +3,9 @@
  * (plan.ts), against the last successful deployment of the environment (GitHub Deployments:
  * GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL) or --from.
  *
- * `ops deploy --env <name> --stages database [--allow-destructive FILE]... [--from <sha>]`: the
- * plan restricted to the stages given, then those stages (run.ts), with a GitHub deployment record
- * when GitHub is configured. Stages not built yet are refused by name (exit 2) before anything
+ * `ops deploy --env <name> --stages database,smoke [--allow-destructive FILE]... [--from <sha>]`:
+ * the plan restricted to the stages given, then those stages (run.ts), the smoke test (the golive
+ * cadence, retried, smoke.ts) last, with a GitHub deployment record when GitHub is configured. Stages not built yet are refused by name (exit 2) before anything
  * runs, never pretended.
  */
 import { backupStoreFor } from '../checks/shared-sources.js';
@@ -13,21 +13,24 @@ import { parseCommand, prefixOf, UsageError, type CommandSpec } from '../cli-arg
 import { emitResult, loadCommandTarget, type CliIo } from '../cli-io.js';
 import { loadEnvironmentConfig, type EnvironmentConfig } from '../config/environment-config.js';
 import { databaseUrl } from '../config/ops-target.js';
+import { loadRunbookConfig, type RunbookConfig } from '../config/runbook-config.js';
+import { planCadence } from '../cadences.js';
 import { createGitHubClient, readGitHubEnv } from '../incidents/github-client.js';
-import { DEPLOY_STAGES, type DeployStage } from './deployables.js';
 import type { DeploymentsRepo } from './deployments.js';
 import { gitIn, repositoryRoot, type GitRunner } from './git.js';
 import { planDeploy, type DeployPlan } from './plan.js';
 import { planBases, UnknownBaseError } from './plan-base.js';
 import { renderPlanJson, renderPlanMarkdown } from './plan-report.js';
-import { exitCodeOf, runDeploy, type DeployRun } from './run.js';
+import { exitCodeOf, runDeploy, type DeployRun, type RunStage } from './run.js';
 import { renderRunJson, renderRunMarkdown } from './run-report.js';
+import { SMOKE_CADENCE, SMOKE_DEFAULTS } from './smoke.js';
 import { isStage, STAGES, type Stage } from './stages.js';
 
 /** The stages this command can run today; the others are refused, never pretended. */
-export const BUILT_STAGES: readonly Stage[] = ['plan', 'database'];
+export const BUILT_STAGES: readonly Stage[] = ['plan', 'database', 'smoke'];
 const NOT_BUILT = STAGES.filter((s) => !BUILT_STAGES.includes(s));
-const BUILT_DEPLOY = DEPLOY_STAGES.filter((s) => BUILT_STAGES.includes(s));
+/** What --stages can run today. */
+const BUILT_DEPLOY = STAGES.filter((s) => s !== 'plan' && BUILT_STAGES.includes(s));
 
 export const DEPLOY_SPEC: CommandSpec = {
   name: 'deploy',
@@ -45,6 +48,9 @@ export const DEPLOY_SPEC: CommandSpec = {
     'database: pending migrations from the checkout (supabase db push), destructive ones refused',
     'unless allowed by --allow-destructive or an Allow-destructive-migration: trailer in the commits',
     'deployed, a backup into the backup store first. Forward only.',
+    `smoke: after the other stages, the ${SMOKE_CADENCE} cadence against the environment (incidents off),`,
+    'retried up to --smoke-attempts times, --smoke-interval seconds apart, until its verdict is',
+    'better than error; runs when asked even if nothing else deployed. Rollback is not built yet.',
   ],
   options: {
     env: {
@@ -69,6 +75,24 @@ export const DEPLOY_SPEC: CommandSpec = {
       multiple: true,
       help: 'a migration file allowed to destroy data (with the commit trailers of the deploy)',
     },
+    'smoke-attempts': {
+      type: 'string',
+      arg: 'N',
+      default: String(SMOKE_DEFAULTS.attempts),
+      help: 'smoke: at most N runs of the go-live checks',
+    },
+    'smoke-interval': {
+      type: 'string',
+      arg: 'SECONDS',
+      default: String(SMOKE_DEFAULTS.intervalMs / 1000),
+      help: 'smoke: the wait between two attempts',
+    },
+    'report-dir': {
+      type: 'string',
+      arg: 'DIR',
+      default: 'reports',
+      help: "where the smoke test's cadence reports are written",
+    },
     from: {
       type: 'string',
       arg: 'SHA',
@@ -91,12 +115,14 @@ export const DEPLOY_SPEC: CommandSpec = {
     0: 'the plan is printed, or the stages succeeded (nothing pending included)',
     1: 'a stage failed or was refused, or no plan could be made (git or GitHub failed; see stderr)',
   },
-  example: 'npm run -s ops -- deploy --env local --stages database --from HEAD~1',
+  example: 'npm run -s ops -- deploy --env local --stages database,smoke --from HEAD~1',
 };
 
 export async function runDeployCommand(argv: string[], io: CliIo): Promise<number> {
   const prefix = prefixOf(DEPLOY_SPEC);
-  let selected: DeployStage[] = [];
+  let selected: RunStage[] = [];
+  let smokeAttempts: number = SMOKE_DEFAULTS.attempts;
+  let smokeIntervalMs: number = SMOKE_DEFAULTS.intervalMs;
   const parsed = parseCommand(argv, DEPLOY_SPEC, io, ({ positionals, values }) => {
     if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
     if (values.plan && values.stages !== undefined) throw new UsageError('give --plan or --stages, not both');
@@ -104,6 +130,18 @@ export async function runDeployCommand(argv: string[], io: CliIo): Promise<numbe
     if (allow.length && values.stages === undefined)
       throw new UsageError('--allow-destructive goes with --stages');
     if (values.stages !== undefined) selected = parseStages(values.stages as string);
+    const attempts = values['smoke-attempts'] as string;
+    if (!/^[1-9]\d*$/.test(attempts) || Number(attempts) > 100)
+      throw new UsageError(
+        `--smoke-attempts must be a whole number from 1 to 100 (got ${JSON.stringify(attempts)})`,
+      );
+    smokeAttempts = Number(attempts);
+    const interval = values['smoke-interval'] as string;
+    if (!/^\d+(\.\d+)?$/.test(interval) || Number(interval) > 600)
+      throw new UsageError(
+        `--smoke-interval must be seconds from 0 to 600 (got ${JSON.stringify(interval)})`,
+      );
+    smokeIntervalMs = Math.round(Number(interval) * 1000);
   });
   if ('exit' in parsed) return parsed.exit;
   const values = parsed.values as {
@@ -114,6 +152,7 @@ export async function runDeployCommand(argv: string[], io: CliIo): Promise<numbe
     from?: string;
     json: boolean;
     output?: string;
+    'report-dir': string;
   };
   if (!values.plan && values.stages === undefined) {
     io.err(
@@ -130,12 +169,14 @@ export async function runDeployCommand(argv: string[], io: CliIo): Promise<numbe
   }
   let config: EnvironmentConfig;
   let root: string;
+  let runbook: RunbookConfig | undefined;
   const processEnv = (io.env ?? process.env) as NodeJS.ProcessEnv;
   const git = gitIn(io.cwd ?? process.cwd());
   try {
     config = loadEnvironmentConfig(values.env, io.environmentsDir);
     root = await repositoryRoot(git);
     if (!values.plan) await refuseUncommitted(git, selected);
+    if (selected.includes('smoke')) runbook = loadRunbookConfig();
   } catch (error) {
     io.err(`${prefix}: ${(error as Error).message}\n`);
     return 2;
@@ -154,6 +195,7 @@ export async function runDeployCommand(argv: string[], io: CliIo): Promise<numbe
       databaseUrl(t);
       backupStoreFor(t);
     }
+    if (runbook) return planCadence(SMOKE_CADENCE, t, runbook).close();
   });
   if (!target) return 2;
   const redact = (text: string) => target.secrets.redact(text);
@@ -178,6 +220,13 @@ export async function runDeployCommand(argv: string[], io: CliIo): Promise<numbe
       git,
       root,
       allowDestructive: (values['allow-destructive'] ?? []).map((f) => f.split('/').at(-1)!),
+      smoke: {
+        attempts: smokeAttempts,
+        intervalMs: smokeIntervalMs,
+        reportDir: values['report-dir'],
+        runbook,
+        now: io.now,
+      },
       github,
       noRecordReason,
       logUrl: runUrl(processEnv),
@@ -193,7 +242,7 @@ export async function runDeployCommand(argv: string[], io: CliIo): Promise<numbe
 }
 
 /** `--stages a,b`: stage names (plan is implied and dropped); unknown names are a usage error. */
-function parseStages(list: string): DeployStage[] {
+function parseStages(list: string): RunStage[] {
   const names = list
     .split(',')
     .map((s) => s.trim())
@@ -205,7 +254,7 @@ function parseStages(list: string): DeployStage[] {
   const stages = names.filter((n) => n !== 'plan') as Stage[];
   if (!stages.length) throw new UsageError('--stages plan: use --plan');
   // Kept in the deploy's order, whatever the order given.
-  return STAGES.filter((s) => stages.includes(s)) as DeployStage[];
+  return STAGES.filter((s) => stages.includes(s)) as RunStage[];
 }
 
 /** A deploy applies HEAD: uncommitted migrations would be applied without being in any commit. */

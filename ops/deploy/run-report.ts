@@ -1,7 +1,7 @@
 /**
  * The report of a deploy (run.ts): a Markdown page (the stage table with status, summary and
- * timing; what the database stage applied; a refusal or failure whole; the deployment record) or
- * one JSON object. The caller redacts secrets.
+ * timing; what the database stage applied; a refusal or failure whole; the smoke test's attempts
+ * and checks; the deployment record) or one JSON object. The caller redacts secrets.
  */
 import type { DeployRun } from './run.js';
 
@@ -65,6 +65,29 @@ export function renderRunMarkdown(run: DeployRun): string {
       lines.push(db.status === 'refused' ? '### Refused' : '### Failure', '', '```text', db.error, '```', '');
     }
   }
+  const smoke = run.smoke;
+  if (smoke) {
+    lines.push('## Smoke', '');
+    lines.push(
+      `The \`${smoke.cadence}\` cadence against ${run.env}, incidents off: **${smoke.verdict}** after ` +
+        `${smoke.attempts.length} of at most ${smoke.maxAttempts} attempts, ${seconds(smoke.intervalMs)} apart.`,
+      '',
+      '| Attempt | Verdict | Failing checks | Time | Report |',
+      '| --- | --- | --- | --- | --- |',
+      ...smoke.attempts.map(
+        (a) =>
+          `| ${a.attempt} | ${a.verdict} | ${a.failing.length ? a.failing.join(', ') : '-'} | ${seconds(a.ms)} | \`${a.report}\` |`,
+      ),
+      '',
+      `Checks of the last attempt:`,
+      '',
+      '| Check | Status | Summary |',
+      '| --- | --- | --- |',
+      ...smoke.results.map((r) => `| ${r.id} | ${r.status} | ${cell(r.summary)} |`),
+      '',
+    );
+    if (smoke.status === 'failure') lines.push(`**Rollback:** ${smoke.rollback}.`, '');
+  }
   const d = run.deployment;
   lines.push(
     `Deployment record: ${
@@ -84,6 +107,7 @@ export function renderRunJson(run: DeployRun): string {
     selected: run.selected,
     stages: run.stages,
     database: run.database ?? null,
+    smoke: run.smoke ? { ...run.smoke, markdown: undefined } : null,
     allowances: run.allowances,
     deployment: run.deployment,
     plan: run.plan,

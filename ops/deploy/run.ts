@@ -1,8 +1,8 @@
 /**
  * A deploy of HEAD restricted to some stages (`ops deploy --stages database`): the plan, then each
- * selected deploy stage the plan says runs, with a GitHub deployment record around them when
- * GitHub is configured. Only the database stage is built (database.ts); the caller (cli.ts)
- * refuses the others before anything runs. The deployment's payload names the deployables this
+ * selected deploy stage the plan says runs, then the smoke test when selected, with a GitHub
+ * deployment record around them when GitHub is configured. Built: the database stage (database.ts)
+ * and smoke (smoke.ts); the caller (cli.ts) refuses the others before anything runs. The deployment's payload names the deployables this
  * deploy brought to HEAD, so a deploy of the database only is never taken as the base of the
  * functions or the VM (deployments.ts).
  */
@@ -12,12 +12,16 @@ import { createDeployment, setDeploymentStatus, type DeploymentsRepo } from './d
 import { resolveCommit, type GitRunner } from './git.js';
 import { allowancesFromCommits } from './migration-guard-trailers.js';
 import type { DeployPlan } from './plan.js';
+import { runSmokeStage, type SmokeStageOptions, type SmokeStageResult } from './smoke.js';
 import type { OpsTarget } from '../config/ops-target.js';
+
+/** What --stages can run: the deploy stages, and the smoke test after them. */
+export type RunStage = DeployStage | 'smoke';
 
 export type StageOutcomeStatus = 'success' | 'skipped' | 'refused' | 'failure';
 
 export interface StageOutcome {
-  stage: 'plan' | DeployStage;
+  stage: 'plan' | RunStage;
   status: StageOutcomeStatus;
   summary: string;
   ms: number;
@@ -34,26 +38,29 @@ export interface DeploymentRecord {
 export interface DeployRun {
   env: string;
   head: string;
-  /** The deploy stages asked for (--stages). */
-  selected: DeployStage[];
+  /** The stages asked for (--stages). */
+  selected: RunStage[];
   stages: StageOutcome[];
   plan: DeployPlan;
   /** The files allowed to destroy data: --allow-destructive, and the trailers in base..HEAD. */
   allowances: { flags: string[]; commits: string[] };
   database?: DatabaseStageResult;
+  smoke?: SmokeStageResult;
   deployment: DeploymentRecord;
 }
 
 export interface RunDeployOptions {
   target: OpsTarget;
   plan: DeployPlan;
-  /** Only `database` is built. */
-  selected: DeployStage[];
+  /** Built: `database` and `smoke`. */
+  selected: RunStage[];
   planMs: number;
   git: GitRunner;
   /** The checkout: its supabase/ is what is applied, its commits carry the allowances. */
   root: string;
   allowDestructive: string[];
+  /** The smoke test's bounds and where its cadence reports go (smoke.ts). */
+  smoke?: Omit<SmokeStageOptions, 'target' | 'log'>;
   /** Undefined: no deployment record (GitHub not configured). */
   github?: DeploymentsRepo;
   /** Why there is no record, when github is undefined. */
@@ -73,24 +80,35 @@ export async function runDeploy(options: RunDeployOptions): Promise<DeployRun> {
     allowances: { flags: [...options.allowDestructive], commits: [] },
     deployment: options.github ? {} : { note: options.noRecordReason ?? 'GitHub is not configured' },
   };
+  // Smoke checks the environment as it is: asked for, it runs even when nothing else deployed.
+  const smoke = options.selected.includes('smoke');
+  const deploySelected = options.selected.filter((s): s is DeployStage => s !== 'smoke');
   const planned = plan.stages.filter(
-    (s) => (options.selected as string[]).includes(s.stage) && s.run === 'yes',
+    (s) => (deploySelected as string[]).includes(s.stage) && s.run === 'yes',
   );
   const toRun = planned.map((s) => s.stage as DeployStage);
   run.stages.push({
     stage: 'plan',
     status: 'success',
     summary: toRun.length
-      ? `runs ${toRun.join(', ')}`
-      : `nothing to deploy among ${options.selected.join(', ')}`,
+      ? `runs ${[...toRun, ...(smoke ? ['smoke'] : [])].join(', ')}`
+      : deploySelected.length
+        ? `nothing to deploy among ${deploySelected.join(', ')}${smoke ? '; runs smoke' : ''}`
+        : 'runs smoke',
     ms: options.planMs,
   });
-  for (const s of options.selected.filter((s) => !toRun.includes(s))) {
+  for (const s of deploySelected.filter((s) => !toRun.includes(s))) {
     const reason = plan.stages.find((p) => p.stage === s)?.reason ?? 'not planned';
     run.stages.push({ stage: s, status: 'skipped', summary: reason, ms: 0 });
   }
   if (!toRun.length) {
-    if (options.github) run.deployment = { note: 'nothing deployed, so no deployment recorded' };
+    if (options.github)
+      run.deployment = {
+        note: smoke
+          ? 'the smoke test deploys nothing, so no deployment recorded'
+          : 'nothing deployed, so no deployment recorded',
+      };
+    if (smoke) await runSmoke(options, run);
     return sortStages(run);
   }
 
@@ -150,6 +168,18 @@ export async function runDeploy(options: RunDeployOptions): Promise<DeployRun> {
     if (result.status !== 'success') break;
   }
 
+  if (smoke) {
+    const failed = run.stages.find((s) => s.status === 'failure' || s.status === 'refused');
+    if (failed)
+      run.stages.push({
+        stage: 'smoke',
+        status: 'skipped',
+        summary: `not run: ${failed.stage} ${failed.status}`,
+        ms: 0,
+      });
+    else await runSmoke(options, run);
+  }
+
   if (options.github && run.deployment.id !== undefined) {
     const failed = run.stages.find((s) => s.status === 'failure' || s.status === 'refused');
     const state = failed ? 'failure' : 'success';
@@ -172,6 +202,17 @@ export async function runDeploy(options: RunDeployOptions): Promise<DeployRun> {
   return sortStages(run);
 }
 
+async function runSmoke(options: RunDeployOptions, run: DeployRun): Promise<void> {
+  const result = await runSmokeStage({
+    reportDir: 'reports',
+    ...options.smoke,
+    target: options.target,
+    log: (line) => options.log(`smoke: ${line}`),
+  });
+  run.smoke = result;
+  run.stages.push({ stage: 'smoke', status: result.status, summary: result.summary, ms: result.totalMs });
+}
+
 /** The deployment record could not be made: nothing was deployed. */
 export class RecordError extends Error {}
 
@@ -180,7 +221,7 @@ export function exitCodeOf(run: DeployRun): 0 | 1 {
 }
 
 function sortStages(run: DeployRun): DeployRun {
-  const order = ['plan', 'database', 'functions', 'vm'];
+  const order = ['plan', 'database', 'functions', 'vm', 'smoke'];
   run.stages.sort((a, b) => order.indexOf(a.stage) - order.indexOf(b.stage));
   return run;
 }
