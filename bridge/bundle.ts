@@ -8,6 +8,12 @@ import { build } from 'esbuild';
 
 const BRIDGE_DIR = dirname(fileURLToPath(import.meta.url));
 
+/**
+ * The text `import.meta.url`, spelled in parts: scripts/build-actions.ts rewrites that text in the
+ * sources it bundles (the deploy action bundles this module), which would break a string literal.
+ */
+const IMPORT_META_URL = ['import', 'meta', 'url'].join('.');
+
 /** Builds `<outDir>/bridge.mjs` from bridge/main.ts and returns its path. */
 export async function bundleBridge(outDir: string): Promise<string> {
   const outfile = join(outDir, 'bridge.mjs');
@@ -30,7 +36,7 @@ export async function bundleBridge(outDir: string): Promise<string> {
     ],
     // Bundled CommonJS dependencies call require(); ESM output has none of its own.
     banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      js: `import { createRequire as __cr } from 'node:module'; const require = __cr(${IMPORT_META_URL});`,
     },
   });
   return outfile;

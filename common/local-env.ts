@@ -82,7 +82,18 @@ export interface LocalEnv {
   /** A role that bypasses RLS (the server side's view). */
   db: { url: string };
   ingest: { url: string; key: string; healthUrl: string };
+  /**
+   * The sandbox's functions deploy endpoint (scripts/sandbox/functions-deploy.ts): Kudu's One
+   * Deploy shape on loopback (`POST <url>/api/publish`), `Authorization: Bearer <key>`.
+   */
+  functionsDeploy?: { url: string; key: string };
   bridge: { healthUrl: string | null; statusFile: string | null };
+  /**
+   * The sandbox's "VM" for the deploy's vm stage (ops/deploy/vm-stage.ts): the bridge runs from
+   * `<root>/opt/mqtt-bridge/current` under a supervisor that restarts it when its process (pid in
+   * `bridgePidFile`) exits; `bridgeSettings` are its BRIDGE_* variables (secrets included).
+   */
+  vm?: { root: string; bridgePidFile: string; bridgeSettings: Record<string, string> };
   users: LocalUser[];
   auth: { jwtSecret: string };
   webhook: { url: string };

@@ -73,7 +73,7 @@ const USAGES: [string[], string][] = [
   ]),
   [
     ['deploy'],
-    'deploy --env NAME (--plan | --stages LIST [--allow-destructive FILE]...) [--from SHA] [options]',
+    'deploy --env NAME [--plan | --stages LIST] [--allow-destructive FILE]... [--from SHA] [options]',
   ],
 ];
 

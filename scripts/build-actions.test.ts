@@ -23,7 +23,9 @@ describe('the committed actions dist', () => {
 
   it('has one entry per action and shares the rest, bundled quickly and compactly', async () => {
     const actions = await listActions();
-    expect(actions).toEqual(expect.arrayContaining(['ops-backup', 'ops-cadence', 'ops-playbook']));
+    expect(actions).toEqual(
+      expect.arrayContaining(['ops-backup', 'ops-cadence', 'ops-playbook', 'ops-deploy']),
+    );
     for (const name of actions) expect(built.files.has(`${name}/dist/index.js`)).toBe(true);
     for (const path of built.files.keys()) expect(path).toMatch(/^[a-z0-9-]+\/dist\/[\w.-]+\.js$/);
     const total = [...built.files.values()].reduce((n, f) => n + f.byteLength, 0);
@@ -43,6 +45,13 @@ describe('the committed actions dist', () => {
   it('finds our files through the repository root, not the bundle’s own URL', () => {
     const text = [...built.files.values()].map((f) => Buffer.from(f).toString('utf8')).join('\n');
     expect(text).toContain('new URL("supabase/migrate.ts",__opsRepoRootUrl)');
+  });
+
+  it("loads PostgreSQL's parser from node_modules, where its WASM sits next to its loader", () => {
+    const text = [...built.files.values()].map((f) => Buffer.from(f).toString('utf8')).join('\n');
+    expect(text).toContain('import("@libpg-query/parser")');
+    // Bundled, its loader would look for libpg-query.wasm next to the chunk, where nothing puts it.
+    expect(text).not.toContain('libpg-query.wasm');
   });
 
   it('is deterministic', async () => {

@@ -92,9 +92,13 @@ export function buildOptions(root: string, actions: readonly string[]): BuildOpt
     banner: { js: BANNER },
     define: { __dirname: '__opsBundleDirname', __filename: '__opsBundleFilename' },
     // Optional native add-ons, loaded in try/catch by pg and ssh2, which fall back to plain JS;
-    // and esbuild, which cannot be bundled: the deploy plan loads it, when it runs, from the
-    // checkout's node_modules (ops/deploy/plan-bundles.ts).
-    external: ['pg-native', 'cpu-features', '*.node', 'esbuild'],
+    // esbuild, which cannot be bundled: the deploy plan loads it, when it runs, from the
+    // checkout's node_modules (ops/deploy/plan-bundles.ts); and PostgreSQL's parser, whose
+    // Emscripten loader reads libpg-query.wasm from next to its own file: the migration guard
+    // imports it on first use (ops/deploy/migration-guard.ts), from node_modules too. Only the
+    // deploy loads either, and it runs after `npm ci` anyway (the supabase CLI lives there);
+    // actions/ops-deploy checks that they are there before it starts.
+    external: ['pg-native', 'cpu-features', '*.node', 'esbuild', '@libpg-query/parser'],
     plugins: [sourceLocationPlugin(root)],
     logLevel: 'silent',
     write: false,

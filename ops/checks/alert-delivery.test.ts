@@ -80,3 +80,42 @@ test('each missing stage fails naming it', async () => {
   );
   expect((await run(engine({ deliverAfter: 1, resolves: false }))).status).toBe('warn');
 });
+
+/** An alert left firing by an earlier run (fired an hour ago), then the scripted engine above. */
+function leftFiring(options: { clears: boolean }) {
+  const fresh = engine({ deliverAfter: 1 });
+  const old = { alertId: 'alert-0', firedAt: new Date(Date.now() - 3_600_000) };
+  let oldResolved = false;
+  const publishes: number[] = [];
+  const source: AlertDeliverySource = {
+    ...fresh,
+    publish: async (value) => {
+      publishes.push(value);
+      if (value === 0 && options.clears) oldResolved = true;
+      return fresh.publish(value);
+    },
+    // Like the real query: firing alerts fired at or after `since`.
+    firingAlert: async (ruleId, since) =>
+      !oldResolved && old.firedAt >= since ? old : fresh.firingAlert(ruleId, since),
+    resolvedAt: async (alertId) =>
+      alertId === old.alertId ? (oldResolved ? new Date() : null) : fresh.resolvedAt(alertId),
+  };
+  return { source, publishes };
+}
+
+test('an alert left firing by an earlier run is cleared first, then the run fires its own', async () => {
+  const { source, publishes } = leftFiring({ clears: true });
+  const r = await run(source);
+  expect(r.status).toBe('ok');
+  expect(publishes[0]).toBe(0);
+  expect(r.evidence.some((e) => /^cleared alert alert-0, left firing since /.test(e))).toBe(true);
+  expect(r.evidence.some((e) => e.startsWith('alert alert-1 fired '))).toBe(true);
+});
+
+test('an alert left firing that does not clear fails naming it', async () => {
+  const r = await run(leftFiring({ clears: false }).source);
+  expect(r.status).toBe('fail');
+  expect(r.summary).toBe(
+    'alert alert-0, left firing by an earlier run, did not resolve within 0.1 s of a clearing reading',
+  );
+});

@@ -40,6 +40,27 @@ export function alertDeliveryCheck(
       const evidence: string[] = [];
       const rule = await source.ensureRule();
       evidence.push(`rule ${rule.ruleId} (${rule.created ? 'created' : 'reused'})`);
+      // An alert left firing (an earlier run that stopped before clearing it, or its tripping
+      // reading delivered late from the bridge's journal) would hide this run's: clear it first.
+      const leftOver = await source.firingAlert(rule.ruleId, new Date(0));
+      if (leftOver) {
+        await source.publish(0);
+        const clearStart = now();
+        let cleared: Date | null = null;
+        while (!cleared && now() - clearStart <= thresholds.resolveTimeoutMs && !signal.aborted) {
+          await sleep(thresholds.pollMs);
+          cleared = await source.resolvedAt(leftOver.alertId);
+        }
+        if (!cleared)
+          return {
+            status: 'fail',
+            summary: `alert ${leftOver.alertId}, left firing by an earlier run, did not resolve within ${thresholds.resolveTimeoutMs / 1000} s of a clearing reading`,
+            evidence,
+          };
+        evidence.push(
+          `cleared alert ${leftOver.alertId}, left firing since ${leftOver.firedAt.toISOString()}`,
+        );
+      }
       const started = now();
       const since = new Date(started - 1_000);
 

@@ -37,6 +37,28 @@ export interface EnvironmentConfig {
     budgetName: string;
   };
   ssh?: { host: string; port: number; username: string; hostKeySha256: string; privateKeyEnv: string };
+  /** How the deploy reaches each deployable (ops/deploy, docs/deploy.md). */
+  deploy?: {
+    functions?: {
+      /** The Function App's hosting plan: decides the transport (one deploy or zip deploy). */
+      plan: 'flex-consumption' | 'linux-consumption';
+      /** The app's deployment (Kudu/SCM) endpoint; default https://<azure.functionApp>.scm.azurewebsites.net */
+      scmUrl?: string;
+    };
+    vm?: {
+      /** The Ansible inventory of this environment, relative to the repository root. */
+      inventory: string;
+      /** The variable holding the VM's known_hosts line(s): the pinned host key Ansible's SSH trusts. */
+      knownHostsEnv: string;
+      /** The variable holding the mqtt_ingest function key the bridge sends. */
+      ingestKeyEnv?: string;
+      /**
+       * The broker's service users besides the devices (read from the registry): the bridge (its
+       * credentials also go into the bridge's settings), the alerts publisher, the probes.
+       */
+      serviceUsers?: { role: 'bridge' | 'alerts' | 'probe'; usernameEnv: string; passwordEnv: string }[];
+    };
+  };
   backup?: {
     store: 'blob' | 'local';
     /** Blob: the container; local: a directory. */
@@ -182,6 +204,49 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
         username: { type: 'string', minLength: 1 },
         hostKeySha256: { type: 'string', pattern: '^SHA256:[A-Za-z0-9+/]{43}=?$' },
         privateKeyEnv: envVar,
+      },
+    },
+    deploy: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: [],
+      properties: {
+        functions: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          required: ['plan'],
+          properties: {
+            plan: { type: 'string', enum: ['flex-consumption', 'linux-consumption'] },
+            scmUrl: { ...url, nullable: true },
+          },
+        },
+        vm: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          required: ['inventory', 'knownHostsEnv'],
+          properties: {
+            inventory: { type: 'string', pattern: '^ansible/inventories/[A-Za-z0-9._/-]+$' },
+            knownHostsEnv: envVar,
+            ingestKeyEnv: { ...envVar, nullable: true },
+            serviceUsers: {
+              type: 'array',
+              nullable: true,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['role', 'usernameEnv', 'passwordEnv'],
+                properties: {
+                  role: { type: 'string', enum: ['bridge', 'alerts', 'probe'] },
+                  usernameEnv: envVar,
+                  passwordEnv: envVar,
+                },
+              },
+            },
+          },
+        },
       },
     },
     backup: {

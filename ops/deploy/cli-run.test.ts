@@ -77,6 +77,7 @@ async function deploy(argv: string[], env: Record<string, string> = { ...secrets
     cwd: repo.dir,
     env,
     environmentsDir: envDir,
+    incidentsRoot: tmp,
   });
   return { code, ...io };
 }
@@ -163,13 +164,18 @@ test('nothing under supabase/migrations changed since --from: the stage is skipp
   expect(r.out).toMatch(/\| database \| skipped \| nothing it deploys changed since/);
 });
 
-test('the environment not ready: exit 2 naming the secret, nothing run', async () => {
+test('the environment not ready: preflight refuses naming the secret, nothing run, the deployment failed', async () => {
+  const before = standin.deployments.length;
   const r = await deploy(['--stages', 'database', '--from', 'base'], github);
-  expect(r.code).toBe(2);
-  expect(r.out).toBe('');
-  expect(r.err).toMatch(
-    /^ops deploy: environment "deploytest" is not ready, nothing was run: missing secrets DEPLOYTEST_DATABASE_URL/,
+  expect(r.code).toBe(1);
+  expect(r.out).toMatch(
+    /\| preflight \| refused \| not ready, nothing deployed: missing secrets DEPLOYTEST_DATABASE_URL \|/,
   );
+  expect(r.out).toContain('Missing secrets: DEPLOYTEST_DATABASE_URL.');
+  expect(r.out).not.toMatch(/\| database \|/);
+  expect(r.err).toContain('ops deploy: preflight: missing secrets DEPLOYTEST_DATABASE_URL\n');
+  expect(standin.deployments.length).toBe(before + 1);
+  expect(states(standin.deployments.at(-1)!.id)).toEqual(['in_progress', 'failure']);
 });
 
 test('an uncommitted migration: exit 2, nothing run', async () => {
@@ -178,7 +184,7 @@ test('an uncommitted migration: exit 2, nothing run', async () => {
     const r = await deploy(['--stages', 'database', '--from', 'base']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(
-      /^ops deploy: uncommitted changes under supabase\/migrations\/ \(supabase\/migrations\/20991201000009_wip\.sql\)/,
+      /^ops deploy: uncommitted changes to what the deploy ships \(supabase\/migrations\/20991201000009_wip\.sql\)/,
     );
   } finally {
     await rm(join(repo.dir, 'supabase', 'migrations', '20991201000009_wip.sql'));

@@ -138,19 +138,28 @@ describe('prod: the base from GitHub Deployments', () => {
 test.each([
   [
     ['--env', 'prod'],
-    /^ops deploy: a whole deploy is not built yet: add --plan to see what a deploy of prod would run, or --stages database,smoke to run what is built; not built yet: preflight, functions, vm, rollback\. Nothing was deployed\.\n$/,
+    /^ops deploy: no deployment record: GITHUB_TOKEN and GITHUB_REPOSITORY are not set\nops deploy: GitHub settings: GITHUB_TOKEN is not set; .*: reading the last successful deployment needs them \(or give --from <sha>\)\n$/,
   ],
   [
-    ['--env', 'prod', '--stages', 'database,functions'],
-    /^ops deploy: not built yet: functions \(built: database, smoke; --plan shows what they would deploy\)\. Nothing was deployed\.\n$/,
+    ['--stages', 'preflight,database'],
+    /^ops deploy: --stages preflight: preflight runs with the other stages, not on its own; name some of database, functions, vm, smoke \(see npm run ops -- deploy --help\)\n$/,
   ],
+  [['--stages', 'plan'], /^ops deploy: --stages plan: use --plan \(see npm run ops -- deploy --help\)\n$/],
   [
     ['--stages', 'database,bogus'],
     /^ops deploy: unknown stage bogus: the stages are plan, preflight, database, functions, vm, smoke, rollback \(see npm run ops -- deploy --help\)\n$/,
   ],
   [
     ['--plan', '--allow-destructive', 'x.sql'],
-    /^ops deploy: --allow-destructive goes with --stages \(see npm run ops -- deploy --help\)\n$/,
+    /^ops deploy: --allow-destructive goes with a deploy, not --plan \(see npm run ops -- deploy --help\)\n$/,
+  ],
+  [
+    ['--stages', 'database,vm', '--check'],
+    /^ops deploy: --check goes with --stages vm \(the other stages have no dry run\) \(see npm run ops -- deploy --help\)\n$/,
+  ],
+  [
+    ['--incidents', 'email'],
+    /^ops deploy: --incidents must be one of github, local, off \(got "email"\) \(see npm run ops -- deploy --help\)\n$/,
   ],
   [['--plan', '--from', 'nope'], /^ops deploy: --from nope is not a commit in this clone\n$/],
   [
@@ -178,17 +187,17 @@ test('outside a git checkout: exit 2, one line', async () => {
   expect(io.err).toMatch(/^ops deploy: git rev-parse: .*not a git repository/);
 });
 
-test('--help: the usage, with the stages built and not built', async () => {
+test('--help: the usage, the stages and what each does', async () => {
   const r = await deploy(['--help']);
   expect(r.code).toBe(0);
   expect(r.out).toMatch(
-    /^Usage: npm run ops -- deploy --env NAME \(--plan \| --stages LIST \[--allow-destructive FILE\]\.\.\.\) \[--from SHA\] \[options\]\n/,
+    /^Usage: npm run ops -- deploy --env NAME \[--plan \| --stages LIST\] \[--allow-destructive FILE\]\.\.\. \[--from SHA\] \[options\]\n/,
   );
   expect(r.out).toContain('Stages, in order: plan, preflight, database, functions, vm, smoke, rollback.');
-  expect(r.out).toContain('Built so far: plan (--plan), database, smoke (--stages).');
   expect(r.out).toContain('--from SHA');
-  expect(r.out).toMatch(/--stages LIST +deploy these stages .*built: database, smoke/);
-  expect(r.out).toContain('smoke: after the other stages, the golive cadence against the environment');
+  expect(r.out).toMatch(/--stages LIST +deploy only these stages .*\(default: database,functions,vm,smoke\)/);
+  expect(r.out).toContain('rollback: when the smoke test or the functions or vm stage fails');
+  expect(r.out).toMatch(/--incidents MODE +where a failed deploy's incident goes/);
   expect(r.out).toMatch(/--smoke-attempts N +smoke: at most N runs of the go-live checks \(default: 3\)/);
   expect(r.out).toMatch(/--smoke-interval SECONDS +smoke: the wait between two attempts \(default: 10\)/);
   expect(r.out).toMatch(

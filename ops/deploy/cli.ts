@@ -3,18 +3,15 @@
  * (plan.ts), against the last successful deployment of the environment (GitHub Deployments:
  * GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL) or --from.
  *
- * `ops deploy --env <name> --stages database,smoke [--allow-destructive FILE]... [--from <sha>]`:
- * the plan restricted to the stages given, then those stages (run.ts), the smoke test (the golive
- * cadence, retried, smoke.ts) last, with a GitHub deployment record when GitHub is configured. Stages not built yet are refused by name (exit 2) before anything
- * runs, never pretended.
+ * `ops deploy --env <name> [--stages database,functions,vm,smoke] [--allow-destructive FILE]...`:
+ * the deploy (run.ts): plan, preflight, the deploy stages the plan runs, the smoke test, the
+ * rollback when it fails, with a GitHub deployment record when GitHub is configured and the
+ * deploy's incident. What the workflow's action runs, the same code.
  */
-import { backupStoreFor } from '../checks/shared-sources.js';
 import { parseCommand, prefixOf, UsageError, type CommandSpec } from '../cli-args.js';
 import { emitResult, loadCommandTarget, type CliIo } from '../cli-io.js';
 import { loadEnvironmentConfig, type EnvironmentConfig } from '../config/environment-config.js';
-import { databaseUrl } from '../config/ops-target.js';
 import { loadRunbookConfig, type RunbookConfig } from '../config/runbook-config.js';
-import { planCadence } from '../cadences.js';
 import { createGitHubClient, readGitHubEnv } from '../incidents/github-client.js';
 import type { DeploymentsRepo } from './deployments.js';
 import { gitIn, repositoryRoot, type GitRunner } from './git.js';
@@ -24,33 +21,43 @@ import { renderPlanJson, renderPlanMarkdown } from './plan-report.js';
 import { exitCodeOf, runDeploy, type DeployRun, type RunStage } from './run.js';
 import { renderRunJson, renderRunMarkdown } from './run-report.js';
 import { SMOKE_CADENCE, SMOKE_DEFAULTS } from './smoke.js';
+import { uncommittedFunctionsSources } from './functions-stage.js';
+import { defaultStageRunners } from './stage-runners.js';
 import { isStage, STAGES, type Stage } from './stages.js';
+import { createIncidentStore } from '../incidents/create-incident-store.js';
+import type { IncidentStore } from '../incidents/store.js';
 
-/** The stages this command can run today; the others are refused, never pretended. */
-export const BUILT_STAGES: readonly Stage[] = ['plan', 'database', 'smoke'];
-const NOT_BUILT = STAGES.filter((s) => !BUILT_STAGES.includes(s));
-/** What --stages can run today. */
-const BUILT_DEPLOY = STAGES.filter((s) => s !== 'plan' && BUILT_STAGES.includes(s));
+/** What --stages may name: the stages that deploy, and smoke. Preflight and rollback come with them. */
+export const SELECTABLE_STAGES = ['database', 'functions', 'vm', 'smoke'] as const satisfies readonly Stage[];
+const INCIDENT_MODES = ['github', 'local', 'off'] as const;
+type IncidentMode = (typeof INCIDENT_MODES)[number];
 
 export const DEPLOY_SPEC: CommandSpec = {
   name: 'deploy',
-  synopsis: 'deploy --env NAME (--plan | --stages LIST [--allow-destructive FILE]...) [--from SHA] [options]',
+  synopsis: 'deploy --env NAME [--plan | --stages LIST] [--allow-destructive FILE]... [--from SHA] [options]',
   about: [
     'Deploys HEAD to an environment, or with --plan only says which stages would run and why, from',
     'the paths that changed since the last successful deployment of the environment (GitHub',
     'Deployments, read with GITHUB_TOKEN and GITHUB_REPOSITORY) or since --from. A first deploy, or',
-    'the sandbox without --from, plans everything. --stages runs the plan restricted to the stages',
-    'listed, then each of them the plan says runs, recording a GitHub deployment (in_progress, then',
-    'success or failure) when GITHUB_TOKEN and GITHUB_REPOSITORY are set. Progress on stderr, the',
-    'report on stdout. See docs/deploy.md.',
+    'the sandbox without --from, plans everything. A deploy records a GitHub deployment (in_progress,',
+    'then success or failure) when GITHUB_TOKEN and GITHUB_REPOSITORY are set. Progress on stderr,',
+    'the report on stdout. See docs/deploy.md.',
     '',
-    `Stages, in order: ${STAGES.join(', ')}. Built so far: plan (--plan), ${BUILT_DEPLOY.join(', ')} (--stages).`,
+    `Stages, in order: ${STAGES.join(', ')}.`,
+    `--stages restricts a deploy to some of ${SELECTABLE_STAGES.join(', ')}; preflight runs before them`,
+    'and rollback after them when needed.',
+    'preflight: the secrets and settings the stages read, the targets reachable, the health before',
+    '(one run of the smoke checks). A missing secret refuses the deploy by name.',
     'database: pending migrations from the checkout (supabase db push), destructive ones refused',
     'unless allowed by --allow-destructive or an Allow-destructive-migration: trailer in the commits',
     'deployed, a backup into the backup store first. Forward only.',
-    `smoke: after the other stages, the ${SMOKE_CADENCE} cadence against the environment (incidents off),`,
-    'retried up to --smoke-attempts times, --smoke-interval seconds apart, until its verdict is',
-    'better than error; runs when asked even if nothing else deployed. Rollback is not built yet.',
+    'functions: the package built from the checkout, deployed unless the same package runs already,',
+    "done when the app's /health reports HEAD. vm: Ansible (ansible/site.yml) applies the broker",
+    'configuration and the bridge release, after a --check --diff run.',
+    `smoke: the ${SMOKE_CADENCE} cadence against the environment (incidents off), up to --smoke-attempts`,
+    'runs --smoke-interval seconds apart; checks failing before the deploy are not held against it.',
+    'rollback: when the smoke test or the functions or vm stage fails, those two go back to their',
+    'previous releases, the smoke test runs again and an incident (deploy/<env>) carries the report.',
   ],
   options: {
     env: {
@@ -67,13 +74,19 @@ export const DEPLOY_SPEC: CommandSpec = {
     stages: {
       type: 'string',
       arg: 'LIST',
-      help: `deploy these stages (comma-separated), as far as the plan says they run; built: ${BUILT_DEPLOY.join(', ')}`,
+      defaultText: SELECTABLE_STAGES.join(','),
+      help: 'deploy only these stages (comma-separated), as far as the plan says they run',
     },
     'allow-destructive': {
       type: 'string',
       arg: 'FILE',
       multiple: true,
       help: 'a migration file allowed to destroy data (with the commit trailers of the deploy)',
+    },
+    check: {
+      type: 'boolean',
+      default: false,
+      help: "with --stages vm: only Ansible's --check --diff (what the vm stage would change); changes nothing, records nothing",
     },
     'smoke-attempts': {
       type: 'string',
@@ -92,6 +105,12 @@ export const DEPLOY_SPEC: CommandSpec = {
       arg: 'DIR',
       default: 'reports',
       help: "where the smoke test's cadence reports are written",
+    },
+    incidents: {
+      type: 'string',
+      arg: 'MODE',
+      defaultText: 'github in GitHub Actions, else local',
+      help: "where a failed deploy's incident goes: github (issues), local (.ops/<env>/incidents.json) or off",
     },
     from: {
       type: 'string',
@@ -112,24 +131,31 @@ export const DEPLOY_SPEC: CommandSpec = {
     },
   },
   exitCodes: {
-    0: 'the plan is printed, or the stages succeeded (nothing pending included)',
-    1: 'a stage failed or was refused, or no plan could be made (git or GitHub failed; see stderr)',
+    0: 'the plan is printed, or the deploy succeeded (nothing to deploy included)',
+    1: 'a stage failed or was refused, the deploy was rolled back, or no plan could be made (see stderr)',
   },
-  example: 'npm run -s ops -- deploy --env local --stages database,smoke --from HEAD~1',
+  example: 'npm run -s ops -- deploy --env local',
 };
 
 export async function runDeployCommand(argv: string[], io: CliIo): Promise<number> {
   const prefix = prefixOf(DEPLOY_SPEC);
-  let selected: RunStage[] = [];
+  let selected: RunStage[] = [...SELECTABLE_STAGES];
   let smokeAttempts: number = SMOKE_DEFAULTS.attempts;
   let smokeIntervalMs: number = SMOKE_DEFAULTS.intervalMs;
   const parsed = parseCommand(argv, DEPLOY_SPEC, io, ({ positionals, values }) => {
     if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
     if (values.plan && values.stages !== undefined) throw new UsageError('give --plan or --stages, not both');
     const allow = (values['allow-destructive'] as string[] | undefined) ?? [];
-    if (allow.length && values.stages === undefined)
-      throw new UsageError('--allow-destructive goes with --stages');
+    if (allow.length && values.plan)
+      throw new UsageError('--allow-destructive goes with a deploy, not --plan');
     if (values.stages !== undefined) selected = parseStages(values.stages as string);
+    if (values.check && (values.stages === undefined || selected.join(',') !== 'vm'))
+      throw new UsageError('--check goes with --stages vm (the other stages have no dry run)');
+    const mode = values.incidents as string | undefined;
+    if (mode !== undefined && !(INCIDENT_MODES as readonly string[]).includes(mode))
+      throw new UsageError(
+        `--incidents must be one of ${INCIDENT_MODES.join(', ')} (got ${JSON.stringify(mode)})`,
+      );
     const attempts = values['smoke-attempts'] as string;
     if (!/^[1-9]\d*$/.test(attempts) || Number(attempts) > 100)
       throw new UsageError(
@@ -153,20 +179,9 @@ export async function runDeployCommand(argv: string[], io: CliIo): Promise<numbe
     json: boolean;
     output?: string;
     'report-dir': string;
+    incidents?: IncidentMode;
+    check: boolean;
   };
-  if (!values.plan && values.stages === undefined) {
-    io.err(
-      `${prefix}: a whole deploy is not built yet: add --plan to see what a deploy of ${values.env} would run, or --stages ${BUILT_DEPLOY.join(',')} to run what is built; not built yet: ${NOT_BUILT.join(', ')}. Nothing was deployed.\n`,
-    );
-    return 2;
-  }
-  const notBuilt = selected.filter((s) => !BUILT_STAGES.includes(s));
-  if (notBuilt.length) {
-    io.err(
-      `${prefix}: not built yet: ${notBuilt.join(', ')} (built: ${BUILT_DEPLOY.join(', ')}; --plan shows what they would deploy). Nothing was deployed.\n`,
-    );
-    return 2;
-  }
   let config: EnvironmentConfig;
   let root: string;
   let runbook: RunbookConfig | undefined;
@@ -175,8 +190,8 @@ export async function runDeployCommand(argv: string[], io: CliIo): Promise<numbe
   try {
     config = loadEnvironmentConfig(values.env, io.environmentsDir);
     root = await repositoryRoot(git);
-    if (!values.plan) await refuseUncommitted(git, selected);
-    if (selected.includes('smoke')) runbook = loadRunbookConfig();
+    if (!values.plan) await refuseUncommitted(git, root, selected);
+    if (!values.plan && selected.includes('smoke')) runbook = loadRunbookConfig();
   } catch (error) {
     io.err(`${prefix}: ${(error as Error).message}\n`);
     return 2;
@@ -189,20 +204,36 @@ export async function runDeployCommand(argv: string[], io: CliIo): Promise<numbe
     return (await emitResult(prefix, text, values.output, io)) ? 0 : 2;
   }
 
-  // The environment is ready for what the stages read, or nothing runs (exit 2).
-  const target = await loadCommandTarget(prefix, config.name, io, (t) => {
-    if (selected.includes('database')) {
-      databaseUrl(t);
-      backupStoreFor(t);
-    }
-    if (runbook) return planCadence(SMOKE_CADENCE, t, runbook).close();
-  });
+  // What the stages need is checked by the preflight stage, for the stages the plan runs, and
+  // reported (a missing secret refuses the deploy by name); here only the environment is loaded.
+  const target = await loadCommandTarget(prefix, config.name, io, () => {});
   if (!target) return 2;
+  // A check changes nothing: no incident to open or close, no deployment to record.
+  const incidentMode: IncidentMode = values.check
+    ? 'off'
+    : (values.incidents ?? (processEnv.GITHUB_ACTIONS === 'true' ? 'github' : 'local'));
+  let incidents: IncidentStore;
+  try {
+    incidents = createIncidentStore({
+      mode: incidentMode,
+      env: config.name,
+      rootDir: io.incidentsRoot,
+      environment: processEnv,
+      now: io.now,
+    });
+  } catch (error) {
+    io.err(`${prefix}: incidents: ${(error as Error).message}\n`);
+    return 2;
+  }
   const redact = (text: string) => target.secrets.redact(text);
   let github: DeploymentsRepo | undefined;
   let noRecordReason: string | undefined;
   try {
     github = deploymentsRepo(processEnv);
+    if (values.check) {
+      github = undefined;
+      noRecordReason = '--check changes nothing';
+    }
   } catch {
     noRecordReason = `GITHUB_TOKEN and GITHUB_REPOSITORY are not set${config.sandbox ? ` (${config.name} keeps no deployment records)` : ''}`;
     io.err(`${prefix}: no deployment record: ${noRecordReason}\n`);
@@ -227,9 +258,12 @@ export async function runDeployCommand(argv: string[], io: CliIo): Promise<numbe
         runbook,
         now: io.now,
       },
+      runners: defaultStageRunners({ vm: { checkOnly: values.check } }),
+      incidents,
       github,
       noRecordReason,
       logUrl: runUrl(processEnv),
+      now: io.now,
       log: (line) => io.err(redact(`${prefix}: ${line}\n`)),
     });
   } catch (error) {
@@ -251,21 +285,30 @@ function parseStages(list: string): RunStage[] {
   const unknown = names.filter((n) => !isStage(n));
   if (unknown.length)
     throw new UsageError(`unknown stage ${unknown.join(', ')}: the stages are ${STAGES.join(', ')}`);
-  const stages = names.filter((n) => n !== 'plan') as Stage[];
-  if (!stages.length) throw new UsageError('--stages plan: use --plan');
+  if (names.length === 1 && names[0] === 'plan') throw new UsageError('--stages plan: use --plan');
+  const around = names.filter((n) => !(SELECTABLE_STAGES as readonly string[]).includes(n));
+  if (around.length)
+    throw new UsageError(
+      `--stages ${around.join(', ')}: ${around.join(' and ')} run${around.length === 1 ? 's' : ''} with the other stages, not on ${around.length === 1 ? 'its' : 'their'} own; name some of ${SELECTABLE_STAGES.join(', ')}`,
+    );
   // Kept in the deploy's order, whatever the order given.
-  return STAGES.filter((s) => stages.includes(s)) as RunStage[];
+  return SELECTABLE_STAGES.filter((s) => names.includes(s));
 }
 
-/** A deploy applies HEAD: uncommitted migrations would be applied without being in any commit. */
-async function refuseUncommitted(git: GitRunner, selected: readonly Stage[]): Promise<void> {
-  if (!selected.includes('database')) return;
-  const dirty = (await git(['status', '--porcelain', '--untracked-files=all', '--', 'supabase/migrations/']))
-    .split('\n')
-    .filter(Boolean);
+/** A deploy applies HEAD: uncommitted migrations or sources would ship without being in any commit. */
+async function refuseUncommitted(git: GitRunner, root: string, selected: readonly Stage[]): Promise<void> {
+  const dirty: string[] = [];
+  if (selected.includes('database'))
+    dirty.push(
+      ...(await git(['status', '--porcelain', '--untracked-files=all', '--', 'supabase/migrations/']))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.slice(3)),
+    );
+  if (selected.includes('functions')) dirty.push(...(await uncommittedFunctionsSources(git, root)));
   if (dirty.length)
     throw new Error(
-      `uncommitted changes under supabase/migrations/ (${dirty.map((l) => l.slice(3)).join(', ')}): commit or stash them; a deploy applies HEAD`,
+      `uncommitted changes to what the deploy ships (${[...new Set(dirty)].join(', ')}): commit or stash them; a deploy applies HEAD`,
     );
 }
 

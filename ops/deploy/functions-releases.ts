@@ -5,8 +5,8 @@
  * a later rollback goes back to. Packages are named by their sha256 (the build is deterministic),
  * so an unchanged app is recognised by hash and stored once.
  *
- * One writer at a time (the deploy's concurrency group per environment). A local directory now
- * (`--env local`, tests); Azure Blob later behind the same interface, like ops/backup's stores.
+ * One writer at a time (the deploy's concurrency group per environment). A local directory
+ * (`--env local`, tests) or a Blob container (functions-releases-blob.ts), like ops/backup's stores.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -73,6 +73,20 @@ export async function sha256File(path: string): Promise<{ sha256: string; bytes:
 }
 
 /**
+ * Where a store keeps its index (releases.json) and its zips (`<sha256>.zip`): a local directory
+ * or a Blob container. The index is written whole, so a crash leaves the old one or the new one.
+ */
+export interface ReleaseStorage {
+  readonly description: string;
+  readIndex(): Promise<string | null>;
+  writeIndex(text: string): Promise<void>;
+  putZip(sha256: string, path: string): Promise<void>;
+  getZip(sha256: string, toFile: string): Promise<void>;
+  listZips(): Promise<string[]>;
+  deleteZip(sha256: string): Promise<void>;
+}
+
+/**
  * `dir` holds `<sha256>.zip` files and releases.json. `keep` releases stay in line (and as many
  * rolled back, for the incident's report); zips neither list names are deleted.
  */
@@ -80,32 +94,80 @@ export function localFunctionsReleaseStore(
   dir: string,
   options: { keep?: number; now?: () => Date } = {},
 ): FunctionsReleaseStore {
+  const zipPath = (sha256: string) => join(dir, `${sha256}.zip`);
+  return releaseStoreOver(
+    {
+      description: `local directory ${dir}`,
+      async readIndex() {
+        try {
+          return await readFile(join(dir, INDEX), 'utf8');
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+          throw error;
+        }
+      },
+      async writeIndex(text) {
+        await mkdir(dir, { recursive: true });
+        const partial = join(dir, `${INDEX}.${process.pid}.tmp`);
+        await writeFile(partial, text);
+        await rename(partial, join(dir, INDEX));
+      },
+      async putZip(sha256, path) {
+        await mkdir(dir, { recursive: true });
+        const partial = `${zipPath(sha256)}.${process.pid}.tmp`;
+        await copyFile(path, partial);
+        await rename(partial, zipPath(sha256));
+      },
+      async getZip(sha256, toFile) {
+        await copyFile(zipPath(sha256), toFile);
+      },
+      async listZips() {
+        try {
+          return (await readdir(dir)).filter((f) => /^[0-9a-f]{64}\.zip$/.test(f)).map((f) => f.slice(0, 64));
+        } catch {
+          return [];
+        }
+      },
+      async deleteZip(sha256) {
+        await rm(zipPath(sha256), { force: true });
+      },
+    },
+    options,
+  );
+}
+
+/** The release line over any storage (local directory, Blob container). */
+export function releaseStoreOver(
+  storage: ReleaseStorage,
+  options: { keep?: number; now?: () => Date } = {},
+): FunctionsReleaseStore {
   const keep = Math.max(2, options.keep ?? 5);
   const now = options.now ?? (() => new Date());
-  const zipPath = (sha256: string) => join(dir, `${sha256}.zip`);
 
   const read = async (): Promise<Index> => {
+    let text: string | null;
     try {
-      return JSON.parse(await readFile(join(dir, INDEX), 'utf8')) as Index;
+      text = await storage.readIndex();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { releases: [], rolledBack: [] };
-      throw new Error(`functions releases index ${join(dir, INDEX)}: ${(error as Error).message}`);
+      throw new Error(`functions releases index in ${storage.description}: ${(error as Error).message}`);
+    }
+    if (text === null) return { releases: [], rolledBack: [] };
+    try {
+      return JSON.parse(text) as Index;
+    } catch (error) {
+      throw new Error(`functions releases index in ${storage.description}: ${(error as Error).message}`);
     }
   };
-  // Written whole and renamed: a crash leaves the old index or the new one, never half of one.
   const write = async (index: Index) => {
     index.releases = index.releases.slice(-keep);
     index.rolledBack = index.rolledBack.slice(-keep);
-    const partial = join(dir, `${INDEX}.${process.pid}.tmp`);
-    await writeFile(partial, `${JSON.stringify(index, null, 2)}\n`);
-    await rename(partial, join(dir, INDEX));
-    const named = new Set([...index.releases, ...index.rolledBack].map((r) => `${r.sha256}.zip`));
-    for (const file of await readdir(dir))
-      if (file.endsWith('.zip') && !named.has(file)) await rm(join(dir, file), { force: true });
+    await storage.writeIndex(`${JSON.stringify(index, null, 2)}\n`);
+    const named = new Set([...index.releases, ...index.rolledBack].map((r) => r.sha256));
+    for (const sha of await storage.listZips()) if (!named.has(sha)) await storage.deleteZip(sha);
   };
 
   return {
-    description: `local directory ${dir}`,
+    description: storage.description,
     async put(path, release) {
       if (!SHA256.test(release.sha256)) throw new Error(`${release.sha256} is not a hex sha256`);
       const actual = await sha256File(path);
@@ -113,13 +175,10 @@ export function localFunctionsReleaseStore(
         throw new Error(
           `${path} is ${actual.bytes} bytes with sha256 ${actual.sha256}, not the ${release.bytes} bytes ${release.sha256} declared`,
         );
-      await mkdir(dir, { recursive: true });
       const index = await read();
       const newest = index.releases.at(-1);
       if (newest?.sha256 === release.sha256) return { release: newest, stored: false };
-      const partial = `${zipPath(release.sha256)}.${process.pid}.tmp`;
-      await copyFile(path, partial);
-      await rename(partial, zipPath(release.sha256));
+      await storage.putZip(release.sha256, path);
       const stored: FunctionsRelease = {
         commitSha: release.commitSha,
         sha256: release.sha256,
@@ -150,7 +209,7 @@ export function localFunctionsReleaseStore(
     },
     async download(sha256, toFile) {
       if (!SHA256.test(sha256)) throw new Error(`${sha256} is not a hex sha256`);
-      await copyFile(zipPath(sha256), toFile);
+      await storage.getZip(sha256, toFile);
       const actual = await sha256File(toFile);
       if (actual.sha256 !== sha256) {
         await rm(toFile, { force: true });

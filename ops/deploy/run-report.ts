@@ -1,7 +1,8 @@
 /**
- * The report of a deploy (run.ts): a Markdown page (the stage table with status, summary and
- * timing; what the database stage applied; a refusal or failure whole; the smoke test's attempts
- * and checks; the deployment record) or one JSON object. The caller redacts secrets.
+ * The report of a deploy (run.ts): a Markdown page (the stage table with status, summary, versions
+ * before and after, and timing; preflight's findings and the health before; what the database
+ * stage applied; each stage's details; the smoke test's attempts and checks; the rollback; the
+ * incident and the deployment record) or one JSON object. The caller redacts secrets.
  */
 import type { DeployRun } from './run.js';
 
@@ -10,17 +11,41 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export function renderRunMarkdown(run: DeployRun): string {
   const failed = run.stages.find((s) => s.status === 'failure' || s.status === 'refused');
-  const verdict = failed ? `${failed.stage} ${failed.status}` : 'success';
+  const verdict = failed ? `${failed.stage} ${failed.status}` : run.rollback ? 'rolled back' : 'success';
+  const version = (v: string | null) => (v ? `\`${v.length === 40 ? v.slice(0, 7) : v}\`` : 'none');
   const lines = [
     `# Deploy of ${run.env}: ${run.selected.join(', ')}: ${verdict}`,
     '',
     `HEAD \`${run.head}\`.`,
     '',
-    '| Stage | Status | Summary | Time |',
-    '| --- | --- | --- | --- |',
-    ...run.stages.map((s) => `| ${s.stage} | ${s.status} | ${cell(s.summary)} | ${seconds(s.ms)} |`),
+    '| Stage | Status | Summary | Before | After | Time |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...run.stages.map(
+      (s) =>
+        `| ${s.stage} | ${s.status} | ${cell(s.summary)} | ${s.versions ? version(s.versions.before) : '-'} | ${s.versions ? version(s.versions.after) : '-'} | ${seconds(s.ms)} |`,
+    ),
     '',
   ];
+  const pre = run.preflight;
+  if (pre) {
+    lines.push('## Preflight', '');
+    if (pre.missingSecrets.length) lines.push(`Missing secrets: ${pre.missingSecrets.join(', ')}.`, '');
+    if (pre.placeholders.length)
+      lines.push(
+        `Placeholders: ${pre.placeholders.map((p) => `\`${p.path}\` (${p.reason})`).join(', ')}.`,
+        '',
+      );
+    for (const r of pre.reachability)
+      lines.push(`- ${r.what}: ${r.ok ? 'reachable' : '**not reachable**'} (${cell(r.detail)}, ${r.ms} ms)`);
+    if (pre.reachability.length) lines.push('');
+    const h = pre.healthBefore;
+    lines.push(
+      h
+        ? `Health before the deploy: **${h.verdict}**${h.failing.length ? `; already failing: ${h.failing.join(', ')} (the deploy went on; the smoke test does not hold these against it)` : ''}.`
+        : `Health before the deploy: ${pre.healthNote ?? 'not measured'}.`,
+      '',
+    );
+  }
   const db = run.database;
   if (db) {
     const base = run.plan.stages.find((s) => s.stage === 'database')?.base;
@@ -86,7 +111,39 @@ export function renderRunMarkdown(run: DeployRun): string {
       ...smoke.results.map((r) => `| ${r.id} | ${r.status} | ${cell(r.summary)} |`),
       '',
     );
-    if (smoke.status === 'failure') lines.push(`**Rollback:** ${smoke.rollback}.`, '');
+  }
+  for (const stage of ['functions', 'vm'] as const) {
+    const r = run.deployed[stage];
+    if (r?.details) lines.push(`## ${stage === 'vm' ? 'VM' : 'Functions'}`, '', r.details.trimEnd(), '');
+  }
+  const rb = run.rollback;
+  if (rb) {
+    lines.push('## Rollback', '', `Why: ${rb.reason}.`, '');
+    for (const { stage, result } of rb.stages)
+      lines.push(
+        `- ${stage}: ${result.status}, ${cell(result.summary)}` +
+          (result.versions
+            ? ` (from ${version(result.versions.before)} to ${version(result.versions.after)})`
+            : ''),
+      );
+    lines.push('');
+    if (rb.smoke)
+      lines.push(`Smoke test after the rollback: **${rb.smoke.verdict}** (${cell(rb.smoke.summary)}).`, '');
+    if (run.database?.details.length)
+      lines.push(
+        `Not rolled back (forward only): the migrations applied, ${run.database.details.map((f) => `\`${f}\``).join(', ')}.`,
+        '',
+      );
+  }
+  const inc = run.incident;
+  if (inc) {
+    const parts = [
+      ...inc.opened.map((o) => `opened [#${o.number}](${o.url})`),
+      ...inc.updated.map((o) => `updated [#${o.number}](${o.url})`),
+      ...inc.closed.map((o) => `closed [#${o.number}](${o.url})`),
+      ...inc.errors.map((e) => `error: ${e}`),
+    ];
+    lines.push(`Incident (${inc.mode}): ${parts.length ? parts.join(', ') : 'nothing to change'}.`, '');
   }
   const d = run.deployment;
   lines.push(
@@ -106,10 +163,23 @@ export function renderRunJson(run: DeployRun): string {
     head: run.head,
     selected: run.selected,
     stages: run.stages,
+    preflight: run.preflight ?? null,
     database: run.database ?? null,
+    deployed: Object.fromEntries(
+      Object.entries(run.deployed).map(([k, v]) => [k, { ...v, details: undefined }]),
+    ),
     smoke: run.smoke ? { ...run.smoke, markdown: undefined } : null,
+    rollback: run.rollback
+      ? {
+          ...run.rollback,
+          smoke: run.rollback.smoke ? { ...run.rollback.smoke, markdown: undefined } : undefined,
+        }
+      : null,
+    incident: run.incident ?? null,
     allowances: run.allowances,
     deployment: run.deployment,
     plan: run.plan,
+    // The Markdown report whole, so a consumer of --json (the action) shows exactly what the CLI would.
+    markdown: renderRunMarkdown(run),
   })}\n`;
 }

@@ -2,7 +2,7 @@
  * The smoke stage: its bounded retries (a stand-in cadence, injected timing), then
  * `npm run ops -- deploy --env local --stages smoke` against the real sandbox: the go-live
  * cadence passes, and with a wrong probe password fails after the bounded attempts (exit 1,
- * stage failure, rollback said not built). Incidents stay off either way.
+ * stage failure). A check failing before the deploy is not held against it. Incidents stay off.
  */
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import type { OpsTarget } from '../config/ops-target.js';
 import type { CheckResult, CheckStatus } from '../engine/check.js';
 import type { CadenceRun, RunCadenceOptions } from '../run-cadence.js';
 import { runCli } from '../cli.js';
-import { ROLLBACK_NOT_BUILT, runSmokeStage } from './smoke.js';
+import { runSmokeStage } from './smoke.js';
 
 function fakeCadence(verdicts: CheckStatus[]) {
   const calls: RunCadenceOptions[] = [];
@@ -70,7 +70,7 @@ test('retries until the verdict is better than error, waiting the interval betwe
   expect(fake.appendices.every((a) => a.includes('Incidents: off'))).toBe(true);
 });
 
-test('a first pass stops at once; a lasting failure fails after the bounded attempts, rollback not built', async () => {
+test('a first pass stops at once; a lasting failure fails after the bounded attempts', async () => {
   const pass = fakeCadence(['warn']);
   const sleeps: number[] = [];
   const passed = await runSmokeStage({
@@ -96,8 +96,46 @@ test('a first pass stops at once; a lasting failure fails after the bounded atte
   });
   expect(failing.calls).toHaveLength(3);
   expect(sleeps).toEqual([5, 5]);
-  expect(failed).toMatchObject({ status: 'failure', verdict: 'fail', rollback: ROLLBACK_NOT_BUILT });
-  expect(failed.summary).toBe(`golive fail after 3 attempts (daily.ingest-canary); ${ROLLBACK_NOT_BUILT}`);
+  expect(failed).toMatchObject({ status: 'failure', verdict: 'fail', failingBefore: [] });
+  expect(failed.summary).toBe('golive fail after 3 attempts (daily.ingest-canary failing)');
+});
+
+test('a check already failing before the deploy is reported, not held against it; a new failure is', async () => {
+  const before = { verdict: 'fail' as const, failing: ['daily.ingest-canary'] };
+  const same = fakeCadence(['fail', 'fail']);
+  const passed = await runSmokeStage({
+    target,
+    reportDir: 'unused',
+    attempts: 2,
+    before,
+    sleep: async () => undefined,
+    runCadence: same.run,
+    log: () => undefined,
+  });
+  expect(same.calls).toHaveLength(1);
+  expect(passed).toMatchObject({
+    status: 'success',
+    verdict: 'fail',
+    failingBefore: ['daily.ingest-canary'],
+  });
+  expect(passed.summary).toBe(
+    'golive fail after 1 attempt; still failing as before the deploy: daily.ingest-canary',
+  );
+
+  // Failing before on another check: the canary failing now is new, so the stage fails.
+  const other = fakeCadence(['fail', 'fail']);
+  const failed = await runSmokeStage({
+    target,
+    reportDir: 'unused',
+    attempts: 2,
+    before: { verdict: 'fail', failing: ['golive.probe-heartbeat'] },
+    sleep: async () => undefined,
+    runCadence: other.run,
+    log: () => undefined,
+  });
+  expect(other.calls).toHaveLength(2);
+  expect(failed.status).toBe('failure');
+  expect(failed.attempts.at(-1)!.newFailures).toEqual(['daily.ingest-canary']);
 });
 
 const run = mosquittoForTests() ? describe : describe.skip;
@@ -137,7 +175,7 @@ run('deploy --stages smoke against the sandbox', () => {
     expect(r.err).not.toMatch(/failed/);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^# Deploy of local: smoke: success\n/);
-    expect(r.out).toMatch(/\| smoke \| success \| golive ok after 1 attempt \| \d+\.\d s \|/);
+    expect(r.out).toMatch(/\| smoke \| success \| golive ok after 1 attempt \| - \| - \| \d+\.\d s \|/);
     expect(r.out).toContain('## Smoke');
     expect(r.out).toMatch(/\| 1 \| ok \| - \| \d+\.\d s \|/);
     for (const [id, status] of <[string, string][]>[
@@ -184,17 +222,15 @@ run('deploy --stages smoke against the sandbox', () => {
         verdict: string;
         attempts: { attempt: number; verdict: string; failing: string[] }[];
         results: { id: string; status: string }[];
-        rollback: string;
       };
     };
     expect(report.stages.map((s) => [s.stage, s.status])).toEqual([
       ['plan', 'success'],
+      ['preflight', 'success'],
       ['smoke', 'failure'],
     ]);
     expect(report.smoke.attempts).toHaveLength(2);
     for (const a of report.smoke.attempts) expect(a.failing).toContain('daily.ingest-canary');
-    expect(report.smoke.rollback).toBe(ROLLBACK_NOT_BUILT);
-    expect(report.stages[1]!.summary).toContain('rollback is not built yet');
     expect(r.err).toMatch(/smoke: attempt 2\/2: (fail|error)/);
     expect(r.out).not.toContain(good.probe.password);
     expect(existsSync(join(dir, '.ops'))).toBe(false);
@@ -210,7 +246,8 @@ run('deploy --stages smoke against the sandbox', () => {
       /\| smoke \| failure \| golive (fail|error) after 1 attempt \(daily\.ingest-canary/,
     );
     expect(md.out).toMatch(/\| 1 \| (fail|error) \| daily\.ingest-canary/);
-    expect(md.out).toContain(`**Rollback:** ${ROLLBACK_NOT_BUILT}.`);
+    // Smoke alone deploys nothing, so there is nothing to roll back.
+    expect(md.out).not.toContain('## Rollback');
   }, 180_000);
 
   test('--stages database,smoke: the database stage first (nothing pending), then smoke, exit 0', async () => {
@@ -225,6 +262,7 @@ run('deploy --stages smoke against the sandbox', () => {
     };
     expect(report.stages.map((s) => [s.stage, s.status])).toEqual([
       ['plan', 'success'],
+      ['preflight', 'success'],
       ['database', 'success'],
       ['smoke', 'success'],
     ]);

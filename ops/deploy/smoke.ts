@@ -5,9 +5,13 @@
  * (the cadence command's own exit rule: `error` or `fail` is a failure). The stage succeeds when
  * an attempt passes, and fails with the last attempt's report otherwise.
  *
+ * Judged against the health before the deploy (preflight-stage.ts): a check that was already
+ * failing before and still fails is reported, not held against this deploy, so deploying a fix onto
+ * a failing system is not rolled back for what it did not break. A new failure fails the stage.
+ *
  * Incidents are off: a deploy's smoke run neither opens nor closes the cadence's ordinary incident
- * issues (the cadence workflows own those; a failed deploy is reported by the deploy itself).
- * Rollback is not built yet: a failure says so and leaves the environment as the deploy left it.
+ * issues (the cadence workflows own those; a failed deploy is reported by the deploy itself, and
+ * run.ts decides the rollback).
  */
 import type { OpsTarget } from '../config/ops-target.js';
 import type { RunbookConfig } from '../config/runbook-config.js';
@@ -18,11 +22,22 @@ import { runCadence, type CadenceRun, type RunCadenceOptions } from '../run-cade
 export const SMOKE_CADENCE = 'golive' as const;
 export const SMOKE_DEFAULTS = { attempts: 3, intervalMs: 10_000 } as const;
 
+/** The smoke checks' verdict before the deploy (preflight-stage.ts measures it). */
+export interface HealthBefore {
+  verdict: CheckStatus;
+  /** The checks that were error or fail before the deploy. */
+  failing: string[];
+  /** The cadence report written for it. */
+  report?: string;
+}
+
 export interface SmokeAttempt {
   attempt: number;
   verdict: CheckStatus;
   /** The checks that were error or fail, by id. */
   failing: string[];
+  /** Those of `failing` that were not failing before the deploy. */
+  newFailures: string[];
   ms: number;
   /** The cadence's Markdown report file. */
   report: string;
@@ -41,8 +56,8 @@ export interface SmokeStageResult {
   /** The last attempt's Markdown report (the cadence's own). */
   markdown: string;
   totalMs: number;
-  /** What happens after a failure; rollback is not built yet. */
-  rollback: string;
+  /** Checks failing after the deploy that were already failing before it (not held against it). */
+  failingBefore: string[];
 }
 
 export interface SmokeStageOptions {
@@ -55,6 +70,8 @@ export interface SmokeStageOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   log: (line: string) => void;
+  /** The health before the deploy: checks failing then do not fail the stage if they still fail. */
+  before?: HealthBefore | null;
   /** Injected for tests: one run of the cadence. */
   runCadence?: (
     cadence: typeof SMOKE_CADENCE,
@@ -62,9 +79,6 @@ export interface SmokeStageOptions {
     options: RunCadenceOptions,
   ) => Promise<CadenceRun>;
 }
-
-export const ROLLBACK_NOT_BUILT =
-  'rollback is not built yet: nothing was put back; the environment stays as this deploy left it';
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -81,6 +95,7 @@ export async function runSmokeStage(options: SmokeStageOptions): Promise<SmokeSt
   const clock = options.now ?? Date.now;
   const started = Date.now();
   const attempts: SmokeAttempt[] = [];
+  const before = options.before?.failing ?? [];
   let last: CadenceRun | undefined;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     if (attempt > 1) {
@@ -97,21 +112,34 @@ export async function runSmokeStage(options: SmokeStageOptions): Promise<SmokeSt
       appendix: () => Promise.resolve("## Incidents\n\nIncidents: off (a deploy's smoke test).\n"),
     });
     const failing = last.results.filter((r) => smokeFails(r.status)).map((r) => r.id);
-    attempts.push({ attempt, verdict: last.verdict, failing, ms: Date.now() - t0, report: last.file });
+    const newFailures = failing.filter((id) => !before.includes(id));
+    attempts.push({
+      attempt,
+      verdict: last.verdict,
+      failing,
+      newFailures,
+      ms: Date.now() - t0,
+      report: last.file,
+    });
     options.log(
-      `attempt ${attempt}/${maxAttempts}: ${last.verdict}${failing.length ? ` (${failing.join(', ')})` : ''}`,
+      `attempt ${attempt}/${maxAttempts}: ${last.verdict}${failing.length ? ` (${failing.join(', ')})` : ''}` +
+        (failing.length && !newFailures.length ? ', all of them failing before the deploy too' : ''),
     );
-    if (!smokeFails(last.verdict)) break;
+    if (!newFailures.length) break;
   }
-  const passed = !smokeFails(last!.verdict);
+  const final = attempts.at(-1)!;
+  const passed = final.newFailures.length === 0;
   const n = attempts.length;
   const tries = `${n} attempt${n === 1 ? '' : 's'}`;
-  const failing = attempts.at(-1)!.failing;
+  const failingBefore = final.failing.filter((id) => before.includes(id));
+  const asBefore = failingBefore.length
+    ? `; still failing as before the deploy: ${failingBefore.join(', ')}`
+    : '';
   return {
     status: passed ? 'success' : 'failure',
     summary: passed
-      ? `${SMOKE_CADENCE} ${last!.verdict} after ${tries}`
-      : `${SMOKE_CADENCE} ${last!.verdict} after ${tries} (${failing.join(', ')}); ${ROLLBACK_NOT_BUILT}`,
+      ? `${SMOKE_CADENCE} ${last!.verdict} after ${tries}${asBefore}`
+      : `${SMOKE_CADENCE} ${last!.verdict} after ${tries} (${final.newFailures.join(', ')} failing${final.newFailures.length < final.failing.length ? ', not before the deploy' : ''})${asBefore}`,
     cadence: SMOKE_CADENCE,
     verdict: last!.verdict,
     results: last!.results,
@@ -120,6 +148,6 @@ export async function runSmokeStage(options: SmokeStageOptions): Promise<SmokeSt
     intervalMs,
     markdown: last!.markdown,
     totalMs: Date.now() - started,
-    rollback: passed ? 'not needed' : ROLLBACK_NOT_BUILT,
+    failingBefore,
   };
 }

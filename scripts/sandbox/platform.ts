@@ -8,14 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
-import { startBridge, createJsonLogger, type Bridge } from '../../bridge/index.js';
+import { bundleBridge } from '../../bridge/bundle.js';
 import {
   markLocalEnvStopped,
   writeLocalEnv,
   type LocalEnv,
   type SandboxOwner,
 } from '../../common/local-env.js';
-import { HEALTH_ROUTE } from '../../common/ingest-protocol.js';
 import { probeTopic } from '../../common/topics.js';
 import { freePort } from '../../test/support/free-port.js';
 import { lazyMqttPublisher, runAlertsTick } from '../../functions/src/alerts/index.js';
@@ -23,11 +22,12 @@ import { createIngestWithAlerts } from '../../functions/src/app-context.js';
 import { probeChecks } from '../../functions/src/probe/probe-settings.js';
 import { runUptimeProbe } from '../../functions/src/probe/run-probe.js';
 import type { IngestService } from '../../functions/src/ingest/ingest-service.js';
-import { startLocalFunctionsHost, type LocalHost } from '../../functions/src/local-host.js';
 import { LatencyRecorder } from '../lib/latency.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../lib/webhook-receiver.js';
+import { installBridgeRelease, startBridgeService, type BridgeService } from './bridge-service.js';
 import { provideBroker, type SandboxBroker } from './broker.js';
 import { provideDatabase, type SandboxDatabase } from './database.js';
+import { startSandboxFunctions, type SandboxFunctionsHost } from './functions-deploy.js';
 import { seedSandbox, type SeedResult } from './seed.js';
 import { lockStateDir } from './state-lock.js';
 
@@ -56,10 +56,12 @@ export interface Platform {
   seed: SeedResult;
   pool: pg.Pool;
   ingest: IngestService;
-  bridge: Bridge;
+  /** The bridge process from <dir>/vm/opt/mqtt-bridge/current under its supervisor (bridge-service.ts). */
+  bridge: BridgeService;
   broker: SandboxBroker;
   database: SandboxDatabase;
-  host: LocalHost;
+  /** The Functions endpoint: the sources in-process, or a package deployed to it (functions-deploy.ts). */
+  host: SandboxFunctionsHost;
   webhook: WebhookReceiver;
   latency: LatencyRecorder;
   /** Runs the alert timer's work now (no-data + outbox delivery). */
@@ -145,30 +147,85 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       onError: (what, e) => log(`${what}: ${(e as Error).message}`),
     });
     const functionKey = randomBytes(24).toString('base64url');
-    const host = await startLocalFunctionsHost({ pool, ingest, functionKey });
-    onStop('functions host', () => host.close());
-    log(`functions: ${host.url} (mqtt_ingest, health)`);
-
-    const statusFile = join(options.dir, 'bridge-status.json');
-    const bridge = await startBridge(
-      {
-        mqttUrl: broker.url,
-        mqttUsername: seed.service.bridge.username,
-        mqttPassword: seed.service.bridge.password,
-        // A reserved name: no device key can equal it (docs/broker.md, "Client ids").
-        clientId: 'bridge-sandbox',
-        protocolVersion: broker.protocolVersion,
-        sharedSubscription: broker.sharedSubscriptions,
-        ingestUrl: host.ingestUrl,
-        ingestKey: functionKey,
-        journalDir: join(options.dir, 'bridge-journal'),
-        healthPort: await freePort(),
-        statusFile,
-        statusIntervalMs: 1_000,
+    // Served from the sources until `ops deploy --env local` publishes a package to the deploy
+    // endpoint; then from that package, in a worker of its own, on the same port.
+    const functions = await startSandboxFunctions({
+      pool,
+      ingest,
+      functionKey,
+      dir: join(options.dir, 'functions'),
+      settings: {
+        DATABASE_URL: database.url,
+        DATABASE_POOL_MAX: '4',
+        ALERTS_MQTT_URL: broker.deviceUrl,
+        ALERTS_MQTT_USERNAME: seed.service.alerts.username,
+        ALERTS_MQTT_PASSWORD: seed.service.alerts.password,
+        ...(broker.ca ? { ALERTS_MQTT_CA_PEM: broker.ca } : {}),
+        ALERTS_WEBHOOK_ALLOW_PRIVATE: '1',
+        PROBE_MQTT_LISTENERS: [
+          `mqtt=${broker.url}`,
+          ...(broker.wsUrl ? [`websocket=${broker.wsUrl}`] : []),
+        ].join(','),
+        PROBE_MQTT_USERNAME: seed.service.uptimeTimer.username,
+        PROBE_MQTT_PASSWORD: seed.service.uptimeTimer.password,
       },
-      { logger: createJsonLogger('warn') },
-    );
+      log,
+    });
+    onStop('functions host', () => functions.close());
+    const host = functions.host;
+    log(`functions: ${host.url} (mqtt_ingest, health); deploy endpoint ${functions.deploy.url}`);
+
+    // The bridge as on the VM: a bundle in a release directory, its own process run from the
+    // `current` symlink and restarted when it exits; `ops deploy --env local` (the vm stage)
+    // installs new releases there with Ansible (LocalEnv.vm).
+    const statusFile = join(options.dir, 'bridge-status.json');
+    const vmRoot = join(options.dir, 'vm');
+    const bridgeHealthPort = await freePort();
+    const bridgeSettings: Record<string, string> = {
+      BRIDGE_MQTT_URL: broker.url,
+      BRIDGE_MQTT_USERNAME: seed.service.bridge.username,
+      BRIDGE_MQTT_PASSWORD: seed.service.bridge.password,
+      // A reserved name: no device key can equal it (docs/broker.md, "Client ids").
+      BRIDGE_MQTT_CLIENT_ID: 'bridge-sandbox',
+      BRIDGE_MQTT_PROTOCOL_VERSION: String(broker.protocolVersion),
+      BRIDGE_MQTT_SHARED: String(broker.sharedSubscriptions),
+      BRIDGE_INGEST_URL: host.ingestUrl,
+      BRIDGE_INGEST_KEY: functionKey,
+      BRIDGE_HEALTH_PORT: String(bridgeHealthPort),
+      BRIDGE_STATUS_FILE: statusFile,
+      BRIDGE_STATUS_INTERVAL_MS: '1000',
+      BRIDGE_LOG_LEVEL: 'info',
+    };
+    await installBridgeRelease({
+      root: vmRoot,
+      release: 'sandbox-start',
+      bundle: await bundleBridge(join(options.dir, 'bridge-build')),
+      settings: bridgeSettings,
+    });
+    const bridgePidFile = join(options.dir, 'bridge.pid');
+    const bridge = await startBridgeService({
+      root: vmRoot,
+      pidFile: bridgePidFile,
+      healthPort: bridgeHealthPort,
+      log,
+      reported: async () => {
+        const { rowCount } = await pool.query(
+          `select 1 from ops.bridge_status where bridge_id = 'bridge-sandbox'`,
+        );
+        return rowCount === 1;
+      },
+    });
     onStop('bridge', () => bridge.stop());
+    let subscribeTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      bridge.subscribed,
+      new Promise((_, reject) => {
+        subscribeTimer = setTimeout(
+          () => reject(new Error('the bridge did not subscribe within 30 s (its log is above)')),
+          30_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(subscribeTimer));
     log(`bridge: subscribed (${broker.sharedSubscriptions ? 'shared subscription' : 'plain subscription'})`);
 
     const alertsTick = async () => {
@@ -202,11 +259,13 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       devices: seed.devices.map(({ dbId: _d, tenantId: _t, ...device }) => device),
       probe: (({ dbId: _d, tenantId: _t, ...device }) => device)(seed.probe),
       db: { url: database.url },
-      ingest: { url: host.ingestUrl, key: functionKey, healthUrl: `${host.url}${HEALTH_ROUTE}` },
+      ingest: { url: host.ingestUrl, key: functionKey, healthUrl: host.healthUrl },
+      functionsDeploy: functions.deploy,
       bridge: {
-        healthUrl: bridge.healthPort ? `http://127.0.0.1:${bridge.healthPort}/health` : null,
+        healthUrl: `http://127.0.0.1:${bridge.healthPort}/health`,
         statusFile,
       },
+      vm: { root: vmRoot, bridgePidFile, bridgeSettings },
       users: seed.users,
       auth: { jwtSecret },
       webhook: { url: webhook.url },

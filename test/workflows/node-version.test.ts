@@ -1,6 +1,6 @@
 /**
  * One Node major everywhere: the release .ci/run pins (and installs where the machine has another)
- * and ci.yml sets up, package.json `engines` and `@types/node`, the Functions app's own
+ * and ci.yml and deploy.yml set up, package.json `engines` and `@types/node`, the Functions app's own
  * package.json, the Function App's runtime in docs/adopt.md and the README's prerequisite.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -30,9 +30,9 @@ test.each(
   expect({ file, engines }).toEqual({ file, engines: `>=${major}` });
 });
 
-test('ci.yml sets up exactly that release', () => {
+test.each(['ci.yml', 'deploy.yml'])('%s sets up exactly that release', (file) => {
   const release = pinned!.slice(1, 4).join('.');
-  const versions = [...read('.github/workflows/ci.yml').matchAll(/^\s+node-version: (\S+)/gm)].map(
+  const versions = [...read(`.github/workflows/${file}`).matchAll(/^\s+node-version: (\S+)/gm)].map(
     (m) => m[1],
   );
   expect(versions).toEqual([release]);

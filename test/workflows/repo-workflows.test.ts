@@ -34,7 +34,7 @@ type Json = Record<string, unknown>;
 const on = (w: Workflow) => w.doc.on as Json;
 
 describe('workflows', () => {
-  it('exist for every cadence, the backup, the watchdog and the playbooks', () => {
+  it('exist for every cadence, the backup, the watchdog, the playbooks, CI and the deploy', () => {
     expect(workflows.map((w) => w.file)).toEqual(
       expect.arrayContaining([
         'ops-daily.yml',
@@ -44,6 +44,7 @@ describe('workflows', () => {
         'uptime-watchdog.yml',
         'ops-playbook.yml',
         'ci.yml',
+        'deploy.yml',
       ]),
     );
   });
@@ -128,10 +129,100 @@ describe('ci.yml, on pull requests', () => {
   });
 });
 
+describe('deploy.yml, on merges to main', () => {
+  const deploy = byName('deploy');
+  const [jobName, job] = Object.entries(deploy.doc.jobs as Record<string, Json>)[0]!;
+  const steps = job.steps as Json[];
+  const index = (match: (s: Json) => boolean) => steps.findIndex(match);
+  const uses = (prefix: string) => (s: Json) => String(s.uses ?? '').startsWith(prefix);
+  const action = loadAction(
+    'actions/ops-deploy',
+    readFileSync(join(ROOT, 'actions/ops-deploy/action.yml'), 'utf8'),
+  );
+
+  it('runs on every push to main, and by hand with an environment and an optional stage list', () => {
+    expect(on(deploy).push).toEqual({ branches: ['main'] });
+    const inputs = (on(deploy).workflow_dispatch as Json).inputs as Record<string, Json>;
+    expect(inputs.environment).toMatchObject({ type: 'choice', options: ['prod'], default: 'prod' });
+    expect(inputs.stages).toMatchObject({ type: 'string', default: '' });
+    expect(Object.keys(on(deploy)).sort()).toEqual(['push', 'workflow_dispatch']);
+  });
+
+  it('one deploy per environment at a time, never cancelled in progress', () => {
+    expect(deploy.doc.concurrency).toEqual({
+      group: "deploy-${{ inputs.environment || 'prod' }}",
+      'cancel-in-progress': false,
+    });
+  });
+
+  it("runs in the GitHub environment, its URL the action's output", () => {
+    expect(job.environment).toEqual({
+      name: "${{ inputs.environment || 'prod' }}",
+      url: '${{ steps.deploy.outputs.environment-url }}',
+    });
+    expect(steps.find((s) => s.id === 'deploy')?.uses).toBe('./actions/ops-deploy');
+    expect(Object.keys(action.doc.outputs as Json)).toEqual(
+      expect.arrayContaining(['environment-url', 'result', 'deployment-id', 'report-path']),
+    );
+  });
+
+  it('asks for exactly the scopes the deploy uses', () => {
+    expect(deploy.doc.permissions).toEqual({});
+    expect(job.permissions).toEqual({
+      contents: 'read',
+      deployments: 'write',
+      issues: 'write',
+      'id-token': 'write',
+    });
+    expect(jobName).toBe('deploy');
+  });
+
+  it('checks out the whole history, sets up Node without a cache, npm ci, logs in to Azure, then deploys', () => {
+    const checkout = steps[index(uses('actions/checkout@'))]!;
+    expect(checkout.with).toEqual({ 'persist-credentials': false, 'fetch-depth': 0 });
+    const node = steps[index(uses('actions/setup-node@'))]!;
+    expect(Object.keys(node.with as Json)).toEqual(['node-version']);
+    const order = [
+      index(uses('actions/checkout@')),
+      index(uses('actions/setup-node@')),
+      index((s) => String(s.run ?? '').trim() === 'npm ci --no-audit --no-fund'),
+      index((s) => /postgresql-client-/.test(String(s.run ?? ''))),
+      index((s) => String(s.run ?? '').trim() === 'ansible-playbook --version'),
+      index(uses('azure/login@')),
+      index(uses('./actions/ops-deploy')),
+      index(uses('actions/upload-artifact@')),
+    ];
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+  });
+
+  it('hands the dispatch inputs to the action (none on a push: the whole deploy of prod)', () => {
+    const step = steps.find((s) => s.id === 'deploy')!;
+    expect(step.with).toEqual({
+      environment: "${{ inputs.environment || 'prod' }}",
+      stages: '${{ inputs.stages }}',
+    });
+    const inputs = action.doc.inputs as Record<string, Json>;
+    expect(inputs.environment).toMatchObject({ default: 'prod' });
+    expect(inputs.stages).toMatchObject({ default: '' });
+  });
+
+  it('uploads the report directory whatever happened', () => {
+    const upload = steps[index(uses('actions/upload-artifact@'))]!;
+    expect(upload.if).toBe('${{ always() }}');
+    expect((upload.with as Json).path).toBe('reports/');
+  });
+});
+
 describe('actions', () => {
-  it('include ops-cadence, ops-backup and ops-playbook', () => {
+  it('include ops-cadence, ops-backup, ops-playbook and ops-deploy', () => {
     expect(actionDirs).toEqual(
-      expect.arrayContaining(['actions/ops-cadence', 'actions/ops-backup', 'actions/ops-playbook']),
+      expect.arrayContaining([
+        'actions/ops-cadence',
+        'actions/ops-backup',
+        'actions/ops-playbook',
+        'actions/ops-deploy',
+      ]),
     );
   });
 

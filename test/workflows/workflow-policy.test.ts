@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   actionProblems,
+  cacheProblems,
   checkoutProblems,
   injectionProblems,
   concurrencyProblems,
@@ -20,6 +21,7 @@ import {
   permissionProblems,
   pinningProblems,
   pullRequestProblems,
+  pushTriggerProblems,
   reportArtifactProblems,
   secretProblems,
   timeoutProblems,
@@ -31,6 +33,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHECKOUT = 'actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2';
 const UPLOAD = 'actions/upload-artifact@b7c566a772e6b6bfb58ed0dc250532a479d7789f # v6.0.0';
 const LOGIN = 'azure/login@7ddb5af1ef8758cf1353cf3b42f940aee27ba21c # v3.0.2';
+const SETUP_NODE = 'actions/setup-node@820762786026740c76f36085b0efc47a31fe5020 # v7.0.0';
 
 const GOOD = `name: ops-daily
 on:
@@ -234,9 +237,12 @@ describe('workflow policies find what is wrong', () => {
     ]);
   });
 
-  it('local actions: one that does not exist', () => {
+  it('local actions: one that does not exist, or an input it does not have', () => {
     expect(localActionProblems(broken('./actions/ops-cadence', './actions/ops-nope'), ROOT)).toEqual([
       'job daily: ./actions/ops-nope has no action.yml',
+    ]);
+    expect(localActionProblems(broken('cadence: daily', 'cadense: daily'), ROOT)).toEqual([
+      'job daily: ./actions/ops-cadence has no input cadense',
     ]);
   });
 
@@ -262,7 +268,6 @@ describe('workflow policies find what is wrong', () => {
   });
 });
 
-const SETUP_NODE = 'actions/setup-node@820762786026740c76f36085b0efc47a31fe5020 # v7.0.0';
 const PULL_REQUEST = `name: ci
 on:
   pull_request:
@@ -407,5 +412,138 @@ describe('action policies find what is wrong', () => {
     expect(actionProblems(bad('    description: The verdict.\n', '    value: x\n'), ROOT)).toContain(
       'output verdict: no description',
     );
+  });
+});
+
+const DEPLOY = `name: deploy
+on:
+  push:
+    branches: [main]
+  workflow_dispatch:
+permissions: {}
+concurrency:
+  group: deploy-prod
+  cancel-in-progress: false
+jobs:
+  deploy:
+    runs-on: ubuntu-24.04
+    timeout-minutes: 45
+    environment:
+      name: prod
+      url: \${{ steps.deploy.outputs.environment-url }}
+    permissions:
+      contents: read
+      deployments: write
+      issues: write
+      id-token: write
+    steps:
+      - uses: ${CHECKOUT}
+        with:
+          persist-credentials: false
+          fetch-depth: 0
+      - uses: ${SETUP_NODE}
+        with:
+          node-version: 22.23.3
+      - run: npm ci
+      - uses: ${LOGIN}
+        with:
+          client-id: \${{ vars.AZURE_CLIENT_ID }}
+          tenant-id: \${{ vars.AZURE_TENANT_ID }}
+          subscription-id: \${{ vars.AZURE_SUBSCRIPTION_ID }}
+      - id: deploy
+        uses: ./actions/ops-deploy
+        with:
+          environment: prod
+        env:
+          OPS_DATABASE_URL: \${{ secrets.OPS_DATABASE_URL }}
+      - if: \${{ always() }}
+        uses: ${UPLOAD}
+        with:
+          name: report
+          path: reports/
+`;
+
+describe('deploy workflows', () => {
+  const deploy = (from: string | RegExp, to: string) => {
+    const text = DEPLOY.replace(from, to);
+    if (text === DEPLOY) throw new Error(`fixture edit did not apply: ${String(from)}`);
+    return loadWorkflow('bad.yml', text);
+  };
+
+  it('the compliant one has no problems', () => {
+    expect(workflowProblems(loadWorkflow('deploy.yml', DEPLOY), ROOT)).toEqual([]);
+  });
+
+  it('deployments: write only with the ops-deploy action, and the action only with it', () => {
+    expect(permissionProblems(deploy('      deployments: write\n', ''))).toEqual([
+      "job deploy: ops-deploy without deployments: write (its records, and the plan's base)",
+    ]);
+    expect(
+      permissionProblems(broken('      issues: write\n', '      issues: write\n      deployments: write\n')),
+    ).toEqual(['job daily: deployments: write is only for the ops-deploy action']);
+    expect(
+      permissionProblems(
+        deploy('      contents: read\n', '      contents: read\n      pull-requests: write\n'),
+      ),
+    ).toEqual(['job deploy: pull-requests: write is not allowed']);
+    // The rollback's incident issue.
+    expect(permissionProblems(deploy('      issues: write\n', ''))).toEqual([
+      'job deploy: reconciles incidents without issues: write',
+    ]);
+  });
+
+  it('never cancels a deploy in progress', () => {
+    expect(concurrencyProblems(deploy('cancel-in-progress: false', 'cancel-in-progress: true'))).toEqual([
+      'concurrency: cancel-in-progress must be false',
+    ]);
+  });
+
+  it('pushes deploy from main only, every merge', () => {
+    expect(pushTriggerProblems(deploy('branches: [main]', 'branches: [main, develop]'))).toEqual([
+      'push: branches must be [main] (got ["main","develop"])',
+    ]);
+    expect(pushTriggerProblems(deploy('  push:\n    branches: [main]\n', '  push:\n'))).toEqual([
+      'push: branches must be [main] (got "every branch")',
+    ]);
+    expect(
+      pushTriggerProblems(deploy('branches: [main]', "branches: [main]\n    paths-ignore: ['docs/**']")),
+    ).toEqual(['push: paths-ignore is not allowed (main only, every merge)']);
+    expect(pushTriggerProblems(deploy('branches: [main]', "branches: [main]\n    tags: ['v*']"))).toEqual([
+      'push: tags is not allowed (main only, every merge)',
+    ]);
+  });
+
+  it('azure/login through OIDC: no client secret, no creds', () => {
+    expect(
+      oidcProblems(
+        deploy(
+          '          subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}',
+          '          subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}\n          creds: ${{ secrets.AZURE_CREDENTIALS }}',
+        ),
+      ),
+    ).toEqual(['job deploy: azure/login with creds (a stored secret), not OIDC']);
+    expect(oidcProblems(deploy('${{ vars.AZURE_CLIENT_ID }}', '${{ secrets.AZURE_CLIENT_ID }}'))).toEqual([
+      'job deploy: azure/login client-id must come from vars (got ${{ secrets.AZURE_CLIENT_ID }})',
+    ]);
+  });
+
+  it('restores no cache a pull request could have written', () => {
+    expect(
+      cacheProblems(deploy('node-version: 22.23.3', 'node-version: 22.23.3\n          cache: npm')),
+    ).toEqual(['job deploy: actions/setup-node with cache in a privileged workflow']);
+    expect(
+      cacheProblems(
+        loadWorkflow(
+          'ci.yml',
+          PULL_REQUEST.replace('node-version: 22.23.3', 'node-version: 22.23.3\n          cache: npm'),
+        ),
+      ),
+    ).toEqual([]);
+  });
+
+  it('uploads the deploy report even when the deploy failed', () => {
+    expect(
+      reportArtifactProblems(deploy('      - if: ${{ always() }}\n        uses', '      - uses')),
+    ).toEqual(['job deploy: the report upload must run when the checks fail (if: ${{ !cancelled() }})']);
   });
 });

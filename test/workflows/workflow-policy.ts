@@ -4,7 +4,7 @@
  * Schema validity comes from @action-validator/core, which embeds SchemaStore's schemas.
  */
 import { validateAction, validateWorkflow, type ValidationError } from '@action-validator/core';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { parseCron, shortestIntervalMinutes } from './cron.js';
@@ -32,10 +32,16 @@ export function loadAction(dir: string, text: string): ActionFile {
   return { dir, text, doc: parse(text) as Json };
 }
 
-/** Write scopes a job may ask for, and why. Everything else is read or none. */
-const WRITE_ALLOWED = new Set(['issues', 'id-token']);
+/**
+ * Write scopes a job may ask for, and why (issues: incidents; id-token: azure/login; deployments:
+ * the deploy's records). Everything else is read or none.
+ */
+const WRITE_ALLOWED = new Set(['issues', 'id-token', 'deployments']);
 const READ_ALLOWED = new Set(['contents', 'actions', 'issues']);
 const AZURE_LOGIN = /^azure\/login@/i;
+const DEPLOY_ACTION = './actions/ops-deploy';
+/** Local actions that write a report to a directory (`report-dir`, default reports). */
+const REPORTING_ACTIONS = ['./actions/ops-cadence', DEPLOY_ACTION];
 const SHA_PIN = /^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40}$/;
 const VERSION_COMMENT = /^v\d+\.\d+\.\d+$/;
 const MAX_TIMEOUT_MINUTES = 60;
@@ -94,11 +100,14 @@ export function permissionProblems(w: Workflow): string[] {
     }
     const steps = stepsOf(job);
     const usesAzureLogin = steps.some((s) => AZURE_LOGIN.test(usesOf(s)));
+    // The deploy opens an incident issue when it rolls back.
     const reconcilesIssues = steps.some(
       (s) =>
-        /^\.\/actions\/ops-(cadence|playbook)$/.test(usesOf(s)) &&
-        String(((s.with ?? {}) as Json).incidents ?? 'github') !== 'off',
+        (/^\.\/actions\/ops-(cadence|playbook)$/.test(usesOf(s)) &&
+          String(((s.with ?? {}) as Json).incidents ?? 'github') !== 'off') ||
+        usesOf(s) === DEPLOY_ACTION,
     );
+    const deploys = steps.some((s) => usesOf(s) === DEPLOY_ACTION);
     const runsDaily = steps.some(
       (s) => usesOf(s) === './actions/ops-cadence' && ((s.with ?? {}) as Json).cadence === 'daily',
     );
@@ -119,6 +128,10 @@ export function permissionProblems(w: Workflow): string[] {
       problems.push(`job ${name}: issues: write but no incident work`);
     if (reconcilesIssues && p.issues !== 'write')
       problems.push(`job ${name}: reconciles incidents without issues: write`);
+    if (p.deployments === 'write' && !deploys)
+      problems.push(`job ${name}: deployments: write is only for the ops-deploy action`);
+    if (deploys && p.deployments !== 'write')
+      problems.push(`job ${name}: ops-deploy without deployments: write (its records, and the plan's base)`);
     if (p.actions === 'read' && !runsDaily)
       problems.push(`job ${name}: actions: read is only for the daily error check`);
     if (steps.some((s) => usesOf(s).startsWith('actions/checkout@')) && p.contents !== 'read') {
@@ -264,14 +277,20 @@ export function checkoutProblems(w: Workflow): string[] {
   );
 }
 
-/** Every `uses: ./x` is an action of this repository. */
+/** Every `uses: ./x` is an action of this repository, given only inputs it declares. */
 export function localActionProblems(w: Workflow, root: string): string[] {
   return jobsOf(w).flatMap(([name, job]) =>
     stepsOf(job)
-      .map(usesOf)
-      .filter((u) => u.startsWith('./'))
-      .filter((u) => !existsSync(join(root, u, 'action.yml')))
-      .map((u) => `job ${name}: ${u} has no action.yml`),
+      .filter((s) => usesOf(s).startsWith('./'))
+      .flatMap((s) => {
+        const u = usesOf(s);
+        const file = join(root, u, 'action.yml');
+        if (!existsSync(file)) return [`job ${name}: ${u} has no action.yml`];
+        const inputs = Object.keys(((parse(readFileSync(file, 'utf8')) as Json).inputs ?? {}) as Json);
+        return Object.keys((s.with ?? {}) as Json)
+          .filter((key) => !inputs.includes(key))
+          .map((key) => `job ${name}: ${u} has no input ${key}`);
+      }),
   );
 }
 
@@ -291,14 +310,17 @@ export function cronProblems(w: Workflow): string[] {
   });
 }
 
-/** A job that runs the ops-cadence action uploads its report directory, even when the step failed. */
+/**
+ * A job that runs the ops-cadence or ops-deploy action uploads its report directory, even when the
+ * step failed.
+ */
 export function reportArtifactProblems(w: Workflow): string[] {
   const problems: string[] = [];
   for (const [name, job] of jobsOf(w)) {
     const steps = stepsOf(job);
-    const cadence = steps.find((s) => usesOf(s) === './actions/ops-cadence');
-    if (!cadence) continue;
-    const reportDir = String(((cadence.with ?? {}) as Json)['report-dir'] ?? 'reports');
+    const reporting = steps.find((s) => REPORTING_ACTIONS.includes(usesOf(s)));
+    if (!reporting) continue;
+    const reportDir = String(((reporting.with ?? {}) as Json)['report-dir'] ?? 'reports');
     const upload = steps.find((s) => usesOf(s).startsWith('actions/upload-artifact@'));
     if (!upload) {
       problems.push(`job ${name}: the report is not uploaded as an artifact`);
@@ -317,6 +339,48 @@ export function reportArtifactProblems(w: Workflow): string[] {
   return problems;
 }
 
+const triggersOf = (w: Workflow): Json => {
+  const on = w.doc.on;
+  if (typeof on === 'string') return { [on]: null };
+  if (Array.isArray(on)) return Object.fromEntries(on.map((t) => [String(t), null]));
+  return (on ?? {}) as Json;
+};
+
+/**
+ * A push trigger deploys: main only (what was merged), no tags, no path filter (the deploy's plan
+ * decides what a merge deploys, and a merge it skipped would never retry a failed deploy).
+ */
+export function pushTriggerProblems(w: Workflow): string[] {
+  const triggers = triggersOf(w);
+  if (!('push' in triggers)) return [];
+  const push = (triggers.push ?? {}) as Json;
+  const problems: string[] = [];
+  const branches = push.branches;
+  if (!Array.isArray(branches) || branches.length !== 1 || branches[0] !== 'main')
+    problems.push(`push: branches must be [main] (got ${JSON.stringify(branches ?? 'every branch')})`);
+  for (const key of ['branches-ignore', 'tags', 'tags-ignore', 'paths', 'paths-ignore'])
+    if (key in push) problems.push(`push: ${key} is not allowed (main only, every merge)`);
+  return problems;
+}
+
+/**
+ * A workflow that can write or holds secrets restores no cache: pull requests write caches a
+ * privileged run would then execute (actions/cache, setup-node's `cache`).
+ */
+export function cacheProblems(w: Workflow): string[] {
+  if (writesNothing(w)) return [];
+  return jobsOf(w).flatMap(([name, job]) =>
+    stepsOf(job).flatMap((s) => {
+      const u = usesOf(s);
+      if (/^actions\/cache(\/restore)?@/.test(u))
+        return [`job ${name}: ${u.split('@')[0]} in a privileged workflow`];
+      if (/^actions\/setup-[a-z]+@/.test(u) && ((s.with ?? {}) as Json).cache !== undefined)
+        return [`job ${name}: ${u.split('@')[0]} with cache in a privileged workflow`];
+      return [];
+    }),
+  );
+}
+
 export function workflowProblems(w: Workflow, root: string): string[] {
   return [
     ...workflowSchemaProblems(w),
@@ -332,6 +396,8 @@ export function workflowProblems(w: Workflow, root: string): string[] {
     ...localActionProblems(w, root),
     ...cronProblems(w),
     ...reportArtifactProblems(w),
+    ...pushTriggerProblems(w),
+    ...cacheProblems(w),
   ];
 }
 

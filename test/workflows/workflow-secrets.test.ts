@@ -11,6 +11,7 @@ import { backupStoreFor } from '../../ops/checks/shared-sources.js';
 import { planCadence, type Cadence } from '../../ops/cadences.js';
 import { databaseUrl, loadOpsTarget } from '../../ops/config/ops-target.js';
 import { loadRunbookConfig } from '../../ops/config/runbook-config.js';
+import { exerciseStages } from '../../ops/deploy/preflight-stage.js';
 
 const WORKFLOWS = join(process.cwd(), '.github', 'workflows');
 // Set by the runner (GITHUB_REPOSITORY, ...) or by the action from its github-token input.
@@ -70,6 +71,7 @@ const steps = opsSteps();
 test('the workflows run the ops actions', () => {
   expect(steps.map((s) => `${s.workflow}: ${s.action}${s.cadence ? ` ${s.cadence}` : ''}`).sort()).toEqual([
     'backup.yml: ops-backup',
+    'deploy.yml: ops-deploy',
     'ops-daily.yml: ops-cadence daily',
     'ops-monthly.yml: ops-cadence monthly',
     'ops-playbook.yml: ops-playbook',
@@ -98,4 +100,20 @@ test('backup.yml passes what ops backup reads', async () => {
   expect(() => backupStoreFor(target)).toThrow(/connection string is malformed/);
   expect([...read].filter((n) => n.startsWith('OPS_') && !step.env.has(n))).toEqual([]);
   expect(read).toEqual(new Set(['OPS_DATABASE_URL', 'OPS_BACKUP_STORAGE_CONNECTION_STRING']));
+});
+
+test('deploy.yml passes exactly the secrets the deploy stages read', async () => {
+  const step = steps.find((s) => s.action === 'ops-deploy')!;
+  const { target, read } = await recordingProd();
+  // The preflight's own exercise of each stage a whole deploy may run (ops/deploy/preflight-stage.ts),
+  // one at a time: the placeholder is no connection string, so the database stage's backup store
+  // throws after asking for it. What matters is which variables were asked for.
+  expect(() => exerciseStages(target, ['database'])).toThrow(/connection string is malformed/);
+  for (const stage of ['functions', 'vm', 'smoke'] as const)
+    await exerciseStages(target, [stage], loadRunbookConfig());
+  const secretsRead = [...read].filter((n) => n.startsWith('OPS_'));
+  expect(secretsRead.filter((n) => !step.env.has(n))).toEqual([]);
+  // And nothing more: the restore test's database URL, say, stays out of the deploy.
+  expect([...step.env].filter((n) => !read.has(n)).sort()).toEqual([]);
+  expect(secretsRead).toEqual(expect.arrayContaining(['OPS_DATABASE_URL', 'OPS_SSH_KNOWN_HOSTS']));
 });
