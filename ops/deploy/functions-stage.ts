@@ -246,6 +246,26 @@ export async function uncommittedFunctionsSources(
     .sort();
 }
 
+/** How a stage's result is closed: summary and error redacted, timed, logged; a thrown error as its first line. */
+function finisher<R extends { status: string; summary: string; error?: string; ms: number }>(
+  result: R,
+  ctx: { redact: (text: string) => string; now: () => number; started: number; log: (line: string) => void },
+) {
+  const finish = (status: R['status'], summary: string, error?: string): R => {
+    result.status = status;
+    result.summary = ctx.redact(summary);
+    if (error) result.error = ctx.redact(error);
+    result.ms = ctx.now() - ctx.started;
+    ctx.log(result.summary);
+    return result;
+  };
+  const fail = (what: string, error: unknown): R => {
+    const message = `${what}: ${(error as Error).message}`;
+    return finish('failure' as R['status'], message.split('\n')[0]!, message);
+  };
+  return { finish, fail };
+}
+
 export async function runFunctionsStage(options: FunctionsStageOptions): Promise<FunctionsStageResult> {
   const started = (options.now ?? Date.now)();
   const now = options.now ?? Date.now;
@@ -262,18 +282,7 @@ export async function runFunctionsStage(options: FunctionsStageOptions): Promise
     deployed: false,
     timings: { buildMs: 0, deployMs: 0, healthMs: 0 },
   };
-  const finish = (status: FunctionsStageResult['status'], summary: string, error?: string) => {
-    result.status = status;
-    result.summary = redact(summary);
-    if (error) result.error = redact(error);
-    result.ms = now() - started;
-    log(result.summary);
-    return result;
-  };
-  const fail = (what: string, error: unknown) => {
-    const message = `${what}: ${(error as Error).message}`;
-    return finish('failure', message.split('\n')[0]!, message);
-  };
+  const { finish, fail } = finisher(result, { redact, now, started, log });
 
   let transport: FunctionsTransport;
   let store: FunctionsReleaseStore;
@@ -386,18 +395,7 @@ export async function rollbackFunctions(options: FunctionsRollbackOptions): Prom
     after: null,
     timings: { deployMs: 0, healthMs: 0 },
   };
-  const finish = (status: FunctionsRollbackResult['status'], summary: string, error?: string) => {
-    result.status = status;
-    result.summary = redact(summary);
-    if (error) result.error = redact(error);
-    result.ms = now() - started;
-    log(result.summary);
-    return result;
-  };
-  const fail = (what: string, error: unknown) => {
-    const message = `${what}: ${(error as Error).message}`;
-    return finish('failure', message.split('\n')[0]!, message);
-  };
+  const { finish, fail } = finisher(result, { redact, now, started, log });
 
   let transport: FunctionsTransport;
   let store: FunctionsReleaseStore;

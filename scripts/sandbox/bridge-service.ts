@@ -9,7 +9,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import type { BridgeStats } from '../../bridge/index.js';
 import { BRIDGE_NODE_FLAGS, BRIDGE_PROCESS_ENV } from '../../bridge/node-flags.js';
@@ -222,22 +221,9 @@ export async function startBridgeService(options: BridgeServiceOptions): Promise
   };
 }
 
-function getJson<T>(url: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const req = get(url, { timeout: 2_000 }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(body) as T);
-        } catch (error) {
-          reject(error as Error);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-  });
+async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+  return (await response.json()) as T;
 }
 
 function sleep(ms: number): Promise<void> {
