@@ -219,7 +219,9 @@ function localConnection(local: LocalEnv): Connection {
       'local',
     );
   }
-  const layout = bridgeLayout(local.vm.root);
+  // Absolute: Ansible runs its modules in a temporary directory (an env.json written before the
+  // sandbox made its paths absolute has them relative to the checkout, where the CLI runs).
+  const layout = bridgeLayout(resolve(local.vm.root));
   return {
     inventories: [],
     inventory: {
@@ -237,7 +239,7 @@ function localConnection(local: LocalEnv): Connection {
               bridge_config_dir: layout.configDir,
               bridge_unit_path: '',
               bridge_service_manager: 'pidfile',
-              bridge_pid_file: local.vm.bridgePidFile,
+              bridge_pid_file: resolve(local.vm.bridgePidFile),
               bridge_node: process.execPath,
               bridge_health_url: local.bridge.healthUrl ?? '',
             },

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { bundleBridge } from '../../bridge/bundle.js';
 import {
@@ -72,6 +72,9 @@ export interface Platform {
 const STOP_TIMEOUT_MS = 10_000;
 
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  // Absolute: the paths go into env.json and to processes and Ansible tasks with other working
+  // directories (npm run dev passes .ops/local/dev/run).
+  const dir = resolve(options.dir);
   const { log, owner, envPath } = options;
   // Before anything is wiped: a sandbox still running from this state directory keeps it.
   const lock = await lockStateDir(dirname(envPath), owner);
@@ -96,8 +99,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     }
   };
   try {
-    await rm(options.dir, { recursive: true, force: true });
-    await mkdir(options.dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
     const database = await provideDatabase({
       url: options.databaseUrl,
       owner,
@@ -126,7 +129,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const broker = await provideBroker({
       url: options.mqttUrl,
       users: seed.brokerUsers,
-      dir: join(options.dir, 'broker'),
+      dir: join(dir, 'broker'),
       log,
       embedded: options.embedded,
     });
@@ -153,7 +156,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       pool,
       ingest,
       functionKey,
-      dir: join(options.dir, 'functions'),
+      dir: join(dir, 'functions'),
       settings: {
         DATABASE_URL: database.url,
         DATABASE_POOL_MAX: '4',
@@ -178,8 +181,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     // The bridge as on the VM: a bundle in a release directory, its own process run from the
     // `current` symlink and restarted when it exits; `ops deploy --env local` (the vm stage)
     // installs new releases there with Ansible (LocalEnv.vm).
-    const statusFile = join(options.dir, 'bridge-status.json');
-    const vmRoot = join(options.dir, 'vm');
+    const statusFile = join(dir, 'bridge-status.json');
+    const vmRoot = join(dir, 'vm');
     const bridgeHealthPort = await freePort();
     const bridgeSettings: Record<string, string> = {
       BRIDGE_MQTT_URL: broker.url,
@@ -199,10 +202,10 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     await installBridgeRelease({
       root: vmRoot,
       release: 'sandbox-start',
-      bundle: await bundleBridge(join(options.dir, 'bridge-build')),
+      bundle: await bundleBridge(join(dir, 'bridge-build')),
       settings: bridgeSettings,
     });
-    const bridgePidFile = join(options.dir, 'bridge.pid');
+    const bridgePidFile = join(dir, 'bridge.pid');
     const bridge = await startBridgeService({
       root: vmRoot,
       pidFile: bridgePidFile,
