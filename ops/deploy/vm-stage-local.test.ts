@@ -78,6 +78,9 @@ test('deploys a new bridge release into the sandbox while a device publishes: ev
     committed = await count();
   }
   expect(committed).toEqual({ rows: sent, keys: sent });
+  // The sandbox's progress counters carry the replaced process's over the restart.
+  const totals = platform.bridge.totals();
+  expect(totals.inserted).toBeGreaterThan(platform.bridge.stats().inserted);
 
   // The same commit again: Ansible changes nothing and the bridge keeps running.
   const again = await runVmStage({ target, commit: 'test-head' });

@@ -46,6 +46,11 @@ export interface BridgeService {
   stats(): BridgeStats;
   /** The running process's GET /metrics now. */
   metrics(): Promise<BridgeStats>;
+  /**
+   * The message counters since the sandbox started, summed over the bridge processes (a deploy
+   * restarts it): for progress lines. A process's last half second before it exited may be missing.
+   */
+  totals(): Pick<BridgeStats, CountedField> & { pending: number };
   /** Resolves once a bridge process subscribed (its `mqtt_subscribed` log line), or on stop. */
   readonly subscribed: Promise<void>;
   /** Resolves once ingest heard from the bridge (or on stop). */
@@ -112,6 +117,9 @@ const EMPTY_STATS: BridgeStats = {
   externalBytes: 0,
 };
 
+const COUNTED = ['received', 'forwarded', 'retries', 'inserted', 'duplicates', 'rejected'] as const;
+type CountedField = (typeof COUNTED)[number];
+
 export async function startBridgeService(options: BridgeServiceOptions): Promise<BridgeService> {
   const layout = bridgeLayout(options.root);
   const restartDelayMs = options.restartDelayMs ?? 1_000;
@@ -122,6 +130,8 @@ export async function startBridgeService(options: BridgeServiceOptions): Promise
   let stopping = false;
   let starts = 0;
   let last: BridgeStats = EMPTY_STATS;
+  // What the processes before the running one counted.
+  const carried = Object.fromEntries(COUNTED.map((k) => [k, 0])) as Record<CountedField, number>;
   let restartTimer: NodeJS.Timeout | undefined;
   const killOnExit = () => child?.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -153,6 +163,8 @@ export async function startBridgeService(options: BridgeServiceOptions): Promise
     exited = new Promise<void>((resolve) => {
       proc.once('exit', (code, signal) => {
         if (child === proc) child = undefined;
+        for (const k of COUNTED) carried[k] += last[k];
+        last = EMPTY_STATS;
         resolve();
         if (stopping) return;
         options.log(
@@ -170,8 +182,10 @@ export async function startBridgeService(options: BridgeServiceOptions): Promise
   };
 
   const poll = setInterval(() => {
+    const polled = child;
     getJson<BridgeStats>(metricsUrl)
-      .then((s) => (last = s))
+      // An answer that arrives after its process exited would be counted twice (carried already).
+      .then((s) => void (polled && child === polled && (last = s)))
       .catch(() => undefined);
   }, 500);
 
@@ -199,6 +213,10 @@ export async function startBridgeService(options: BridgeServiceOptions): Promise
       return starts;
     },
     stats: () => last,
+    totals: () => ({
+      ...(Object.fromEntries(COUNTED.map((k) => [k, carried[k] + last[k]])) as Record<CountedField, number>),
+      pending: last.pending,
+    }),
     metrics: () => getJson<BridgeStats>(metricsUrl),
     subscribed,
     firstReport,

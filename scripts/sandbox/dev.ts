@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     `MQTT devices ${platform.env.mqtt.deviceUrl}, services ${platform.env.mqtt.url}, ingest ${platform.env.ingest.url}, details in ${LOCAL_ENV_PATH}; Ctrl-C stops`,
   );
   const status = setInterval(() => {
-    const s = platform.bridge.stats();
+    const s = platform.bridge.totals();
     const published = Object.values(simulator.tally().published).reduce((a, t) => a + t.valid + t.invalid, 0);
     log(
       `published ${published}, bridge forwarded ${s.forwarded} (pending ${s.pending}), inserted ${s.inserted}, rejected ${s.rejected}`,
