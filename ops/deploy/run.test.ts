@@ -219,6 +219,12 @@ test('smoke fails after functions and vm: both go back (vm first), smoke again, 
   expect(run.stages.at(-1)!.summary).toMatch(/^the smoke test failed \(golive fail after 2 attempts/);
   expect(exitCodeOf(run)).toBe(1);
   expect(statesOf(run.deployment.id!)).toEqual(['in_progress', 'failure']);
+  expect(
+    standin.deployments.find((d) => d.id === run.deployment.id)!.statuses.map((s) => s.environment_url),
+  ).toEqual([
+    'https://func-runtest.azurewebsites.net/api/health',
+    'https://func-runtest.azurewebsites.net/api/health',
+  ]);
 
   const file = await incidentFile();
   const open = file.issues.filter((i) => i.state === 'open');

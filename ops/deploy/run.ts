@@ -25,7 +25,7 @@ import {
 import { runSmokeStage, type SmokeStageOptions, type SmokeStageResult } from './smoke.js';
 import { STAGES } from './stages.js';
 import type { StageContext, StageRunner, StageRunResult, StageVersions } from './stage-runner.js';
-import type { OpsTarget } from '../config/ops-target.js';
+import { ingestHealthUrl, type OpsTarget } from '../config/ops-target.js';
 import type { IncidentSummary } from '../incidents/reconcile.js';
 import type { IncidentStore } from '../incidents/store.js';
 
@@ -167,6 +167,7 @@ export async function runDeploy(options: RunDeployOptions): Promise<DeployRun> {
       state: 'in_progress',
       description: `deploying ${deployables.join(', ')}`,
       logUrl: options.logUrl,
+      environmentUrl: environmentUrl(options.target),
     }).catch((error: unknown) => {
       throw new RecordError(`setting deployment ${id} in_progress: ${(error as Error).message}`);
     });
@@ -208,6 +209,7 @@ export async function runDeploy(options: RunDeployOptions): Promise<DeployRun> {
         state,
         description,
         logUrl: options.logUrl,
+        environmentUrl: environmentUrl(options.target),
       });
       run.deployment.state = state;
       log(`deployment ${run.deployment.id}: ${state}`);
@@ -415,6 +417,15 @@ async function reportIncident(options: RunDeployOptions, run: DeployRun): Promis
     for (const e of summary.errors) options.log(`incident store: ${e}`);
   } catch (error) {
     options.log(`incident store: ${(error as Error).message}`);
+  }
+}
+
+/** The deployment's environment URL: the Functions app's health endpoint, which names the running commit. */
+function environmentUrl(target: OpsTarget): string | undefined {
+  try {
+    return ingestHealthUrl(target);
+  } catch {
+    return undefined;
   }
 }
 
