@@ -14,11 +14,14 @@ const BRIDGE_DIR = dirname(fileURLToPath(import.meta.url));
  */
 const IMPORT_META_URL = ['import', 'meta', 'url'].join('.');
 
-/** Builds `<outDir>/bridge.mjs` from bridge/main.ts and returns its path. */
-export async function bundleBridge(outDir: string): Promise<string> {
+/**
+ * Builds `<outDir>/bridge.mjs` from bridge/main.ts and returns its path. `bridgeDir`: the bridge/
+ * of another checkout (the deploy bundles the commit it deploys, not the code running it).
+ */
+export async function bundleBridge(outDir: string, bridgeDir: string = BRIDGE_DIR): Promise<string> {
   const outfile = join(outDir, 'bridge.mjs');
   await build({
-    entryPoints: [join(BRIDGE_DIR, 'main.ts')],
+    entryPoints: [join(bridgeDir, 'main.ts')],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -30,7 +33,7 @@ export async function bundleBridge(outDir: string): Promise<string> {
       {
         name: 'debug-shim',
         setup(b) {
-          b.onResolve({ filter: /^debug$/ }, () => ({ path: join(BRIDGE_DIR, 'debug-shim.cjs') }));
+          b.onResolve({ filter: /^debug$/ }, () => ({ path: join(bridgeDir, 'debug-shim.cjs') }));
         },
       },
     ],

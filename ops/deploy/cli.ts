@@ -21,8 +21,9 @@ import { renderPlanJson, renderPlanMarkdown } from './plan-report.js';
 import { exitCodeOf, runDeploy, type DeployRun, type RunStage } from './run.js';
 import { renderRunJson, renderRunMarkdown } from './run-report.js';
 import { SMOKE_CADENCE, SMOKE_DEFAULTS } from './smoke.js';
-import { uncommittedFunctionsSources } from './functions-stage.js';
+import { DEPLOY_STAGES } from './deployables.js';
 import { defaultStageRunners } from './stage-runners.js';
+import { uncommittedSources } from './uncommitted.js';
 import { isStage, STAGES, type Stage } from './stages.js';
 import { createIncidentStore } from '../incidents/create-incident-store.js';
 import type { IncidentStore } from '../incidents/store.js';
@@ -297,18 +298,14 @@ function parseStages(list: string): RunStage[] {
 
 /** A deploy applies HEAD: uncommitted migrations or sources would ship without being in any commit. */
 async function refuseUncommitted(git: GitRunner, root: string, selected: readonly Stage[]): Promise<void> {
-  const dirty: string[] = [];
-  if (selected.includes('database'))
-    dirty.push(
-      ...(await git(['status', '--porcelain', '--untracked-files=all', '--', 'supabase/migrations/']))
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => l.slice(3)),
-    );
-  if (selected.includes('functions')) dirty.push(...(await uncommittedFunctionsSources(git, root)));
+  const dirty = await uncommittedSources(
+    git,
+    root,
+    DEPLOY_STAGES.filter((s) => selected.includes(s)),
+  );
   if (dirty.length)
     throw new Error(
-      `uncommitted changes to what the deploy ships (${[...new Set(dirty)].join(', ')}): commit or stash them; a deploy applies HEAD`,
+      `uncommitted changes to what the deploy ships (${dirty.join(', ')}): commit or stash them; a deploy applies HEAD`,
     );
 }
 

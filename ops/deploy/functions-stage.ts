@@ -26,8 +26,6 @@ import {
   type FunctionsReleaseStore,
 } from './functions-releases.js';
 import { functionsTransportFor, type FunctionsTransport } from './functions-transport.js';
-import { esbuildBundleInputs, type BundleInputsOf } from './plan-bundles.js';
-import type { GitRunner } from './git.js';
 
 /** What `npm run build:functions` prints (functions/package-zip.ts FunctionsPackage), the part used here. */
 export interface BuiltFunctionsPackage {
@@ -224,26 +222,6 @@ export function functionsReleaseStoreFor(target: OpsTarget, root: string): Funct
     return blobFunctionsReleaseStore({ serviceClient, prefix: backup.prefix });
   }
   return localFunctionsReleaseStore(join(root, '.ops', 'deploy', target.name, 'releases', 'functions'));
-}
-
-/**
- * The uncommitted files among what the package is built from (functions/ and every repository
- * file the bundle pulls in): a deploy ships HEAD, and the build reads the work tree.
- */
-export async function uncommittedFunctionsSources(
-  git: GitRunner,
-  root: string,
-  inputsOf: BundleInputsOf = esbuildBundleInputs,
-): Promise<string[]> {
-  const { files } = await inputsOf(root, 'functions/src/index.ts');
-  const paths = ['functions/', ...files.filter((f) => !f.startsWith('functions/'))];
-  const out = await git(['status', '--porcelain', '--untracked-files=all', '--', ...paths]);
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.slice(3))
-    .filter((p) => !/\.test\.ts$/.test(p))
-    .sort();
 }
 
 /** How a stage's result is closed: summary and error redacted, timed, logged; a thrown error as its first line. */

@@ -134,7 +134,7 @@ async function run(options: VmStageOptions, mode: 'deploy' | 'rollback'): Promis
       if (!bundle) {
         const t = Date.now();
         log('building the bridge bundle');
-        bundle = await bundleBridge(join(work, 'bundle'));
+        bundle = await bundleBridge(join(work, 'bundle'), join(root, 'bridge'));
         result.timings.bundleMs = Date.now() - t;
       }
       Object.assign(vars, { bridge_release: options.commit, bridge_bundle: resolve(bundle) });
