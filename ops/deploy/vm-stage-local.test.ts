@@ -86,4 +86,4 @@ test('deploys a new bridge release into the sandbox while a device publishes: ev
   const again = await runVmStage({ target, commit: 'test-head' });
   expect(again).toMatchObject({ status: 'success', changed: 0 });
   expect(platform.bridge.starts).toBe(startsBefore + 1);
-}, 85_000);
+}, 240_000);

@@ -57,4 +57,4 @@ test('new releases restart the bridge on the same journal; rollback switches bac
   expect(none.status).toBe('failure');
   expect(none.output).toContain('no previous release to roll back to');
   expect(await readlink(join(vm.bridgeRoot, 'current'))).toBe('releases/bbb222');
-}, 85_000);
+}, 240_000);

@@ -82,7 +82,7 @@ test('first install over SSH, a second run changes nothing, --check --diff chang
   await expect(lstat(join(vm.bridgeRoot, 'releases', 'bbb222'))).rejects.toThrow(/ENOENT/);
   expect(await readFile(journalMarker, 'utf8')).toBe('kept');
   expect(await vm.readPid()).toBe(pid1);
-}, 80_000);
+}, 240_000);
 
 test('a known_hosts secret without the pinned key is refused before Ansible runs', async () => {
   const result = await runVmStage({
