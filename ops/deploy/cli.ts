@@ -24,12 +24,10 @@ import { SMOKE_CADENCE, SMOKE_DEFAULTS } from './smoke.js';
 import { DEPLOY_STAGES } from './deployables.js';
 import { defaultStageRunners } from './stage-runners.js';
 import { uncommittedSources } from './uncommitted.js';
-import { isStage, STAGES, type Stage } from './stages.js';
+import { isStage, SELECTABLE_STAGES, STAGES, type Stage } from './stages.js';
 import { createIncidentStore } from '../incidents/create-incident-store.js';
 import type { IncidentStore } from '../incidents/store.js';
 
-/** What --stages may name: the stages that deploy, and smoke. Preflight and rollback come with them. */
-export const SELECTABLE_STAGES = ['database', 'functions', 'vm', 'smoke'] as const satisfies readonly Stage[];
 const INCIDENT_MODES = ['github', 'local', 'off'] as const;
 type IncidentMode = (typeof INCIDENT_MODES)[number];
 

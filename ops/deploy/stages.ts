@@ -9,3 +9,6 @@ export type Stage = (typeof STAGES)[number];
 export function isStage(value: string): value is Stage {
   return (STAGES as readonly string[]).includes(value);
 }
+
+/** What `--stages` may name: the stages that deploy, and smoke. Preflight and rollback come with them. */
+export const SELECTABLE_STAGES = ['database', 'functions', 'vm', 'smoke'] as const satisfies readonly Stage[];

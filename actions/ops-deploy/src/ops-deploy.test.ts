@@ -117,9 +117,11 @@ describe('readDeployInputs and deployArgv', () => {
     ]);
   });
 
-  it('offers every stage but the plan, from the one stage list', () => {
+  it('offers the stages ops deploy --stages takes, from the one stage list', () => {
     expect(STAGE_INPUTS).toEqual(expect.arrayContaining(['database', 'functions', 'vm', 'smoke']));
     expect(STAGE_INPUTS).not.toContain('plan');
+    expect(STAGE_INPUTS).not.toContain('preflight');
+    expect(STAGE_INPUTS).not.toContain('rollback');
   });
 
   it('names every bad input at once', () => {

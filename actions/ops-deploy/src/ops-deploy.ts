@@ -14,10 +14,10 @@ import { runOpsCli, tailLines, type RunCli } from '../../shared/src/run-ops-cli.
 import { loadEnvironmentConfig } from '../../../ops/config/environment-config.js';
 import { renderRunMarkdown } from '../../../ops/deploy/run-report.js';
 import type { DeployRun } from '../../../ops/deploy/run.js';
-import { STAGES } from '../../../ops/deploy/stages.js';
+import { SELECTABLE_STAGES } from '../../../ops/deploy/stages.js';
 
-/** What --stages may name: every stage but the plan, which always runs first. */
-export const STAGE_INPUTS = STAGES.filter((s) => s !== 'plan');
+/** What the `stages` input may name: what `ops deploy --stages` takes (preflight and rollback come with them). */
+export const STAGE_INPUTS: readonly string[] = SELECTABLE_STAGES;
 
 /**
  * Packages the deploy loads at run time from the checkout's node_modules rather than the bundle:
