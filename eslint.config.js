@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 // Functions -> ops is one way and fenced: the Functions app may use the ops engine, the checks its
@@ -71,6 +72,16 @@ const opsFence = [
     message: 'ops must not import the Functions app: shared types live in common/.',
   },
 ];
+// The dashboard runs in tenants' browsers: it holds only the anon key and reaches data only through
+// supabase-js. No Node built-ins, no database driver, nothing of test/ or scripts/.
+const dashboardFence = [
+  ...productionFence,
+  { regex: '^node:', message: 'The dashboard runs in the browser: no Node built-ins.' },
+  {
+    group: ['pg', 'pg-*', 'jose', 'ssh2', '@azure/*', '@actions/*'],
+    message: 'The dashboard reads only through supabase-js as the signed-in user (docs/dashboard.md).',
+  },
+];
 // Flat config: a later block's options for a rule replace an earlier block's for the files both
 // match, so each block below lists every pattern that applies to its files.
 const fence = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
@@ -93,6 +104,12 @@ export default tseslint.config(
   { files: ['functions/**/*.ts'], ignores: TESTS, rules: fence([...functionsFence, ...productionFence]) },
   { files: ['ops/**/*.test.ts'], rules: fence(opsFence) },
   { files: ['ops/**/*.ts'], ignores: TESTS, rules: fence([...opsFence, ...productionFence]) },
+  {
+    files: ['dashboard/src/**/*.{ts,tsx}'],
+    ignores: TESTS,
+    languageOptions: { globals: globals.browser },
+    rules: { ...fence(dashboardFence), 'no-restricted-syntax': ['error', dynamicImportFence] },
+  },
   {
     files: ['**/*.cjs'],
     languageOptions: {

@@ -31,6 +31,8 @@ export interface LocalUser {
   userId: string;
   role: 'owner' | 'admin' | 'viewer';
   jwt: string;
+  /** The password to sign in with (the local Supabase stand-in); random per run. */
+  password?: string;
 }
 
 /** Who runs a sandbox: written to its env file and, as a comment, on its database. */
@@ -96,6 +98,10 @@ export interface LocalEnv {
   vm?: { root: string; bridgePidFile: string; bridgeSettings: Record<string, string> };
   users: LocalUser[];
   auth: { jwtSecret: string };
+  /** The LOCAL stand-in of Supabase's Auth and data API (scripts/sandbox/supabase-standin.ts): what the dashboard talks to. */
+  supabase?: { url: string; anonKey: string };
+  /** The tenant dashboard, built and served by `npm run dev` (sign in with a user's email and password). */
+  dashboard?: { url: string };
   webhook: { url: string };
   /** The ops uptime probe's broker user: MQTT round trips on its own topic (common/topics.ts). */
   uptimeProbe: { username: string; password: string; topic: string };

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     mqttUrl: process.env.MQTT_URL,
     log,
     embedded: process.env.SANDBOX_EMBEDDED === '1',
+    dashboard: true,
   });
   const simulator = await startSimulator({
     url: platform.env.mqtt.deviceUrl,
@@ -29,6 +30,9 @@ async function main(): Promise<void> {
     mqttOptions: { protocolVersion: platform.broker.protocolVersion, ca: platform.env.mqtt.ca },
   });
   log(`running: services database=${platform.env.services.database} broker=${platform.env.services.broker}`);
+  if (platform.env.dashboard) log(`dashboard ${platform.env.dashboard.url}: sign in as one of these users`);
+  for (const u of platform.env.users)
+    log(`user ${u.email} (${u.role} of ${u.tenant}), password ${u.password ?? '(none)'}`);
   log(
     `MQTT devices ${platform.env.mqtt.deviceUrl}, services ${platform.env.mqtt.url}, ingest ${platform.env.ingest.url}, details in ${LOCAL_ENV_PATH}; Ctrl-C stops`,
   );

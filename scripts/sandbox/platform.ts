@@ -29,6 +29,9 @@ import { provideBroker, type SandboxBroker } from './broker.js';
 import { provideDatabase, type SandboxDatabase } from './database.js';
 import { startSandboxFunctions, type SandboxFunctionsHost } from './functions-deploy.js';
 import { seedSandbox, type SeedResult } from './seed.js';
+import { startSupabaseStandin } from './supabase-standin.js';
+import { serveDist } from './dashboard-server.js';
+import { buildDashboard } from '../lib/build-dashboard.js';
 import { lockStateDir } from './state-lock.js';
 
 export interface PlatformOptions {
@@ -47,6 +50,8 @@ export interface PlatformOptions {
   probeTickMs?: number;
   /** Use the embedded fallbacks (PGlite, aedes) even where PostgreSQL / Mosquitto are installed. */
   embedded?: boolean;
+  /** Build the dashboard and serve it against the Supabase stand-in (npm run dev). */
+  dashboard?: boolean;
   /** Admin URL of the local PostgreSQL the run's database is created on (tests). */
   databaseAdminUrl?: string;
 }
@@ -125,6 +130,23 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     log(
       `seed: ${seed.tenants.length} tenants, ${seed.devices.length} devices + probe, ${seed.users.length} users`,
     );
+
+    // Supabase's Auth and data API cannot run here: the local stand-in, RLS enforced by Postgres.
+    const supabase = await startSupabaseStandin({ pool, jwtSecret });
+    onStop('supabase stand-in', () => supabase.close());
+    log(`supabase (local stand-in): ${supabase.url}`);
+    let dashboardUrl: string | undefined;
+    if (options.dashboard) {
+      const distDir = join(dir, 'dashboard');
+      log('dashboard: building (vite)');
+      await buildDashboard(distDir);
+      const server = await serveDist(distDir, {
+        supabaseUrl: supabase.url,
+        supabaseAnonKey: supabase.anonKey,
+      });
+      onStop('dashboard', () => server.close());
+      dashboardUrl = server.url;
+    }
 
     const broker = await provideBroker({
       url: options.mqttUrl,
@@ -272,6 +294,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       users: seed.users,
       auth: { jwtSecret },
       webhook: { url: webhook.url },
+      supabase: { url: supabase.url, anonKey: supabase.anonKey },
+      ...(dashboardUrl ? { dashboard: { url: dashboardUrl } } : {}),
       uptimeProbe: { ...seed.service.uptime, topic: probeTopic(seed.service.uptime.username) },
     };
     await writeLocalEnv(env, envPath);

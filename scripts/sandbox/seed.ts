@@ -1,13 +1,14 @@
 /**
  * The sandbox's data: two tenants on different plans with several devices each, an internal tenant
  * holding the ops probe device, alert rules, and dashboard users with JWTs from the auth stand-in.
- * Device passwords are random per run; only their Mosquitto hashes reach the database.
+ * Device and user passwords are random per run; only their hashes reach the database.
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { BrokerIdentity } from '../../broker/acl.js';
 import { hashPassword } from '../../broker/password-hash.js';
 import { createAuthUser, issueJwt } from '../../test/support/auth-standin.js';
+import { setAuthUserPassword } from './supabase-standin/passwords.js';
 import type { LocalDevice, LocalUser } from '../../common/local-env.js';
 import {
   createDevice,
@@ -157,7 +158,10 @@ export async function seedSandbox(
       role,
     ]);
     const jwt = await issueJwt({ userId, email, expiresInSeconds: 7 * 86_400 }, options.jwtSecret);
-    users.push({ tenant: tenant.slug, email, userId, role, jwt });
+    // Signs in through the local Supabase stand-in; only its scrypt hash reaches the database.
+    const password = secret();
+    await setAuthUserPassword(pool, userId, password);
+    users.push({ tenant: tenant.slug, email, userId, role, jwt, password });
   }
 
   const service = {

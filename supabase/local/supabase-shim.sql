@@ -86,3 +86,32 @@ begin
   end if;
 end
 $$;
+
+-- For the local Supabase stand-in's Auth endpoints (scripts/sandbox/supabase-standin.ts):
+-- passwords (hashed; the stand-in uses scrypt where GoTrue uses bcrypt), sessions and rotating
+-- refresh tokens, in the tables and columns Supabase Auth has. Nothing here is granted to the API
+-- roles: only the stand-in's own connection reads them, as only GoTrue does on Supabase.
+alter table auth.users add column if not exists encrypted_password text;
+alter table auth.users add column if not exists last_sign_in_at timestamptz;
+alter table auth.users add column if not exists updated_at timestamptz;
+
+create table if not exists auth.sessions (
+  id uuid primary key,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create index if not exists sessions_user_id_idx on auth.sessions (user_id);
+
+-- `token` holds the SHA-256 (hex) of the refresh token, not the token itself as GoTrue stores it.
+create table if not exists auth.refresh_tokens (
+  id bigserial primary key,
+  token text not null unique,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  session_id uuid not null references auth.sessions (id) on delete cascade,
+  revoked boolean not null default false,
+  parent text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create index if not exists refresh_tokens_session_id_idx on auth.refresh_tokens (session_id);

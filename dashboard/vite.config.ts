@@ -1,0 +1,37 @@
+/**
+ * The tenant dashboard's build (npm run build:dashboard): a static SPA in dashboard/dist for
+ * Cloudflare Pages. Configuration at build time only: VITE_SUPABASE_URL and VITE_SUPABASE_ANON_KEY
+ * (only VITE_* variables reach the bundle; the build refuses a key that is not the anon key). Built
+ * without them, the app reads config.json next to index.html at start (the local sandbox writes it).
+ */
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type UserConfig } from 'vite';
+import { configProblem } from './src/lib/anon-key.js';
+
+const root = dirname(fileURLToPath(import.meta.url));
+
+export default defineConfig((): UserConfig => {
+  const supabaseUrl = process.env.VITE_SUPABASE_URL;
+  const supabaseAnonKey = process.env.VITE_SUPABASE_ANON_KEY;
+  if (supabaseUrl || supabaseAnonKey) {
+    const problem = configProblem({ supabaseUrl, supabaseAnonKey });
+    if (problem) {
+      throw new Error(`dashboard build: VITE_SUPABASE_URL / VITE_SUPABASE_ANON_KEY: ${problem}`);
+    }
+  }
+  return {
+    root,
+    base: './',
+    envPrefix: 'VITE_SUPABASE_',
+    oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+    build: {
+      outDir: 'dist',
+      emptyOutDir: true,
+      target: 'es2022',
+      // dist/.vite/manifest.json: the bundle-budget test follows the entry's static imports in it.
+      manifest: true,
+      sourcemap: false,
+    },
+  };
+});
