@@ -4,12 +4,42 @@
  * (only VITE_* variables reach the bundle; the build refuses a key that is not the anon key). Built
  * without them, the app reads config.json next to index.html at start (the local sandbox writes it).
  */
-import { dirname } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type UserConfig } from 'vite';
+import { defineConfig, type Plugin, type UserConfig } from 'vite';
 import { configProblem } from './src/lib/anon-key.js';
 
 const root = dirname(fileURLToPath(import.meta.url));
+
+/** What public/_headers holds where the Supabase origin goes. */
+const SUPABASE_ORIGIN = '__SUPABASE_ORIGIN__';
+
+/**
+ * The Pages headers for one environment: public/_headers with the Supabase URL's origin in
+ * connect-src. Without a URL (a config.json build, the local sandbox) connect-src stays 'self'.
+ */
+export function renderHeaders(template: string, supabaseUrl: string | undefined): string {
+  if (!template.includes(SUPABASE_ORIGIN)) throw new Error(`_headers has no ${SUPABASE_ORIGIN}`);
+  const origin = supabaseUrl ? new URL(supabaseUrl).origin : '';
+  return template.split(` ${SUPABASE_ORIGIN}`).join(origin ? ` ${origin}` : '');
+}
+
+/** Rewrites the _headers Vite copied from public/ into the output directory, after the build. */
+function pagesHeaders(supabaseUrl: string | undefined): Plugin {
+  let outDir = '';
+  return {
+    name: 'pages-headers',
+    apply: 'build',
+    configResolved(config) {
+      outDir = resolve(config.root, config.build.outDir);
+    },
+    async closeBundle() {
+      const file = join(outDir, '_headers');
+      await writeFile(file, renderHeaders(await readFile(file, 'utf8'), supabaseUrl));
+    },
+  };
+}
 
 export default defineConfig((): UserConfig => {
   const supabaseUrl = process.env.VITE_SUPABASE_URL;
@@ -24,6 +54,7 @@ export default defineConfig((): UserConfig => {
     root,
     base: './',
     envPrefix: 'VITE_SUPABASE_',
+    plugins: [pagesHeaders(supabaseUrl)],
     oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
     build: {
       outDir: 'dist',

@@ -1,9 +1,9 @@
 /**
  * The built dashboard in headless Chromium (Debian's, driven by playwright-core) against the local
- * Supabase stand-in on a migrated, seeded database: sign in, the tenant's devices and only those,
- * a value committed to the database appears without a reload, a viewer's acknowledgement is
- * refused with a clear message and an owner's is recorded, sign-out. Screenshots go to
- * reports/dashboard-screens/.
+ * Supabase stand-in on a migrated, seeded database: a viewer's acknowledgement is refused with a
+ * clear message and nothing is recorded; an Indonesian browser gets Indonesian. Screenshots go to
+ * reports/dashboard-screens/. The rest (sign-in, live values over MQTT, chart, alerts, usage,
+ * maintenance, tenant isolation, sign-out) runs against the whole sandbox in browser-sandbox.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -34,16 +34,6 @@ const jwtSecret = randomBytes(32).toString('base64url');
 
 const user = (email: string) => seed.users.find((u) => u.email === email)!;
 const tenantId = (slug: string) => seed.tenants.find((t) => t.slug === slug)!.id;
-
-async function setLatest(deviceKey: string, metrics: Record<string, unknown>): Promise<void> {
-  const device = seed.devices.find((d) => d.deviceId === deviceKey)!;
-  await pool.query(
-    `insert into public.device_latest (device_id, tenant_id, ts, metrics) values ($1, $2, now(), $3)
-       on conflict (device_id) do update set ts = excluded.ts, metrics = excluded.metrics, updated_at = now()`,
-    [device.dbId, device.tenantId, JSON.stringify(metrics)],
-  );
-  await pool.query(`update public.devices set last_seen = now() where id = $1`, [device.dbId]);
-}
 
 async function signIn(page: Page, email: string): Promise<void> {
   await page.goto(site.url);
@@ -88,39 +78,7 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-test('an owner signs in, sees only their tenant’s devices, a new value live, and signs out', async () => {
-  await setLatest('acme-sensor-1', { temperature: 21.5, humidity: 40 });
-  await setLatest('globex-sensor-1', { humidity: 70 });
-  const context = await browser.newContext({ locale: 'en-US' });
-  const page = await context.newPage();
-  const started = Date.now();
-  await signIn(page, 'owner@acme.test');
-  const rows = page.locator('tr[data-device-key]');
-  await rows.first().waitFor({ timeout: WAIT_MS });
-  console.log(`dashboard: signed in and device list shown ${Date.now() - started} ms after navigation`);
-  expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-device-key')))).toEqual([
-    'acme-sensor-1',
-    'acme-sensor-2',
-    'acme-sensor-3',
-  ]);
-  const sensor1 = page.locator('tr[data-device-key="acme-sensor-1"]');
-  await expect(sensor1.locator('.badge').textContent()).resolves.toBe('online');
-  await expect(sensor1.locator('[data-metric="temperature"] b').textContent()).resolves.toBe('21.5');
-  expect(await page.content()).not.toContain('globex');
-  await page.screenshot({ path: join(SCREENS, 'devices.png'), fullPage: true });
-
-  // A value committed now reaches the open page without a reload (polling every 3 s).
-  const committed = Date.now();
-  await setLatest('acme-sensor-1', { temperature: 37.25, humidity: 41 });
-  await sensor1.locator('[data-metric="temperature"] b', { hasText: '37.25' }).waitFor({ timeout: WAIT_MS });
-  console.log(`dashboard: committed value on screen after ${Date.now() - committed} ms`);
-
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: WAIT_MS });
-  await context.close();
-});
-
-test('a viewer cannot acknowledge (told why); an owner can, and it is recorded', async () => {
+test('a viewer cannot acknowledge: told why, and nothing is recorded', async () => {
   const device = seed.devices.find((d) => d.deviceId === 'acme-sensor-2')!;
   const rule = await pool.query<{ id: string }>(
     `select id from public.alert_rules where tenant_id = $1 limit 1`,
@@ -147,22 +105,6 @@ test('a viewer cannot acknowledge (told why); an owner can, and it is recorded',
   await viewer.close();
   const untouched = await pool.query(`select acknowledged_at from public.alerts where id = $1`, [alertId]);
   expect(untouched.rows[0].acknowledged_at).toBeNull();
-
-  const owner = await browser.newContext({ locale: 'en-US' });
-  const opage = await owner.newPage();
-  await signIn(opage, 'owner@acme.test');
-  await opage.getByRole('link', { name: 'Alerts' }).click();
-  await opage.locator(`[data-alert-id="${alertId}"]`).getByRole('button', { name: 'Acknowledge' }).click();
-  // Acknowledged alerts leave the Open tab.
-  await opage.locator(`[data-alert-id="${alertId}"]`).waitFor({ state: 'detached', timeout: WAIT_MS });
-  const recorded = await pool.query(`select acknowledged_by from public.alerts where id = $1`, [alertId]);
-  expect(recorded.rows[0].acknowledged_by).toBe(user('owner@acme.test').userId);
-  await opage.getByRole('tab', { name: 'Acknowledged' }).click();
-  await opage
-    .locator(`[data-alert-id="${alertId}"]`, { hasText: 'Acknowledged by owner@acme.test' })
-    .waitFor({ timeout: WAIT_MS });
-  await opage.screenshot({ path: join(SCREENS, 'alerts-acknowledged.png'), fullPage: true });
-  await owner.close();
 });
 
 test('Indonesian browsers get the Indonesian dashboard', async () => {

@@ -23,6 +23,7 @@ import { ALERT_DELIVERY_TITLE, alertDeliveryCheck, DEFAULT_ALERT_DELIVERY } from
 import { BRIDGE_BACKLOG_TITLE, bridgeBacklogCheck } from './bridge-backlog.js';
 import { BROKER_UPTIME_TITLE, brokerUptimeCheck } from './broker-uptime.js';
 import { DEAD_LETTERS_TITLE, deadLettersCheck } from './dead-letters.js';
+import { DASHBOARD_LIVE_TITLE, dashboardLiveCheck, dashboardLiveTarget } from './dashboard-live.js';
 import { ENDPOINTS_TITLE, endpointCheck } from './endpoints.js';
 import { FUNCTION_HEALTH_TITLE, functionHealthCheck } from './function-health.js';
 import { DEFAULT_INGEST_CANARY, INGEST_CANARY_TITLE, ingestCanaryCheck } from './ingest-canary.js';
@@ -324,6 +325,20 @@ export const CHECK_REGISTRY: Record<string, RegisteredCheck> = {
         },
       ),
     ],
+  },
+  'golive.dashboard-live': {
+    title: DASHBOARD_LIVE_TITLE,
+    build: ({ target, shared, thresholds }) => {
+      const t = dashboardLiveTarget(target);
+      return [
+        dashboardLiveCheck(t.browser, () => shared.canary(), {
+          deviceKey: mqttTarget(target).canary().deviceId,
+          url: t.url,
+          noBrowser: t.noBrowser,
+          ...thresholds.pick('signInTimeoutMs', 'timeoutMs', 'warnMs'),
+        }),
+      ];
+    },
   },
   'golive.archive': {
     title: ARCHIVE_STATUS_TITLE,

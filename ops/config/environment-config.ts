@@ -27,6 +27,11 @@ export interface EnvironmentConfig {
   ingest?: { healthUrl: string };
   /** HTTP endpoints that must answer (dashboard, Supabase API). */
   endpoints?: { name: string; url: string; expectStatus: number[] }[];
+  /**
+   * The tenant dashboard for the go-live check golive.dashboard-live: its URL and the variables
+   * holding the e-mail and password of a user of the canary device's tenant (mqtt.canary.tenant).
+   */
+  dashboard?: { url: string; canaryUserEnv: string; canaryPasswordEnv: string };
   tls?: { name: string; host: string; port: number }[];
   azure?: {
     subscriptionId: string;
@@ -57,6 +62,17 @@ export interface EnvironmentConfig {
        * credentials also go into the bridge's settings), the alerts publisher, the probes.
        */
       serviceUsers?: { role: 'bridge' | 'alerts' | 'probe'; usernameEnv: string; passwordEnv: string }[];
+    };
+    /** The dashboard on Cloudflare Pages (ops/deploy/pages-stage.ts); CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID are secrets. */
+    pages?: {
+      /** The Pages project (created once: `wrangler pages project create <name> --production-branch <branch>`). */
+      project: string;
+      /** The project's production branch: the deploy publishes to it. */
+      productionBranch: string;
+      /** The Supabase project URL built into the dashboard (and its CSP's connect-src). */
+      supabaseUrl: string;
+      /** The variable holding the Supabase anon (publishable) key built into the dashboard. */
+      anonKeyEnv: string;
     };
   };
   backup?: {
@@ -139,6 +155,17 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
       additionalProperties: false,
       required: ['healthUrl'],
       properties: { healthUrl: url },
+    },
+    dashboard: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: ['url', 'canaryUserEnv', 'canaryPasswordEnv'],
+      properties: {
+        url: { type: 'string', pattern: '^https?://' },
+        canaryUserEnv: envVar,
+        canaryPasswordEnv: envVar,
+      },
     },
     endpoints: {
       type: 'array',
@@ -245,6 +272,19 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
                 },
               },
             },
+          },
+        },
+        pages: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          required: ['project', 'productionBranch', 'supabaseUrl', 'anonKeyEnv'],
+          properties: {
+            // Cloudflare's rule for project names: lower-case letters, digits and dashes.
+            project: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,57}$' },
+            productionBranch: { type: 'string', minLength: 1 },
+            supabaseUrl: url,
+            anonKeyEnv: envVar,
           },
         },
       },

@@ -72,7 +72,7 @@ test('--json: one JSON object; --output: written to the file', async () => {
 test('local without --from: no deployment records, so everything', async () => {
   const r = await deploy(['--plan']);
   expect(r.code).toBe(0);
-  expect(r.out).toMatch(/^# Deploy plan for local: database, functions, vm\n/);
+  expect(r.out).toMatch(/^# Deploy plan for local: database, functions, vm, pages\n/);
   expect(r.out).toContain('Base: none (local keeps no deployment records; give --from <sha>');
 });
 
@@ -92,7 +92,7 @@ describe('prod: the base from GitHub Deployments', () => {
   test('the first deploy plans everything', async () => {
     const r = await deploy(['--env', 'prod', '--plan'], github);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^# Deploy plan for prod: database, functions, vm\n/);
+    expect(r.out).toMatch(/^# Deploy plan for prod: database, functions, vm, pages\n/);
     expect(r.out).toContain(
       'Base: none (no successful deployment of prod covers it yet), so everything is planned.',
     );
@@ -142,12 +142,12 @@ test.each([
   ],
   [
     ['--stages', 'preflight,database'],
-    /^ops deploy: --stages preflight: preflight runs with the other stages, not on its own; name some of database, functions, vm, smoke \(see npm run ops -- deploy --help\)\n$/,
+    /^ops deploy: --stages preflight: preflight runs with the other stages, not on its own; name some of database, functions, vm, pages, smoke \(see npm run ops -- deploy --help\)\n$/,
   ],
   [['--stages', 'plan'], /^ops deploy: --stages plan: use --plan \(see npm run ops -- deploy --help\)\n$/],
   [
     ['--stages', 'database,bogus'],
-    /^ops deploy: unknown stage bogus: the stages are plan, preflight, database, functions, vm, smoke, rollback \(see npm run ops -- deploy --help\)\n$/,
+    /^ops deploy: unknown stage bogus: the stages are plan, preflight, database, functions, vm, pages, smoke, rollback \(see npm run ops -- deploy --help\)\n$/,
   ],
   [
     ['--plan', '--allow-destructive', 'x.sql'],
@@ -193,10 +193,14 @@ test('--help: the usage, the stages and what each does', async () => {
   expect(r.out).toMatch(
     /^Usage: npm run ops -- deploy --env NAME \[--plan \| --stages LIST\] \[--allow-destructive FILE\]\.\.\. \[--from SHA\] \[options\]\n/,
   );
-  expect(r.out).toContain('Stages, in order: plan, preflight, database, functions, vm, smoke, rollback.');
+  expect(r.out).toContain(
+    'Stages, in order: plan, preflight, database, functions, vm, pages, smoke, rollback.',
+  );
   expect(r.out).toContain('--from SHA');
-  expect(r.out).toMatch(/--stages LIST +deploy only these stages .*\(default: database,functions,vm,smoke\)/);
-  expect(r.out).toContain('rollback: when the smoke test or the functions or vm stage fails');
+  expect(r.out).toMatch(
+    /--stages LIST +deploy only these stages .*\(default: database,functions,vm,pages,smoke\)/,
+  );
+  expect(r.out).toContain('rollback: when the smoke test or the functions, vm or pages stage fails');
   expect(r.out).toMatch(/--incidents MODE +where a failed deploy's incident goes/);
   expect(r.out).toMatch(/--smoke-attempts N +smoke: at most N runs of the go-live checks \(default: 3\)/);
   expect(r.out).toMatch(/--smoke-interval SECONDS +smoke: the wait between two attempts \(default: 10\)/);

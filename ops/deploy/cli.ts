@@ -55,8 +55,10 @@ export const DEPLOY_SPEC: CommandSpec = {
     'configuration and the bridge release, after a --check --diff run.',
     `smoke: the ${SMOKE_CADENCE} cadence against the environment (incidents off), up to --smoke-attempts`,
     'runs --smoke-interval seconds apart; checks failing before the deploy are not held against it.',
-    'rollback: when the smoke test or the functions or vm stage fails, those two go back to their',
-    'previous releases, the smoke test runs again and an incident (deploy/<env>) carries the report.',
+    'pages: the dashboard built for the environment and deployed with wrangler pages deploy.',
+    'rollback: when the smoke test or the functions, vm or pages stage fails, what this deploy changed',
+    'of those goes back to its previous release, the smoke test runs again and an incident',
+    '(deploy/<env>) carries the report.',
   ],
   options: {
     env: {

@@ -12,7 +12,7 @@
 import type { Stage } from './stages.js';
 
 /** The stages that deploy something; the others (plan, preflight, smoke, rollback) act around them. */
-export const DEPLOY_STAGES = ['database', 'functions', 'vm'] as const satisfies readonly Stage[];
+export const DEPLOY_STAGES = ['database', 'functions', 'vm', 'pages'] as const satisfies readonly Stage[];
 export type DeployStage = (typeof DEPLOY_STAGES)[number];
 
 export interface Deployable {
@@ -51,6 +51,23 @@ export const DEPLOYABLES: readonly Deployable[] = [
     paths: ['ansible/**', 'broker/**', 'bridge/**'],
     bundles: ['bridge/main.ts'],
     rolledBack: 'the previous bridge release',
+  },
+  {
+    stage: 'pages',
+    what: 'the dashboard on Cloudflare Pages (wrangler pages deploy)',
+    // Paths only: every source the bundle uses is under dashboard/ (ops/ and common/ are fenced
+    // off from it), and plan-bundles.ts's esbuild reader cannot read this entry (its CSS imports
+    // need an output path). So a package-lock.json change alone does not redeploy the dashboard.
+    // dashboard/test/ is not deployed.
+    paths: [
+      'dashboard/src/**',
+      'dashboard/public/**',
+      'dashboard/index.html',
+      'dashboard/vite.config.ts',
+      'dashboard/tsconfig.json',
+    ],
+    bundles: [],
+    rolledBack: 'the previous Pages production deployment',
   },
 ];
 

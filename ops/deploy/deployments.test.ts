@@ -51,9 +51,9 @@ test('the newest successful deployment is the base; a failed or unfinished later
     id: good.id,
     sha: sha('a'),
     createdAt: good.created_at,
-    deployables: ['database', 'functions', 'vm'],
+    deployables: ['database', 'functions', 'vm', 'pages'],
   };
-  expect(found).toEqual({ database: expected, functions: expected, vm: expected });
+  expect(found).toEqual({ database: expected, functions: expected, vm: expected, pages: expected });
   const listed = standin.requests.filter((r) => r.operationId === 'repos/list-deployments');
   expect(listed.map((r) => r.query)).toEqual([{ environment: 'prod', per_page: '100' }]);
 });

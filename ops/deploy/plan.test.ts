@@ -138,7 +138,7 @@ test('no base (a first deploy) plans everything, and says why', async () => {
     root: repo.dir,
     bases: basesAt(null, 'none', 'no successful deployment of prod covers it yet'),
   });
-  expect(plan.deploys).toEqual(['database', 'functions', 'vm']);
+  expect(plan.deploys).toEqual(['database', 'functions', 'vm', 'pages']);
   expect(plan.stages.find((s) => s.stage === 'database')!.reason).toBe(
     'no base: all of database migrations (supabase db push, forward only)',
   );

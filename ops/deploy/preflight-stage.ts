@@ -22,12 +22,13 @@ import {
   type OpsTarget,
 } from '../config/ops-target.js';
 import type { RunbookConfig } from '../config/runbook-config.js';
+import { CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN } from './pages-stage.js';
 import { SMOKE_CADENCE, type HealthBefore } from './smoke.js';
 
 export type { HealthBefore } from './smoke.js';
 
 /** The stages a preflight looks ahead to: those the plan runs, and smoke when asked. */
-export type PreflightStage = 'database' | 'functions' | 'vm' | 'smoke';
+export type PreflightStage = 'database' | 'functions' | 'vm' | 'pages' | 'smoke';
 
 export interface Reachability {
   stage: PreflightStage;
@@ -106,6 +107,20 @@ export function exerciseStages(
     }
     // Read so that a placeholder host is named (the recording exercise sees settings read).
     void ssh.host;
+  }
+  if (stages.includes('pages') && !target.local) {
+    // What pages-stage.ts reads: wrangler's token and account, the anon key built into the dashboard.
+    const pages = required(
+      target,
+      'deploy.pages (the Cloudflare Pages project)',
+      target.config.deploy?.pages,
+    );
+    target.secrets.read(CLOUDFLARE_API_TOKEN);
+    target.secrets.read(CLOUDFLARE_ACCOUNT_ID);
+    target.secrets.read(pages.anonKeyEnv);
+    // Read so that a placeholder project or Supabase URL is named.
+    void pages.project;
+    void pages.supabaseUrl;
   }
   if (stages.includes('smoke') && runbook) return planCadence(SMOKE_CADENCE, target, runbook).close();
 }

@@ -32,7 +32,7 @@ import type { IncidentStore } from '../incidents/store.js';
 /** What --stages can run: the deploy stages, and the smoke test after them. */
 export type RunStage = DeployStage | 'smoke';
 /** The stages that can be put back; the order a rollback runs them in. */
-const UNDOABLE = ['vm', 'functions'] as const;
+const UNDOABLE = ['pages', 'vm', 'functions'] as const;
 type UndoableStage = (typeof UNDOABLE)[number];
 
 export type StageOutcomeStatus = 'success' | 'skipped' | 'refused' | 'failure';

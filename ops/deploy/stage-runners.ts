@@ -11,6 +11,7 @@ import {
   type FunctionsStageOptions,
   type FunctionsVersion,
 } from './functions-stage.js';
+import { rollbackPages, runPagesStage, shortDeployment, type PagesStageOptions } from './pages-stage.js';
 import type { StageRunner, StageRunResult } from './stage-runner.js';
 import { rollbackVm, runVmStage, type VmStageOptions, type VmStageResult } from './vm-stage.js';
 
@@ -21,6 +22,8 @@ export interface StageRunnerOptions {
   functions?: Partial<Omit<FunctionsStageOptions, 'target' | 'root' | 'commitSha' | 'log'>>;
   /** Tests: the vm stage's bounds. */
   vm?: Partial<Pick<VmStageOptions, 'ansiblePlaybook' | 'timeoutMs' | 'checkOnly'>>;
+  /** Tests: the pages stage's Cloudflare API base and wrangler's bound. */
+  pages?: Partial<Pick<PagesStageOptions, 'apiBaseUrl' | 'timeoutMs' | 'keepWorkDir'>>;
 }
 
 const shortVersion = (v: FunctionsVersion | null) =>
@@ -130,8 +133,64 @@ export function vmStageRunner(options: StageRunnerOptions = {}): StageRunner {
   };
 }
 
+export function pagesStageRunner(options: StageRunnerOptions = {}): StageRunner {
+  // What this run deployed and what production served before: the rollback goes from one to the other.
+  let shipped: string | undefined;
+  let previous: string | undefined;
+  return {
+    async run({ target, root, head, log }) {
+      shipped = previous = undefined;
+      const r = await runPagesStage({ ...options.pages, target, root, commitSha: head, log });
+      previous = r.before?.id;
+      if (r.after) shipped = r.after.id;
+      const details = [
+        r.project
+          ? `Project \`${r.project}\`, branch \`${r.branch}\`: ${shortDeployment(r.before) ?? 'no deployment'} before, ` +
+            `${r.after ? `${shortDeployment(r.after)} at ${r.after.url}` : 'no new deployment'} after.`
+          : '',
+        r.files.length ? `Files: ${r.files.length} (${r.files.join(', ')}).` : '',
+        r.status !== 'skipped'
+          ? `Timings: build ${r.timings.buildMs} ms, wrangler ${r.timings.deployMs} ms.`
+          : '',
+        r.error ? `\`\`\`text\n${r.error}\n\`\`\`` : '',
+      ];
+      return {
+        status: r.status,
+        summary: r.summary,
+        ms: r.ms,
+        versions: { before: shortDeployment(r.before), after: shortDeployment(r.after) },
+        // A deployment made is a change production may serve, even when its checks then failed.
+        changed: r.after !== null,
+        details: details.filter(Boolean).join('\n\n'),
+        raw: { ...r, output: undefined },
+      };
+    },
+    async rollback({ target, log }) {
+      const r = await rollbackPages({
+        target,
+        log,
+        apiBaseUrl: options.pages?.apiBaseUrl,
+        shipped,
+        previous,
+      });
+      return {
+        status: r.status,
+        summary: r.summary,
+        ms: r.ms,
+        versions: { before: shortDeployment(r.before), after: shortDeployment(r.after) },
+        changed: r.status === 'success',
+        raw: r,
+      };
+    },
+  };
+}
+
 export function defaultStageRunners(
   options: StageRunnerOptions = {},
-): Partial<Record<'functions' | 'vm', StageRunner>> {
-  return { functions: functionsStageRunner(options), vm: vmStageRunner(options) };
+): Partial<Record<'functions' | 'vm' | 'pages', StageRunner>> {
+  return {
+    functions: functionsStageRunner(options),
+    vm: vmStageRunner(options),
+    pages: pagesStageRunner(options),
+  };
 }

@@ -3,7 +3,16 @@
  * stages' modules, the CLI and the action, so adding a stage (the dashboard's Pages step, the VM's
  * base roles) is one entry here plus its module, not a rewrite.
  */
-export const STAGES = ['plan', 'preflight', 'database', 'functions', 'vm', 'smoke', 'rollback'] as const;
+export const STAGES = [
+  'plan',
+  'preflight',
+  'database',
+  'functions',
+  'vm',
+  'pages',
+  'smoke',
+  'rollback',
+] as const;
 export type Stage = (typeof STAGES)[number];
 
 export function isStage(value: string): value is Stage {
@@ -11,4 +20,10 @@ export function isStage(value: string): value is Stage {
 }
 
 /** What `--stages` may name: the stages that deploy, and smoke. Preflight and rollback come with them. */
-export const SELECTABLE_STAGES = ['database', 'functions', 'vm', 'smoke'] as const satisfies readonly Stage[];
+export const SELECTABLE_STAGES = [
+  'database',
+  'functions',
+  'vm',
+  'pages',
+  'smoke',
+] as const satisfies readonly Stage[];

@@ -32,9 +32,6 @@ export async function buildDashboard(outDir: string, env: Record<string, string>
       '--emptyOutDir',
       '--logLevel',
       'warn',
-      // Vite 8 refuses a second build of the same project at once; each caller builds into its
-      // own directory (two sandboxes, parallel tests), so they do not share output.
-      '--bypass-lock',
     ],
     { cwd: ROOT, env: { ...base, ...env }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
   );

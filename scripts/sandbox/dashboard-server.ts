@@ -1,7 +1,8 @@
 /**
  * Serves a built dashboard on 127.0.0.1 as Cloudflare Pages would (files, SPA fallback to
  * index.html), plus config.json from memory: how the local sandbox (`npm run dev`) and the browser
- * tests point a prebuilt dist at the sandbox's Supabase stand-in. Never part of the app.
+ * tests point a prebuilt dist at the sandbox's Supabase stand-in. Never part of the app. With
+ * `pagesHeaders`, dist/_headers applies as on Pages (the CSP tests).
  */
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -22,11 +23,42 @@ export interface DistServer {
   close(): Promise<void>;
 }
 
-export async function serveDist(distDir: string, config?: DashboardConfig): Promise<DistServer> {
+export interface ServeOptions {
+  /** Apply dist/_headers as Cloudflare Pages does (path patterns with `*`), to every response. */
+  pagesHeaders?: boolean;
+}
+
+/** Cloudflare Pages' _headers: a URL pattern line, then indented `Name: value` lines; # comments. */
+export function parsePagesHeaders(text: string): { pattern: RegExp; headers: [string, string][] }[] {
+  const rules: { pattern: RegExp; headers: [string, string][] }[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim() || line.trim().startsWith('#')) continue;
+    if (!/^\s/.test(line)) {
+      const source = line
+        .trim()
+        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*');
+      rules.push({ pattern: new RegExp(`^${source}$`), headers: [] });
+    } else {
+      const at = line.indexOf(':');
+      rules.at(-1)?.headers.push([line.slice(0, at).trim(), line.slice(at + 1).trim()]);
+    }
+  }
+  return rules;
+}
+
+export async function serveDist(
+  distDir: string,
+  config?: DashboardConfig,
+  options: ServeOptions = {},
+): Promise<DistServer> {
   const root = normalize(distDir + sep);
+  const rules = options.pagesHeaders ? parsePagesHeaders(await readFile(join(root, '_headers'), 'utf8')) : [];
   const server = createServer((req, res) => {
     void (async () => {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      for (const rule of rules)
+        if (rule.pattern.test(path)) for (const [name, value] of rule.headers) res.setHeader(name, value);
       if (path === '/config.json' && config) {
         res.writeHead(200, { 'content-type': TYPES['.json']!, 'cache-control': 'no-store' });
         res.end(JSON.stringify(config));

@@ -149,6 +149,8 @@ export async function seedSandbox(
     [acme, 'owner@acme.test', 'owner'],
     [acme, 'viewer@acme.test', 'viewer'],
     [globex, 'owner@globex.test', 'owner'],
+    // The ops canary's tenant: the go-live check golive.dashboard-live signs in as this user.
+    [probeTenant, 'canary@ops.test', 'viewer'],
   ];
   for (const [tenant, email, role] of members) {
     const { id: userId } = await createAuthUser(pool, { email });

@@ -20,7 +20,8 @@ export interface TestSandbox {
 
 export async function startTestSandbox(
   label: string,
-  options: { embedded?: boolean; alertsTickMs?: number } = {},
+  /** dashboard: build the dashboard and serve it against the Supabase stand-in (env.dashboard.url). */
+  options: { embedded?: boolean; alertsTickMs?: number; dashboard?: boolean } = {},
 ): Promise<TestSandbox> {
   const dir = await mkdtemp(join(tmpdir(), `${label}-`));
   const owner = currentOwner('test', dir);
@@ -46,6 +47,7 @@ export async function startTestSandbox(
       log: () => undefined,
       embedded: options.embedded,
       alertsTickMs: options.alertsTickMs,
+      dashboard: options.dashboard,
       databaseAdminUrl: ADMIN_URL,
     });
   } catch (error) {

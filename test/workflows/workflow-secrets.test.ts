@@ -109,9 +109,9 @@ test('deploy.yml passes exactly the secrets the deploy stages read', async () =>
   // one at a time: the placeholder is no connection string, so the database stage's backup store
   // throws after asking for it. What matters is which variables were asked for.
   expect(() => exerciseStages(target, ['database'])).toThrow(/connection string is malformed/);
-  for (const stage of ['functions', 'vm', 'smoke'] as const)
+  for (const stage of ['functions', 'vm', 'pages', 'smoke'] as const)
     await exerciseStages(target, [stage], loadRunbookConfig());
-  const secretsRead = [...read].filter((n) => n.startsWith('OPS_'));
+  const secretsRead = [...read].filter((n) => n.startsWith('OPS_') || n.startsWith('CLOUDFLARE_'));
   expect(secretsRead.filter((n) => !step.env.has(n))).toEqual([]);
   // And nothing more: the restore test's database URL, say, stays out of the deploy.
   expect([...step.env].filter((n) => !read.has(n)).sort()).toEqual([]);

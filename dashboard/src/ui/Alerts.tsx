@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { ApiError, type AlertRow, type AlertState, type Tenant } from '../api.js';
 import { formatNumber, formatTime } from '../lib/format.js';
 import { useApp } from './context.js';
@@ -16,12 +16,19 @@ export function Alerts({ tenant }: { tenant: Tenant }) {
   const [busy, setBusy] = useState<string | null>(null);
   const label = { open: t.alertOpen, acknowledged: t.alertAcknowledged, resolved: t.alertResolved };
 
+  const tab = useRef(state);
+  tab.current = state;
+
   const load = async () => {
+    const wanted = state;
     try {
-      setAlerts(await api.alerts(tenant.id, state));
+      const rows = await api.alerts(tenant.id, wanted);
+      // A read of the tab the user has since left, answering late, must not fill the new tab.
+      if (tab.current !== wanted) return;
+      setAlerts(rows);
       setError(null);
     } catch (e) {
-      setError(describeError(t, e));
+      if (tab.current === wanted) setError(describeError(t, e));
     }
   };
   usePoll(load, [tenant.id, state]);

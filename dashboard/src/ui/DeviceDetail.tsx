@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { DeviceRow } from '../api.js';
 import { csvFileName, seriesCsv, type SeriesPoint } from '../lib/csv.js';
 import { numericMetrics } from '../lib/format.js';
@@ -14,7 +14,16 @@ export function DeviceDetail({ tenantId, deviceId }: { tenantId: string; deviceI
   const [device, setDevice] = useState<DeviceRow | null | undefined>(undefined);
   const [metric, setMetric] = useState<string | null>(null);
   const [range, setRange] = useState<RangeKey>('1h');
-  const [series, setSeries] = useState<{ points: SeriesPoint[]; to: Date } | null>(null);
+  // The points with the metric and range they were read for: after a switch, the previous choice's
+  // points are not shown (nor exported) under the new one's label while its request runs.
+  const [series, setSeries] = useState<{
+    points: SeriesPoint[];
+    to: Date;
+    metric: string;
+    range: RangeKey;
+  } | null>(null);
+  const chosen = useRef({ metric, range });
+  chosen.current = { metric, range };
   const [error, setError] = useState<string | null>(null);
   const [exporting, setExporting] = useState(false);
 
@@ -36,7 +45,9 @@ export function DeviceDetail({ tenantId, deviceId }: { tenantId: string; deviceI
       const now = new Date();
       try {
         const points = await api.series(seriesArgs(deviceId, metric, range, now));
-        setSeries({ points, to: now });
+        // A request of an earlier choice that answers late is dropped.
+        if (chosen.current.metric !== metric || chosen.current.range !== range) return;
+        setSeries({ points, to: now, metric, range });
         setError(null);
       } catch (e) {
         setError(describeError(t, e));
@@ -46,12 +57,14 @@ export function DeviceDetail({ tenantId, deviceId }: { tenantId: string; deviceI
     range === '1h' ? undefined : 3_600_000,
   );
 
+  const shown = series && series.metric === metric && series.range === range ? series : null;
+
   const exportCsv = async () => {
-    if (!metric || !device || !series) return;
+    if (!metric || !device || !shown) return;
     setExporting(true);
     try {
       // The shown window; every raw reading for short ranges (docs/dashboard.md, device_series).
-      const points = await api.series(seriesArgs(deviceId, metric, range, series.to, 'export'));
+      const points = await api.series(seriesArgs(deviceId, metric, range, shown.to, 'export'));
       const blob = new Blob([seriesCsv(device.device_key, metric, points)], {
         type: 'text/csv;charset=utf-8',
       });
@@ -61,7 +74,7 @@ export function DeviceDetail({ tenantId, deviceId }: { tenantId: string; deviceI
         device.device_key,
         metric,
         range,
-        new Date(seriesArgs(deviceId, metric, range, series.to).p_from),
+        new Date(seriesArgs(deviceId, metric, range, shown.to).p_from),
       );
       a.click();
       setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
@@ -111,22 +124,22 @@ export function DeviceDetail({ tenantId, deviceId }: { tenantId: string; deviceI
             <button
               type="button"
               onClick={exportCsv}
-              disabled={!series || series.points.length === 0 || exporting}
+              disabled={!shown || shown.points.length === 0 || exporting}
             >
               {exporting ? t.exporting : t.exportCsv}
             </button>
           </div>
           {error && <Problem text={error} />}
-          {series === null ? (
+          {shown === null ? (
             <p class="muted">{t.loading}</p>
-          ) : series.points.length === 0 ? (
+          ) : shown.points.length === 0 ? (
             <p class="empty">{t.noSeries}</p>
           ) : (
             <>
               <p class="muted small">
-                {t.resolution(isRawRange(range))} · {t.points(series.points.length)}
+                {t.resolution(isRawRange(shown.range))} · {t.points(shown.points.length)}
               </p>
-              <Chart points={series.points} label={metric ?? ''} locale={locale} />
+              <Chart points={shown.points} label={shown.metric} locale={locale} />
             </>
           )}
         </>
