@@ -278,7 +278,6 @@ async function buildDashboard(root: string, outDir: string, env: Record<string, 
         '--emptyOutDir',
         '--logLevel',
         'warn',
-        '--bypass-lock',
       ],
       { cwd: root, env: { ...process.env, ...env }, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {

@@ -216,6 +216,7 @@ describeE2E('end to end: deploy on merge while devices publish', () => {
       ['database', 'success'],
       ['functions', 'success'],
       ['vm', 'success'],
+      ['pages', 'skipped'],
       ['smoke', 'success'],
     ]);
     expect(first.code).toBe(0);
@@ -263,6 +264,7 @@ describeE2E('end to end: deploy on merge while devices publish', () => {
       ['database', 'success'],
       ['functions', 'success'],
       ['vm', 'success'],
+      ['pages', 'skipped'],
       ['smoke', 'success'],
     ]);
     expect(next.code).toBe(0);
@@ -315,6 +317,7 @@ describeE2E('end to end: deploy on merge while devices publish', () => {
       ['database', 'skipped'],
       ['functions', 'success'],
       ['vm', 'skipped'],
+      ['pages', 'skipped'],
       ['smoke', 'failure'],
       ['rollback', 'success'],
     ]);
