@@ -7,6 +7,7 @@
  * isolation in the UI and through the data API with the user's own token; sign-out. Screenshots of
  * each screen go to reports/dashboard-screens/ (git-ignored).
  */
+import { CHROMIUM_ARGS } from '../../ops/sources/dashboard-browser.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -132,16 +133,10 @@ beforeAll(async () => {
   env = sandbox.platform.env;
   if (!env.dashboard || !env.supabase) throw new Error('the sandbox did not serve the dashboard');
   await mkdir(SCREENS, { recursive: true });
-  // launch() gives every run a fresh temporary profile itself (it refuses --user-data-dir).
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
+    args: [...CHROMIUM_ARGS],
   });
 }, 180_000);
 

@@ -5,6 +5,7 @@
  * reports/dashboard-screens/. The rest (sign-in, live values over MQTT, chart, alerts, usage,
  * maintenance, tenant isolation, sign-out) runs against the whole sandbox in browser-sandbox.test.ts.
  */
+import { CHROMIUM_ARGS } from '../../ops/sources/dashboard-browser.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -55,17 +56,10 @@ beforeAll(async () => {
   await buildDashboard(join(work, 'dist'));
   site = await serveDist(join(work, 'dist'), { supabaseUrl: standin.url, supabaseAnonKey: standin.anonKey });
   await mkdir(SCREENS, { recursive: true });
-  // launch() gives every run a fresh temporary profile itself (it refuses --user-data-dir).
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
+    args: [...CHROMIUM_ARGS],
   });
 }, 180_000);
 

@@ -6,6 +6,7 @@
  * through the Supabase stand-in in headless Chromium with no CSP violation; served with a CSP that
  * leaves the stand-in out, the same sign-in is refused (the check can fail).
  */
+import { CHROMIUM_ARGS } from '../../ops/sources/dashboard-browser.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, cp } from 'node:fs/promises';
@@ -45,13 +46,7 @@ beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
+    args: [...CHROMIUM_ARGS],
   });
 }, 180_000);
 

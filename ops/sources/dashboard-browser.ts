@@ -10,6 +10,20 @@
 import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
+/**
+ * Chromium's flags for a machine whose network is closed or watched: without them its own
+ * background connections (updates, sync, QUIC probes) are refused many at a time (DESIGN.md section
+ * 7). Playwright makes a fresh profile per launch itself (it refuses --user-data-dir). The one list
+ * for the go-live check, the bench and the browser tests.
+ */
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
 /** Where a Chrome or Chromium is looked for when CHROME_BIN does not name one. */
 export const CHROMIUM_CANDIDATES = [
   '/usr/bin/chromium', // Debian's package (this repository's tests, .ci/run)
@@ -86,7 +100,7 @@ export function createDashboardBrowserSource(options: DashboardBrowserOptions): 
         executablePath: options.executablePath,
         headless: true,
         timeout: timeoutMs,
-        args: ['--disable-background-networking', '--disable-component-update', '--no-first-run'],
+        args: [...CHROMIUM_ARGS],
       });
       const abort = () => void browser?.close().catch(() => undefined);
       signal?.addEventListener('abort', abort, { once: true });

@@ -24,6 +24,7 @@
  * Options: --values N (15) --sign-ins N (3) --clients N (100) --seconds N (30) --tenants N (10)
  *          --devices N (10 per tenant) --json
  */
+import { CHROMIUM_ARGS } from '../../ops/sources/dashboard-browser.js';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -505,12 +506,7 @@ async function main(): Promise<void> {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-quic',
-      ],
+      args: [...CHROMIUM_ARGS],
     });
     log(`${SIGN_INS} cold sign-ins, ${VALUES} live values`);
     const browserResult = await measureBrowser(sandbox, browser);
