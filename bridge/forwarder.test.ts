@@ -188,6 +188,51 @@ describe('Forwarder', () => {
     f.stop();
   });
 
+  it('one outage, one ingest_unavailable: a batch sent before it began and accepted after another failed does not end it', async () => {
+    const j = journal();
+    let clock = 1_800_000_000_000;
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let n = 0;
+    const fetch: FetchLike = async (_url, init) => {
+      const { batch } = decode(init);
+      const call = ++n;
+      // Batch 1 went out while ingest was up: its answer arrives late, after batch 2 failed.
+      if (call === 1) {
+        await firstHeld;
+        return ok(batch);
+      }
+      if (call === 2) {
+        clock += 10;
+        throw new TypeError('read ECONNRESET');
+      }
+      // Batch 2's retries: ingest is still down for two more attempts, then back.
+      clock += 10;
+      if (call <= 4) throw new TypeError('socket hang up');
+      return ok(batch);
+    };
+    const log = createMemoryLogger();
+    const f = new Forwarder({ ...OPTS, lingerMs: 0, maxInflightBatches: 2 }, j, {
+      fetch,
+      now: () => clock,
+      logger: log,
+      random: () => 1,
+      // Batch 2's backoff, after its failure was noted: now batch 1's late acceptance arrives.
+      sleep: async () => {
+        releaseFirst();
+        await new Promise((r) => setTimeout(r, 5));
+      },
+    });
+    add(j, 6);
+    f.notify();
+    await waitFor(() => j.pending === 0, 2000, 'both batches forwarded');
+    expect(log.entries.filter((e) => e.msg === 'ingest_unavailable')).toHaveLength(1);
+    const recovered = log.entries.filter((e) => e.msg === 'ingest_recovered');
+    expect(recovered).toHaveLength(1);
+    expect(recovered[0]!.fields.failedAttempts).toBe(3);
+    f.stop();
+  });
+
   it('reports the backlog with every attempt: the age of the refused head batch grows', async () => {
     const j = journal();
     let clock = 1_800_000_000_000;

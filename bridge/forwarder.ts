@@ -345,6 +345,7 @@ export class Forwarder {
       if (this.stopped) return;
       let failure: string;
       let retryAfterMs: number | undefined;
+      const attemptAt = this.now();
       try {
         let res;
         try {
@@ -362,7 +363,7 @@ export class Forwarder {
           this.accept(batch, res.status, text);
           batch.done = true;
           if (markedFailing) this.failing--;
-          this.recovered();
+          this.recovered(attemptAt);
           this.complete();
           return;
         }
@@ -449,8 +450,13 @@ export class Forwarder {
     }
   }
 
-  private recovered(): void {
-    if (this.outageSince === undefined) return;
+  /**
+   * A success ends the outage only when its request went out after the outage was noticed: a batch
+   * sent just before ingest went down can still be accepted after another batch failed, and would
+   * otherwise end the outage at once and start it again (two `ingest_unavailable` for one outage).
+   */
+  private recovered(attemptAt: number): void {
+    if (this.outageSince === undefined || attemptAt < this.outageSince) return;
     this.log?.info('ingest_recovered', {
       downForMs: this.now() - this.outageSince,
       failedAttempts: this.outageAttempts,
