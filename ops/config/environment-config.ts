@@ -75,6 +75,103 @@ export interface EnvironmentConfig {
       anonKeyEnv: string;
     };
   };
+  /**
+   * The Azure resources this environment is provisioned with (infra/, ops/provision; docs/infra.md)
+   * and the VM's network exposure, which the NSG and the VM's firewall (Ansible's hardening role)
+   * both take from here (ops/config/vm-ports.ts). Names the `azure` section already gives
+   * (resource group, VM, Function App, budget) are not repeated.
+   */
+  infra?: {
+    /** The Azure region of every resource, e.g. southeastasia. */
+    location: string;
+    /** Tags put on every resource. */
+    tags: Record<string, string>;
+    /**
+     * The naming convention: per kind of resource, a regular expression its name must match
+     * (checked by `ops preflight` against every name of this file).
+     */
+    naming: {
+      resourceGroup: string;
+      virtualMachine: string;
+      functionApp: string;
+      storageAccount: string;
+      other: string;
+    };
+    /** Names of the resources the `azure` section does not name. */
+    names: {
+      networkSecurityGroup: string;
+      publicIp: string;
+      virtualNetwork: string;
+      networkInterface: string;
+      /** The Function App's own storage account (its deployment container, its host's state). */
+      functionStorage: string;
+      /** The storage account holding the backup container (backup.location) and the archive's. */
+      dataStorage: string;
+      logAnalytics: string;
+      applicationInsights: string;
+      /** The Flex Consumption / Linux Consumption plan. */
+      functionPlan: string;
+    };
+    vm: {
+      /** e.g. Standard_B1s (resize: `ops playbook resize-vm`). */
+      size: string;
+      /** The first user Azure creates (key only); Ansible's hardening allows it and ssh.username. */
+      adminUsername: string;
+      /** Public keys authorised for adminUsername (OpenSSH one-line format). */
+      sshPublicKeys: string[];
+      osDiskGb: number;
+      /** The static public IP's DNS label: <label>.<location>.cloudapp.azure.com */
+      dnsLabel: string;
+      /** Ubuntu 24.04 LTS unless given. */
+      image?: { publisher: string; offer: string; sku: string; version: string };
+    };
+    /** What the VM exposes (NSG and ufw alike). 22 only from adminAddressRanges; 443 and 8883 always. */
+    network: {
+      /** CIDR ranges (or single addresses) allowed to reach SSH; never 0.0.0.0/0 or *. */
+      adminAddressRanges: string[];
+      /** 1883, plain MQTT, open to the internet. */
+      plainMqtt: boolean;
+      /** 9001, MQTT over WebSocket, open to the internet (the reverse proxy serves it on 443 too). */
+      websocket: boolean;
+    };
+    /** The reverse proxy on the VM (nginx on 443): TLS for MQTT over WebSocket and the bridge's health. */
+    reverseProxy?: {
+      enabled: boolean;
+      /** The name its certificate is for (the DNS label's name or a custom domain). */
+      domain: string;
+      /** The ACME account's contact e-mail (production certificates). */
+      acmeEmail: string;
+    };
+    functions: {
+      /** Flex Consumption's instance memory (MB): 512, 2048 or 4096. */
+      instanceMemoryMb: number;
+      maximumInstanceCount: number;
+    };
+    logAnalytics: { retentionDays: number };
+    /** The monthly budget (azure.budgetName, budget.monthlyUsd): who is told, and when. */
+    budgetAlerts: {
+      contactEmails: string[];
+      /** Percentages of budget.monthlyUsd of actual spend that notify. */
+      actualPercent: number[];
+      /** Percentages of budget.monthlyUsd of forecast spend that notify. */
+      forecastPercent: number[];
+    };
+    /** IoT Hub Free (F1), only when the environment uses it. */
+    iotHub?: { name: string };
+  };
+  /**
+   * Prices this environment's advice uses (the resize playbook's cost change; the cost model):
+   * where they were read and when, so a stale list is visible.
+   */
+  prices?: {
+    currency: string;
+    /** The day the prices were read (YYYY-MM-DD). */
+    readOn: string;
+    /** Where they were read (the Azure pricing page or the retail prices API). */
+    source: string;
+    /** The VM sizes' monthly pay-as-you-go price in this region (730 h). */
+    vmMonthly: Record<string, number>;
+  };
   backup?: {
     store: 'blob' | 'local';
     /** Blob: the container; local: a directory. */
@@ -286,6 +383,174 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
             supabaseUrl: url,
             anonKeyEnv: envVar,
           },
+        },
+      },
+    },
+    infra: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: [
+        'location',
+        'tags',
+        'naming',
+        'names',
+        'vm',
+        'network',
+        'functions',
+        'logAnalytics',
+        'budgetAlerts',
+      ],
+      properties: {
+        location: { type: 'string', pattern: '^[a-z][a-z0-9]*$' },
+        tags: { type: 'object', required: [], additionalProperties: { type: 'string', maxLength: 256 } },
+        naming: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['resourceGroup', 'virtualMachine', 'functionApp', 'storageAccount', 'other'],
+          properties: {
+            resourceGroup: { type: 'string', format: 'regex' },
+            virtualMachine: { type: 'string', format: 'regex' },
+            functionApp: { type: 'string', format: 'regex' },
+            storageAccount: { type: 'string', format: 'regex' },
+            other: { type: 'string', format: 'regex' },
+          },
+        },
+        names: {
+          type: 'object',
+          additionalProperties: false,
+          required: [
+            'networkSecurityGroup',
+            'publicIp',
+            'virtualNetwork',
+            'networkInterface',
+            'functionStorage',
+            'dataStorage',
+            'logAnalytics',
+            'applicationInsights',
+            'functionPlan',
+          ],
+          properties: {
+            networkSecurityGroup: { type: 'string', minLength: 1 },
+            publicIp: { type: 'string', minLength: 1 },
+            virtualNetwork: { type: 'string', minLength: 1 },
+            networkInterface: { type: 'string', minLength: 1 },
+            // Azure's rule for storage account names.
+            functionStorage: { type: 'string', pattern: '^[a-z0-9]{3,24}$' },
+            dataStorage: { type: 'string', pattern: '^[a-z0-9]{3,24}$' },
+            logAnalytics: { type: 'string', minLength: 4 },
+            applicationInsights: { type: 'string', minLength: 1 },
+            functionPlan: { type: 'string', minLength: 1 },
+          },
+        },
+        vm: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['size', 'adminUsername', 'sshPublicKeys', 'osDiskGb', 'dnsLabel'],
+          properties: {
+            size: { type: 'string', pattern: '^Standard_[A-Za-z0-9_]+$' },
+            adminUsername: { type: 'string', pattern: '^[a-z_][a-z0-9_-]{0,31}$' },
+            sshPublicKeys: {
+              type: 'array',
+              minItems: 1,
+              items: {
+                type: 'string',
+                pattern: '^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$',
+              },
+            },
+            osDiskGb: { type: 'integer', minimum: 30, maximum: 4095 },
+            dnsLabel: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,61}[a-z0-9]$' },
+            image: {
+              type: 'object',
+              nullable: true,
+              additionalProperties: false,
+              required: ['publisher', 'offer', 'sku', 'version'],
+              properties: {
+                publisher: { type: 'string', minLength: 1 },
+                offer: { type: 'string', minLength: 1 },
+                sku: { type: 'string', minLength: 1 },
+                version: { type: 'string', minLength: 1 },
+              },
+            },
+          },
+        },
+        network: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['adminAddressRanges', 'plainMqtt', 'websocket'],
+          properties: {
+            adminAddressRanges: {
+              type: 'array',
+              minItems: 1,
+              // An address or a CIDR range; never everything (vm-ports.ts refuses /0 too).
+              items: { type: 'string', pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' },
+            },
+            plainMqtt: { type: 'boolean' },
+            websocket: { type: 'boolean' },
+          },
+        },
+        reverseProxy: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          required: ['enabled', 'domain', 'acmeEmail'],
+          properties: {
+            enabled: { type: 'boolean' },
+            domain: { type: 'string', pattern: '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$' },
+            acmeEmail: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$' },
+          },
+        },
+        functions: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['instanceMemoryMb', 'maximumInstanceCount'],
+          properties: {
+            instanceMemoryMb: { type: 'integer', enum: [512, 2048, 4096] },
+            maximumInstanceCount: { type: 'integer', minimum: 1, maximum: 1000 },
+          },
+        },
+        logAnalytics: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['retentionDays'],
+          properties: { retentionDays: { type: 'integer', minimum: 30, maximum: 730 } },
+        },
+        budgetAlerts: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['contactEmails', 'actualPercent', 'forecastPercent'],
+          properties: {
+            contactEmails: {
+              type: 'array',
+              minItems: 1,
+              items: { type: 'string', pattern: '^[^@\\s]+@[^@\\s]+$' },
+            },
+            actualPercent: { type: 'array', items: { type: 'number', exclusiveMinimum: 0, maximum: 1000 } },
+            forecastPercent: { type: 'array', items: { type: 'number', exclusiveMinimum: 0, maximum: 1000 } },
+          },
+        },
+        iotHub: {
+          type: 'object',
+          nullable: true,
+          additionalProperties: false,
+          required: ['name'],
+          properties: { name: { type: 'string', pattern: '^[A-Za-z0-9-]{3,50}$' } },
+        },
+      },
+    },
+    prices: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: ['currency', 'readOn', 'source', 'vmMonthly'],
+      properties: {
+        currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+        readOn: { type: 'string', format: 'date' },
+        source: url,
+        vmMonthly: {
+          type: 'object',
+          required: [],
+          additionalProperties: { type: 'number', minimum: 0 },
         },
       },
     },

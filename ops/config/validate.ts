@@ -7,7 +7,7 @@ type AddFormats = (ajv: Ajv, formats: string[]) => Ajv;
 const wrapped = addFormatsModule as unknown as AddFormats | { default: AddFormats };
 const addFormats: AddFormats = typeof wrapped === 'function' ? wrapped : wrapped.default;
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-addFormats(ajv, ['uuid', 'uri']);
+addFormats(ajv, ['uuid', 'uri', 'regex', 'date']);
 const compiled = new Map<unknown, ValidateFunction>();
 
 export function compileSchema<T>(schema: JSONSchemaType<T>): ValidateFunction<T> {
