@@ -9,21 +9,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin, type UserConfig } from 'vite';
 import { configProblem } from './src/lib/anon-key.js';
+import { renderHeaders } from './src/lib/pages-headers.js';
 
 const root = dirname(fileURLToPath(import.meta.url));
-
-/** What public/_headers holds where the Supabase origin goes. */
-const SUPABASE_ORIGIN = '__SUPABASE_ORIGIN__';
-
-/**
- * The Pages headers for one environment: public/_headers with the Supabase URL's origin in
- * connect-src. Without a URL (a config.json build, the local sandbox) connect-src stays 'self'.
- */
-export function renderHeaders(template: string, supabaseUrl: string | undefined): string {
-  if (!template.includes(SUPABASE_ORIGIN)) throw new Error(`_headers has no ${SUPABASE_ORIGIN}`);
-  const origin = supabaseUrl ? new URL(supabaseUrl).origin : '';
-  return template.split(` ${SUPABASE_ORIGIN}`).join(origin ? ` ${origin}` : '');
-}
 
 /** Rewrites the _headers Vite copied from public/ into the output directory, after the build. */
 function pagesHeaders(supabaseUrl: string | undefined): Plugin {

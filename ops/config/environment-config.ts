@@ -73,6 +73,11 @@ export interface EnvironmentConfig {
       supabaseUrl: string;
       /** The variable holding the Supabase anon (publishable) key built into the dashboard. */
       anonKeyEnv: string;
+      /**
+       * The Supabase project the pull requests' previews talk to (ops/deploy/pages-preview.ts);
+       * default the one above. A staging project keeps reviewers' previews off production data.
+       */
+      preview?: { supabaseUrl: string; anonKeyEnv: string };
     };
   };
   /**
@@ -382,6 +387,13 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
             productionBranch: { type: 'string', minLength: 1 },
             supabaseUrl: url,
             anonKeyEnv: envVar,
+            preview: {
+              type: 'object',
+              nullable: true,
+              additionalProperties: false,
+              required: ['supabaseUrl', 'anonKeyEnv'],
+              properties: { supabaseUrl: url, anonKeyEnv: envVar },
+            },
           },
         },
       },

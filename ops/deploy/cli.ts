@@ -22,6 +22,7 @@ import { exitCodeOf, runDeploy, type DeployRun, type RunStage } from './run.js';
 import { renderRunJson, renderRunMarkdown } from './run-report.js';
 import { SMOKE_CADENCE, SMOKE_DEFAULTS } from './smoke.js';
 import { DEPLOY_STAGES } from './deployables.js';
+import { runPreviewCommand } from './preview-cli.js';
 import { defaultStageRunners } from './stage-runners.js';
 import { uncommittedSources } from './uncommitted.js';
 import { isStage, SELECTABLE_STAGES, STAGES, type Stage } from './stages.js';
@@ -59,6 +60,8 @@ export const DEPLOY_SPEC: CommandSpec = {
     'rollback: when the smoke test or the functions, vm or pages stage fails, what this deploy changed',
     'of those goes back to its previous release, the smoke test runs again and an incident',
     '(deploy/<env>) carries the report.',
+    '',
+    "`deploy preview ...` deploys a pull request's dashboard build as a Pages preview (--help there).",
   ],
   options: {
     env: {
@@ -139,6 +142,7 @@ export const DEPLOY_SPEC: CommandSpec = {
 };
 
 export async function runDeployCommand(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] === 'preview') return runPreviewCommand(argv.slice(1), io);
   const prefix = prefixOf(DEPLOY_SPEC);
   let selected: RunStage[] = [...SELECTABLE_STAGES];
   let smokeAttempts: number = SMOKE_DEFAULTS.attempts;

@@ -9,9 +9,9 @@
  * The local sandbox has no Pages (npm run dev serves the dashboard itself): skipped there.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { configProblem } from '../../dashboard/src/lib/anon-key.js';
 import { required, type OpsTarget } from '../config/ops-target.js';
 import {
@@ -24,6 +24,7 @@ import {
   type PagesApi,
   type PagesDeploymentObject,
 } from './pages-stage-api.js';
+import { deploymentFromOutput, listFiles, runWrangler } from './pages-wrangler.js';
 
 /** The secrets the stage reads besides the anon key (wrangler's own variable names). */
 export const CLOUDFLARE_API_TOKEN = 'CLOUDFLARE_API_TOKEN';
@@ -68,7 +69,7 @@ export interface PagesStageOptions {
   keepWorkDir?: (dir: string) => void;
 }
 
-const describe = (d: PagesDeploymentObject | null | undefined): PagesDeployment | null =>
+export const describeDeployment = (d: PagesDeploymentObject | null | undefined): PagesDeployment | null =>
   d
     ? {
         id: d.id,
@@ -82,7 +83,7 @@ const describe = (d: PagesDeploymentObject | null | undefined): PagesDeployment 
 export const shortDeployment = (d: PagesDeployment | null): string | null =>
   d ? `${d.commit ? d.commit.slice(0, 7) : 'no commit'} (${d.id.slice(0, 8)})` : null;
 
-function apiOf(options: Pick<PagesStageOptions, 'target' | 'apiBaseUrl'>): PagesApi {
+export function apiOf(options: Pick<PagesStageOptions, 'target' | 'apiBaseUrl'>): PagesApi {
   const { target } = options;
   return {
     baseUrl: options.apiBaseUrl ?? target.env.CLOUDFLARE_API_BASE_URL ?? CLOUDFLARE_API,
@@ -131,7 +132,7 @@ export async function runPagesStage(options: PagesStageOptions): Promise<PagesSt
         `Pages project ${pages.project} publishes branch ${project.production_branch}, the YAML says ` +
           `${pages.productionBranch}: fix deploy.pages.productionBranch; nothing deployed`,
       );
-    result.before = describe(project.canonical_deployment);
+    result.before = describeDeployment(project.canonical_deployment);
   } catch (error) {
     if (error instanceof PagesApiError && error.codes.includes(PROJECT_NOT_FOUND))
       return done(
@@ -170,20 +171,26 @@ export async function runPagesStage(options: PagesStageOptions): Promise<PagesSt
 
     t0 = Date.now();
     const outputFile = join(work, 'wrangler-output.ndjson');
-    const run = await runWrangler(options, work, api, outputFile, [
-      'pages',
-      'deploy',
-      dist,
-      '--project-name',
-      pages.project,
-      '--branch',
-      pages.productionBranch,
-      '--commit-hash',
-      options.commitSha,
-      '--commit-message',
-      `ops deploy ${options.commitSha.slice(0, 7)}`,
-      '--commit-dirty=false',
-    ]);
+    const run = await runWrangler(
+      { root: options.root, secrets: target.secrets, log, timeoutMs: options.timeoutMs },
+      work,
+      api,
+      outputFile,
+      [
+        'pages',
+        'deploy',
+        dist,
+        '--project-name',
+        pages.project,
+        '--branch',
+        pages.productionBranch,
+        '--commit-hash',
+        options.commitSha,
+        '--commit-message',
+        `ops deploy ${options.commitSha.slice(0, 7)}`,
+        '--commit-dirty=false',
+      ],
+    );
     result.timings.deployMs = Date.now() - t0;
     result.output = target.secrets.redact(run.output);
     if (run.error) return done('failure', `wrangler pages deploy failed: ${run.error}`, run.output);
@@ -191,7 +198,7 @@ export async function runPagesStage(options: PagesStageOptions): Promise<PagesSt
     if (!deployed)
       return done('failure', 'wrangler reported no deployment (no pages-deploy output)', run.output);
     const read = await getDeployment(api, pages.project, deployed);
-    result.after = describe(read);
+    result.after = describeDeployment(read);
     if (read.latest_stage?.name !== 'deploy' || read.latest_stage.status !== 'success')
       return done(
         'failure',
@@ -242,7 +249,7 @@ export async function rollbackPages(options: PagesRollbackOptions): Promise<Page
   try {
     const api = apiOf(options);
     const project = await getProject(api, pages.project);
-    result.before = describe(project.canonical_deployment);
+    result.before = describeDeployment(project.canonical_deployment);
     if (project.canonical_deployment?.id !== options.shipped)
       return done(
         'refused',
@@ -250,7 +257,7 @@ export async function rollbackPages(options: PagesRollbackOptions): Promise<Page
       );
     await rollbackTo(api, pages.project, options.previous);
     // What production serves now, as the API says (not what the rollback call answered).
-    result.after = describe((await getProject(api, pages.project)).canonical_deployment);
+    result.after = describeDeployment((await getProject(api, pages.project)).canonical_deployment);
     if (result.after?.id !== options.previous)
       return done(
         'failure',
@@ -286,89 +293,4 @@ async function buildDashboard(root: string, outDir: string, env: Record<string, 
       },
     );
   });
-}
-
-/**
- * wrangler in a directory of its own: not the checkout, whose functions/ (the Azure Functions app)
- * wrangler would take for Pages Functions, and whose git state it would read. Only what it needs
- * of the environment: the token and account, the API base, proxies and CAs.
- */
-async function runWrangler(
-  options: PagesStageOptions,
-  work: string,
-  api: PagesApi,
-  outputFile: string,
-  args: string[],
-): Promise<{ output: string; error?: string }> {
-  const passed = [
-    'PATH',
-    'HTTPS_PROXY',
-    'HTTP_PROXY',
-    'NO_PROXY',
-    'https_proxy',
-    'http_proxy',
-    'no_proxy',
-    'NODE_EXTRA_CA_CERTS',
-  ];
-  const env: Record<string, string> = {};
-  for (const k of passed) if (process.env[k]) env[k] = process.env[k]!;
-  Object.assign(env, {
-    HOME: work,
-    XDG_CONFIG_HOME: join(work, 'config'),
-    CLOUDFLARE_API_TOKEN: api.token,
-    CLOUDFLARE_ACCOUNT_ID: api.accountId,
-    CLOUDFLARE_API_BASE_URL: api.baseUrl,
-    WRANGLER_OUTPUT_FILE_PATH: outputFile,
-    WRANGLER_SEND_METRICS: 'false',
-    CI: 'true',
-    NO_COLOR: '1',
-    FORCE_COLOR: '0',
-  });
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(options.root, 'node_modules/wrangler/bin/wrangler.js'), ...args],
-      { cwd: work, env, timeout: options.timeoutMs ?? 600_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const output = `${stdout}${stderr}`;
-        for (const line of options.target.secrets.redact(output).split('\n'))
-          if (line.trim()) options.log(`wrangler: ${line.trimEnd()}`);
-        if (!error) return resolve({ output });
-        const last = output.split('\n').find((l) => /ERROR|Error:/.test(l));
-        resolve({
-          output,
-          error: options.target.secrets.redact(
-            (last ?? (error.killed ? 'timed out' : `exit ${String(error.code)}`)).replace(
-              /^\W*(\[ERROR\])?\s*/,
-              '',
-            ),
-          ),
-        });
-      },
-    );
-  });
-}
-
-/** The deployment id from wrangler's machine-readable output (WRANGLER_OUTPUT_FILE_PATH). */
-async function deploymentFromOutput(file: string): Promise<string | undefined> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  for (const line of text.split('\n').reverse()) {
-    if (!line.trim()) continue;
-    const entry = JSON.parse(line) as { type?: string; deployment_id?: string };
-    if (entry.type === 'pages-deploy' || entry.type === 'pages-deploy-detailed') return entry.deployment_id;
-  }
-  return undefined;
-}
-
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    for (const name of await readdir(d)) {
-      const path = join(d, name);
-      if ((await stat(path)).isDirectory()) await walk(path);
-      else out.push(relative(dir, path));
-    }
-  };
-  await walk(dir);
-  return out.sort();
 }

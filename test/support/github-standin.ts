@@ -1,6 +1,6 @@
 /**
  * A loopback GitHub REST stand-in for tests: issues (list/get/create/update), issue comments
- * (create/list), labels (get/create), repository workflow runs, and deployments with their
+ * (create/list/update), labels (get/create), repository workflow runs, and deployments with their
  * statuses (list/get/create, `auto_inactive` as GitHub does it). Every request is validated
  * against GitHub's published OpenAPI description (`@octokit/openapi`): the path and method must
  * exist, query parameters must be known (and within their enums), and a JSON body must satisfy the
@@ -571,6 +571,16 @@ export async function startGitHubStandin(options: GitHubStandinOptions = {}): Pr
       issue.comments.push(comment);
       issue.updated_at = iso();
       return { status: 201, body: renderComment(issue, comment) };
+    },
+    'issues/update-comment': ({ params, body }) => {
+      for (const issue of state.issues) {
+        const comment = issue.comments.find((c) => c.id === Number(params['comment_id']));
+        if (!comment) continue;
+        comment.body = String(body['body']);
+        issue.updated_at = iso();
+        return { status: 200, body: renderComment(issue, comment) };
+      }
+      return notFound;
     },
     'issues/list-comments': ({ params, query, path }) => {
       const issue = findIssue(params);

@@ -110,6 +110,10 @@ export const UNSCHEDULED_RUNS: { workflow: string; trigger: string; runsPerMonth
  */
 export const OUTSIDE_OPS_BUDGET: Record<string, string> = {
   ci: 'pull requests: the project’s CI, not its operations; minutes follow the pull requests',
+  'dashboard-preview':
+    'pull requests touching the dashboard: their preview build; minutes follow the pull requests',
+  'dashboard-preview-deploy':
+    'the preview of such a pull request (about 2 min each); minutes follow the pull requests',
 };
 
 /**

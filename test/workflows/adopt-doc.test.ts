@@ -75,10 +75,18 @@ test(`${DOC} names the OIDC subject every ops job's token carries`, () => {
   expect(doc).toContain('repo:<owner>/<repo>:environment:prod');
   expect(doc).toContain('api://AzureADTokenExchange');
   // Every ops job runs in that environment, so that subject is the one their tokens carry. The
-  // pull requests' CI has none: it gets no token to exchange and no secret.
-  const ops = workflowFiles.filter((f) => !writesNothing(loadWorkflow(f, read(f))));
-  expect(workflowFiles.filter((f) => !ops.includes(f))).toEqual(['.github/workflows/ci.yml']);
+  // pull requests' CI and preview build have none: they get no token to exchange and no secret.
+  // The previews' deploy runs in `preview`, which holds only Cloudflare's token and needs no Azure.
+  const PREVIEW_DEPLOY = '.github/workflows/dashboard-preview-deploy.yml';
+  const ops = workflowFiles.filter((f) => !writesNothing(loadWorkflow(f, read(f))) && f !== PREVIEW_DEPLOY);
+  expect(workflowFiles.filter((f) => !ops.includes(f) && f !== PREVIEW_DEPLOY)).toEqual([
+    '.github/workflows/ci.yml',
+    '.github/workflows/dashboard-preview.yml',
+  ]);
   for (const f of ops) expect(read(f)).toMatch(/environment: \$\{\{ inputs\.environment( \|\| 'prod')? \}\}/);
+  expect(read(PREVIEW_DEPLOY)).toMatch(/environment:\n\s+#[^\n]*\n\s+name: preview\n/);
+  expect(read(PREVIEW_DEPLOY)).not.toMatch(/azure\/login|id-token/);
+  expect(read(DOC)).toContain('## 4b. GitHub: the environment `preview`');
 });
 
 describe('the scan', () => {

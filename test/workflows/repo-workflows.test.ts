@@ -45,6 +45,8 @@ describe('workflows', () => {
         'ops-playbook.yml',
         'ci.yml',
         'deploy.yml',
+        'dashboard-preview.yml',
+        'dashboard-preview-deploy.yml',
       ]),
     );
   });

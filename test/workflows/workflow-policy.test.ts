@@ -3,7 +3,7 @@
  * problem is found): proof that the checks applied to the real workflows in
  * repo-workflows.test.ts can fail.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import {
   secretProblems,
   timeoutProblems,
   workflowProblems,
+  workflowRunProblems,
   workflowSchemaProblems,
 } from './workflow-policy.js';
 
@@ -135,7 +136,7 @@ describe('workflow policies find what is wrong', () => {
 
   it('permissions: issues write without incidents, incidents without issues write', () => {
     expect(permissionProblems(broken('cadence: daily', 'cadence: daily\n          incidents: off'))).toEqual([
-      'job daily: issues: write but no incident work',
+      'job daily: issues: write but no incident work or preview comment',
     ]);
     expect(permissionProblems(broken('      issues: write\n', ''))).toEqual([
       'job daily: reconciles incidents without issues: write',
@@ -144,7 +145,7 @@ describe('workflow policies find what is wrong', () => {
 
   it('permissions: actions read outside the daily cadence', () => {
     expect(permissionProblems(broken('cadence: daily', 'cadence: weekly'))).toEqual([
-      'job daily: actions: read is only for the daily error check',
+      "job daily: actions: read is only for the daily error check and another run's artifact",
     ]);
   });
 
@@ -545,5 +546,52 @@ describe('deploy workflows', () => {
     expect(
       reportArtifactProblems(deploy('      - if: ${{ always() }}\n        uses', '      - uses')),
     ).toEqual(['job deploy: the report upload must run when the checks fail (if: ${{ !cancelled() }})']);
+  });
+});
+
+describe('workflow_run workflows (the dashboard preview deploy)', () => {
+  const PREVIEW = readFileSync(join(ROOT, '.github/workflows/dashboard-preview-deploy.yml'), 'utf8');
+  const broken = (from: string | RegExp, to: string) => {
+    const text = PREVIEW.replace(from, to);
+    expect(text).not.toBe(PREVIEW);
+    return loadWorkflow('bad.yml', text);
+  };
+
+  it('the real one complies', () => {
+    expect(workflowProblems(loadWorkflow('dashboard-preview-deploy.yml', PREVIEW), ROOT)).toEqual([]);
+  });
+
+  it("finds a job that runs for forks' pull requests", () => {
+    const w = broken(
+      / &&\n\s+github\.event\.workflow_run\.head_repository\.full_name == github\.repository/,
+      '',
+    );
+    expect(workflowRunProblems(w)).toEqual([
+      "job deploy: runs for forks' pull requests (check head_repository.full_name)",
+    ]);
+  });
+
+  it('finds a job that runs after a failed build', () => {
+    const w = broken("github.event.workflow_run.conclusion == 'success' &&", '');
+    expect(workflowRunProblems(w)).toEqual(['job deploy: runs after a triggering run that did not succeed']);
+  });
+
+  it("finds a checkout of the triggering run's commit", () => {
+    const w = broken(
+      '          persist-credentials: false\n      - uses: actions/setup-node',
+      '          persist-credentials: false\n          ref: ${{ github.event.workflow_run.head_sha }}\n      - uses: actions/setup-node',
+    );
+    expect(workflowRunProblems(w)).toEqual(["job deploy: checks out the triggering run's code"]);
+  });
+
+  it('allows issues: write only for the preview comment, actions: read only for the other run', () => {
+    const noComment = broken('--comment github', '--comment off');
+    expect(permissionProblems(noComment)).toEqual([
+      'job deploy: issues: write but no incident work or preview comment',
+    ]);
+    const ownRun = broken(/\n {10}run-id: .*/, '');
+    expect(permissionProblems(ownRun)).toEqual([
+      "job deploy: actions: read is only for the daily error check and another run's artifact",
+    ]);
   });
 });

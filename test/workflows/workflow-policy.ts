@@ -108,6 +108,14 @@ export function permissionProblems(w: Workflow): string[] {
         usesOf(s) === DEPLOY_ACTION,
     );
     const deploys = steps.some((s) => usesOf(s) === DEPLOY_ACTION);
+    // The dashboard preview's comment on its pull request (a pull request comment is an issue comment).
+    const commentsPreview = steps.some(
+      (s) => typeof s.run === 'string' && /\bops -- deploy preview\b[^\n]*--comment github/.test(s.run),
+    );
+    // An artifact of another run (the preview's build): actions/download-artifact with run-id.
+    const downloadsOtherRun = steps.some(
+      (s) => usesOf(s).startsWith('actions/download-artifact@') && 'run-id' in ((s.with ?? {}) as Json),
+    );
     const runsDaily = steps.some(
       (s) => usesOf(s) === './actions/ops-cadence' && ((s.with ?? {}) as Json).cadence === 'daily',
     );
@@ -124,16 +132,18 @@ export function permissionProblems(w: Workflow): string[] {
       problems.push(`job ${name}: id-token: write without azure/login`);
     if (usesAzureLogin && p['id-token'] !== 'write')
       problems.push(`job ${name}: azure/login without id-token: write`);
-    if (p.issues === 'write' && !reconcilesIssues)
-      problems.push(`job ${name}: issues: write but no incident work`);
+    if (p.issues === 'write' && !reconcilesIssues && !commentsPreview)
+      problems.push(`job ${name}: issues: write but no incident work or preview comment`);
     if (reconcilesIssues && p.issues !== 'write')
       problems.push(`job ${name}: reconciles incidents without issues: write`);
     if (p.deployments === 'write' && !deploys)
       problems.push(`job ${name}: deployments: write is only for the ops-deploy action`);
     if (deploys && p.deployments !== 'write')
       problems.push(`job ${name}: ops-deploy without deployments: write (its records, and the plan's base)`);
-    if (p.actions === 'read' && !runsDaily)
-      problems.push(`job ${name}: actions: read is only for the daily error check`);
+    if (p.actions === 'read' && !runsDaily && !downloadsOtherRun)
+      problems.push(
+        `job ${name}: actions: read is only for the daily error check and another run's artifact`,
+      );
     if (steps.some((s) => usesOf(s).startsWith('actions/checkout@')) && p.contents !== 'read') {
       problems.push(`job ${name}: checks out without contents: read`);
     }
@@ -184,6 +194,29 @@ export function pullRequestProblems(w: Workflow): string[] {
     problems.push('pull_request_target runs with the secrets: use pull_request');
   if (triggers.some((t) => t.startsWith('pull_request')) && !writesNothing(w))
     problems.push('a pull request workflow with secrets, an environment or a write scope');
+  return problems;
+}
+
+/**
+ * `workflow_run` runs this repository's main with its secrets after a run that may have run
+ * anyone's code: each job runs only after a successful run of a branch of this repository (not a
+ * fork), and never checks out or runs the triggering run's commit (its artifacts are data).
+ */
+export function workflowRunProblems(w: Workflow): string[] {
+  if (!('workflow_run' in triggersOf(w))) return [];
+  const problems: string[] = [];
+  for (const [name, job] of jobsOf(w)) {
+    const condition = String(job.if ?? '');
+    if (!/github\.event\.workflow_run\.conclusion == 'success'/.test(condition))
+      problems.push(`job ${name}: runs after a triggering run that did not succeed`);
+    if (!/github\.event\.workflow_run\.head_repository\.full_name == github\.repository/.test(condition))
+      problems.push(`job ${name}: runs for forks' pull requests (check head_repository.full_name)`);
+    for (const step of stepsOf(job)) {
+      const withs = JSON.stringify(step.with ?? {});
+      if (usesOf(step).startsWith('actions/checkout@') && /workflow_run|head_sha|head_branch/.test(withs))
+        problems.push(`job ${name}: checks out the triggering run's code`);
+    }
+  }
   return problems;
 }
 
@@ -387,6 +420,7 @@ export function workflowProblems(w: Workflow, root: string): string[] {
     ...permissionProblems(w),
     ...concurrencyProblems(w),
     ...pullRequestProblems(w),
+    ...workflowRunProblems(w),
     ...timeoutProblems(w),
     ...pinningProblems(w),
     ...oidcProblems(w),
