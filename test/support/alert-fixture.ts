@@ -61,14 +61,19 @@ export async function setLatest(pool: pg.Pool, tenantId: string, deviceId: strin
   await pool.query(`update public.devices set last_seen = $2 where id = $1`, [deviceId, ts]);
 }
 
-export async function createMember(pool: pg.Pool, tenantId: string | null): Promise<string> {
+export async function createMember(
+  pool: pg.Pool,
+  tenantId: string | null,
+  role: 'owner' | 'admin' | 'viewer' = 'admin',
+): Promise<string> {
   const userId = randomUUID();
   await pool.query(`insert into auth.users (id, email) values ($1, $2)`, [userId, `${userId}@example.test`]);
   if (tenantId) {
-    await pool.query(
-      `insert into public.tenant_members (tenant_id, user_id, role) values ($1, $2, 'admin')`,
-      [tenantId, userId],
-    );
+    await pool.query(`insert into public.tenant_members (tenant_id, user_id, role) values ($1, $2, $3)`, [
+      tenantId,
+      userId,
+      role,
+    ]);
   }
   return userId;
 }

@@ -1,5 +1,7 @@
 /**
- * Acknowledging an alert: "someone is on it". Only a member of the alert's tenant may acknowledge;
+ * Acknowledging an alert: "someone is on it". Only an owner or admin of the alert's tenant may
+ * acknowledge (a viewer reads only), the rule the data API's acknowledge_alert and the alerts'
+ * row-level security apply to the dashboard's users;
  * acknowledging twice keeps the first acknowledgement. Firing and resolved alerts can both be
  * acknowledged; acknowledgement does not change the lifecycle (firing -> resolved) and sends no
  * notification.
@@ -36,7 +38,8 @@ export async function acknowledgeAlert(
   }>(
     `with target as (
        select a.id, a.tenant_id,
-              exists (select 1 from public.tenant_members m where m.tenant_id = a.tenant_id and m.user_id = $2) as member
+              exists (select 1 from public.tenant_members m
+                       where m.tenant_id = a.tenant_id and m.user_id = $2 and m.role in ('owner', 'admin')) as member
          from public.alerts a where a.id = $1
      ),
      ack as (

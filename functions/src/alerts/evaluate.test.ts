@@ -384,15 +384,18 @@ describe('no_data rules', () => {
 });
 
 describe('acknowledgeAlert', () => {
-  test('a member acknowledges once; others are refused; unknown alerts are not found', async () => {
+  test('an admin acknowledges once; viewers and outsiders are refused; unknown alerts are not found', async () => {
     const s = await setup();
     await evaluateAcceptedBatch(pool, [s.temp(0, 90)], NOW, s.cache);
     const [alert] = await alertsOf(pool, s.ruleId);
     const member = await createMember(pool, s.tenantId);
     const second = await createMember(pool, s.tenantId);
     const outsider = await createMember(pool, (await createTenant(pool)).tenantId);
+    const viewer = await createMember(pool, s.tenantId, 'viewer');
 
     expect((await acknowledgeAlert(pool, alert!.id, outsider, NOW)).status).toBe('forbidden');
+    // As the data API's acknowledge_alert and the alerts' RLS: a viewer only reads.
+    expect((await acknowledgeAlert(pool, alert!.id, viewer, NOW)).status).toBe('forbidden');
     const ack = await acknowledgeAlert(pool, alert!.id, member, NOW);
     expect(ack).toMatchObject({
       status: 'acknowledged',
