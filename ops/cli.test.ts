@@ -32,7 +32,7 @@ afterAll(() => rm(scratch, { recursive: true, force: true }));
 test.each([
   [
     ['hourly'],
-    /^ops: unknown command "hourly": give daily, weekly, monthly, golive, uptime, backup, playbook <name> or deploy \(see npm run ops -- --help\)\n$/,
+    /^ops: unknown command "hourly": give daily, weekly, monthly, golive, uptime, backup, playbook <name>, deploy, preflight or provision \(see npm run ops -- --help\)\n$/,
   ],
   [[], /^ops: give a command: daily, .* \(see npm run ops -- --help\)\n$/],
   [['--json'], /^ops: give a command: /],
@@ -75,6 +75,8 @@ const USAGES: [string[], string][] = [
     ['deploy'],
     'deploy --env NAME [--plan | --stages LIST] [--allow-destructive FILE]... [--from SHA] [options]',
   ],
+  [['preflight'], 'preflight --env NAME [--for LIST] [--json]'],
+  [['provision'], 'provision --env NAME [--what-if] [--output FILE]'],
 ];
 
 test('the usage texts cover every command', () => {
@@ -118,6 +120,8 @@ const COMMAND_WORDS: string[][] = [
   ['playbook'],
   ['playbook', 'broker-down'],
   ['deploy'],
+  ['preflight'],
+  ['provision'],
 ];
 
 test.each(COMMAND_WORDS)(

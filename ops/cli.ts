@@ -32,6 +32,8 @@ import { incidentPolicy } from './incidents/policy.js';
 import { formatIncidentSummary, reconcileIncidents, type IncidentSummary } from './incidents/reconcile.js';
 import type { IncidentStore } from './incidents/store.js';
 import { runPlaybookCommand } from './playbooks/cli.js';
+import { runPreflightCommand } from './preflight/cli.js';
+import { runProvisionCommand } from './provision/cli.js';
 import { runCadence } from './run-cadence.js';
 
 const INCIDENTS = ['github', 'local', 'off'] as const;
@@ -41,7 +43,7 @@ const FAIL_ON = ['fail', 'warn', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
 /** Every command word, for tests that go through them all. */
-export const COMMANDS = [...CADENCES, 'backup', 'playbook', 'deploy'] as const;
+export const COMMANDS = [...CADENCES, 'backup', 'playbook', 'deploy', 'preflight', 'provision'] as const;
 
 const TOP: CommandSpec = {
   name: '',
@@ -59,6 +61,11 @@ const TOP: CommandSpec = {
         ['backup', "dump the environment's database into its backup store"],
         ['playbook <name>', 'run an incident playbook (a dry run unless --apply)'],
         ['deploy --plan | --stages', 'plan a deploy of HEAD, or run its built stages (database)'],
+        ['preflight --env NAME', 'is the environment ready: Azure sign-in, subscription, secrets, names'],
+        [
+          'provision --env NAME [--what-if]',
+          "the environment's Azure resources from infra/: what-if, then apply",
+        ],
         ['help <command>', 'the usage of a command, like <command> --help'],
       ]),
     },
@@ -136,6 +143,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (command === 'playbook') return runPlaybookCommand(rest, io);
   if (command === 'backup') return runBackupCommand(rest, io);
   if (command === 'deploy') return runDeployCommand(rest, io);
+  if (command === 'preflight') return runPreflightCommand(rest, io);
+  if (command === 'provision') return runProvisionCommand(rest, io);
   if (command === 'help') return runCli(rest.length ? [...rest, '--help'] : ['--help'], io);
   if (command && (CADENCES as readonly string[]).includes(command))
     return runCadenceCommand(command as Cadence, rest, io);
@@ -143,7 +152,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(formatUsage(TOP));
     return 0;
   }
-  const known = `${CADENCES.join(', ')}, backup, playbook <name> or deploy`;
+  const known = `${CADENCES.join(', ')}, backup, playbook <name>, deploy, preflight or provision`;
   io.err(
     command
       ? `ops: unknown command "${command}": give ${known} (see npm run ops -- --help)\n`

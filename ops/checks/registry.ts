@@ -37,7 +37,7 @@ import { createGitHubWorkflowRunsSource } from '../sources/github-workflow-runs.
 import { COST_BURN_TITLE, costBurnCheck } from './cost-burn.js';
 import { FAILED_WORKFLOWS_TITLE, failedWorkflowsCheck } from './failed-workflows.js';
 import { FUNCTION_ERRORS_TITLE, functionErrorsCheck } from './function-errors.js';
-import { VM_CAPACITY_TITLE, vmCapacityCheck } from './vm-capacity.js';
+import { VM_CAPACITY_THRESHOLDS, VM_CAPACITY_TITLE, vmCapacityCheck } from './vm-capacity.js';
 import { VM_JOURNAL_ERRORS_TITLE, vmJournalErrorsCheck } from './vm-journal-errors.js';
 import { restoreAdminUrl, type SharedSources } from './shared-sources.js';
 import { createRestoreTestSource } from '../backup/restore.js';
@@ -254,19 +254,7 @@ export const CHECK_REGISTRY: Record<string, RegisteredCheck> = {
             disk,
             broker,
           },
-          thresholds.pick(
-            'days',
-            'cpuAvgPercent',
-            'cpuP95Percent',
-            'creditsLow',
-            'creditsExhaustDays',
-            'memoryMinAvailableMiB',
-            'diskWarnPercent',
-            'diskFailPercent',
-            'networkOutWarnGiB',
-            'brokerClientsMax',
-            'brokerMessagesPerMinMax',
-          ),
+          { ...thresholds.pick(...VM_CAPACITY_THRESHOLDS), env: target.name },
         ),
       ];
     },

@@ -59,7 +59,7 @@ async function run(
     },
     ...extra,
   };
-  const [r] = await runChecks([vmCapacityCheck(sources, options)], { now: () => NOW });
+  const [r] = await runChecks([vmCapacityCheck(sources, { env: 'prod', ...options })], { now: () => NOW });
   return { r: r!, asked };
 }
 
@@ -80,6 +80,7 @@ test('a quiet month: stay, with CPU avg and p95, credits flat, and what was not 
     recommend_upgrade: 0,
   });
   expect(r.evidence[0]).toBe('Recommendation: stay (no threshold crossed)');
+  expect(r.evidence.join('\n')).not.toContain('resize-vm');
   expect(r.evidence).toContain('Disk: not measured (no SSH source configured)');
   expect(r.evidence).toContain('Broker: not measured (no $SYS source configured)');
   expect(r.charts[0]!.xLabels).toHaveLength(30);
@@ -92,10 +93,28 @@ test('credits draining 4 a day: the trend, the days until exhausted, and upgrade
   // Last value 144 - 4 * 719/24 = 24.17 credits: six days left at 4 a day.
   expect(r.metrics).toMatchObject({ credits_remaining: 24.17, credits_days_to_exhaust: 6 });
   expect(r.status).toBe('warn');
-  expect(r.summary).toMatch(
-    /^upgrade to Standard_B2s: 24\.2 CPU credits left, under 30; CPU credits run out in 6 days at the current trend$/,
+  expect(r.summary).toBe(
+    'upgrade to Standard_B2s: 24.2 CPU credits left, under 30; CPU credits run out in 6 days at the current trend ' +
+      '(`npm run ops -- playbook resize-vm --env prod --size Standard_B2s`)',
   );
   expect(r.metrics.recommend_upgrade).toBe(1);
+  // The command that does it: the resize-vm playbook, the incident's playbook too.
+  expect(r.evidence[1]).toBe(
+    'Resize: `npm run ops -- playbook resize-vm --env prod --size Standard_B2s` (a dry run first; --apply to act)',
+  );
+  expect(r.playbook).toBe('resize-vm');
+});
+
+test('already on the target size: upgrade beyond it, the command with the size left to choose', async () => {
+  const { r } = await run(quiet({ 'CPU Credits Remaining': hourly((h) => 144 - (4 * h) / 24) }), {
+    metrics: {
+      metrics: async () => quiet({ 'CPU Credits Remaining': hourly((h) => 144 - (4 * h) / 24) }),
+      vm: async () => ({ name: 'vm-broker', size: 'Standard_B2s', location: 'westeurope' }),
+    },
+  });
+  expect(r.summary).toMatch(
+    /^upgrade beyond Standard_B2s: .* \(`npm run ops -- playbook resize-vm --env prod --size <larger size>`\)$/,
+  );
 });
 
 test('credits at zero now fail (throttled); busy CPU and low memory are reasons', async () => {
@@ -196,6 +215,8 @@ describe('through @azure/arm-monitor and @azure/arm-compute against the stand-in
     expect(r!.status).toBe('warn');
     // The published VM example is a Standard_DS3_v2: the recommendation still names the target.
     expect(r!.summary).toMatch(/^upgrade to Standard_B2s: CPU average 12% is above the 10% baseline/);
+    // Built without an environment name: the command says where it goes.
+    expect(r!.summary).toContain('`npm run ops -- playbook resize-vm --env <env> --size Standard_B2s`');
     expect(r!.metrics.credits_slope_per_day).toBeCloseTo(-2.4, 3);
     expect(r!.evidence.join('\n')).toMatch(/VM size Standard_DS3_v2/);
     const metricsRequest = standin.requests.find((q) => q.route === 'metrics')!;

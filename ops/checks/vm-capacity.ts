@@ -12,6 +12,7 @@
  * Findings that a bigger VM does not fix warn without asking for an upgrade: disk use over
  * diskWarnPercent 80 (fail at diskFailPercent 95: grow the disk), network out over
  * networkOutWarnGiB 100 per period (egress cost). Credits at zero now (CPU throttled) fail.
+ * An upgrade names the command that does it: the resize-vm playbook (ops/playbooks/resize-vm.ts).
  */
 import type { Chart, Check } from '../engine/check.js';
 import type { MetricPoint, VmInfo, VmMetrics } from '../sources/azure-metrics.js';
@@ -43,9 +44,26 @@ export interface VmCapacitySources {
   broker?: { broker(signal: AbortSignal): Promise<BrokerStats> };
 }
 
+/** The numeric options, as runbook.yaml names its thresholds. */
+export const VM_CAPACITY_THRESHOLDS = [
+  'days',
+  'cpuAvgPercent',
+  'cpuP95Percent',
+  'creditsLow',
+  'creditsExhaustDays',
+  'memoryMinAvailableMiB',
+  'diskWarnPercent',
+  'diskFailPercent',
+  'networkOutWarnGiB',
+  'brokerClientsMax',
+  'brokerMessagesPerMinMax',
+] as const;
+
 export interface VmCapacityOptions {
   days?: number;
   upgradeTo?: string;
+  /** The environment, for the resize command the recommendation names. */
+  env?: string;
   cpuAvgPercent?: number;
   cpuP95Percent?: number;
   creditsLow?: number;
@@ -61,6 +79,11 @@ export interface VmCapacityOptions {
 const DAY = 86_400_000;
 const MIB = 1024 ** 2;
 const GIB = 1024 ** 3;
+
+/** The command that resizes the environment's VM (a dry run unless --apply is added). */
+export function resizeCommand(env: string, size: string): string {
+  return `npm run ops -- playbook resize-vm --env ${env} --size ${size}`;
+}
 
 export function vmCapacityCheck(sources: VmCapacitySources, options: VmCapacityOptions = {}): Check {
   const o = {
@@ -82,12 +105,13 @@ export function vmCapacityCheck(sources: VmCapacitySources, options: VmCapacityO
   if (o.diskWarnPercent > o.diskFailPercent)
     throw new Error('vm-capacity: diskWarnPercent must not exceed diskFailPercent');
   const upgradeTo = options.upgradeTo ?? 'Standard_B2s';
+  const env = options.env ?? '<env>';
 
   return {
     id: 'monthly.vm-capacity',
     title: VM_CAPACITY_TITLE,
     severity: 'medium',
-    playbook: null,
+    playbook: 'resize-vm',
     async run({ now, signal }) {
       const to = new Date(now());
       const from = new Date(to.getTime() - o.days * DAY);
@@ -218,13 +242,18 @@ export function vmCapacityCheck(sources: VmCapacitySources, options: VmCapacityO
           : `upgrade to ${upgradeTo}`
         : 'stay';
       metricValues.recommend_upgrade = upgrade.length ? 1 : 0;
+      // Already on the target size: the next size up is the operator's choice.
+      const command = upgrade.length ? resizeCommand(env, already ? '<larger size>' : upgradeTo) : null;
       evidence.unshift(
         `Recommendation: ${recommendation}${upgrade.length ? `, because ${upgrade.join('; ')}` : ' (no threshold crossed)'}`,
+        ...(command ? [`Resize: \`${command}\` (a dry run first; --apply to act)`] : []),
       );
       const charts = credits.length ? [creditsChart(credits)] : [];
       const base = { metrics: metricValues, evidence, charts };
       const summary = [
-        upgrade.length ? `${recommendation}: ${upgrade.join('; ')}` : `stay${size ? ` on ${size}` : ''}`,
+        upgrade.length
+          ? `${recommendation}: ${upgrade.join('; ')} (\`${command}\`)`
+          : `stay${size ? ` on ${size}` : ''}`,
         ...failures,
         ...other,
       ].join('; ');

@@ -23,6 +23,7 @@ import { renderRunJson, renderRunMarkdown } from './run-report.js';
 import { SMOKE_CADENCE, SMOKE_DEFAULTS } from './smoke.js';
 import { DEPLOY_STAGES } from './deployables.js';
 import { runPreviewCommand } from './preview-cli.js';
+import { azurePreflightProbe } from '../preflight/azure-access.js';
 import { defaultStageRunners } from './stage-runners.js';
 import { uncommittedSources } from './uncommitted.js';
 import { isStage, SELECTABLE_STAGES, STAGES, type Stage } from './stages.js';
@@ -264,6 +265,8 @@ export async function runDeployCommand(argv: string[], io: CliIo): Promise<numbe
         now: io.now,
       },
       runners: defaultStageRunners({ vm: { checkOnly: values.check } }),
+      // Azure as the functions stage will sign in to it, checked like `ops preflight` does.
+      preflight: { probes: { azure: azurePreflightProbe() } },
       incidents,
       github,
       noRecordReason,

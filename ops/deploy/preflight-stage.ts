@@ -58,6 +58,11 @@ export interface PreflightProbes {
   http(url: string, timeoutMs: number): Promise<string>;
   /** A TCP connection that greets with an SSH banner; resolves with the banner. */
   ssh(host: string, port: number, timeoutMs: number): Promise<string>;
+  /**
+   * Azure as the functions stage signs in to it: a token and the environment's subscription active
+   * (ops/preflight/azure-access.ts `azurePreflightProbe`, which the deploy command passes).
+   */
+  azure?(target: OpsTarget, timeoutMs: number): Promise<string>;
 }
 
 export interface PreflightStageOptions {
@@ -191,6 +196,8 @@ export async function runPreflightStage(options: PreflightStageOptions): Promise
     await reach('database', 'database', () => probes.database(databaseUrl(target), timeoutMs));
   if (stages.includes('functions'))
     await reach('functions', 'function app', () => probes.http(ingestHealthUrl(target), timeoutMs));
+  if (stages.includes('functions') && !target.local && target.config.azure && probes.azure)
+    await reach('functions', 'azure', () => probes.azure!(target, timeoutMs));
   if (stages.includes('vm') && !target.local) {
     const ssh = target.config.ssh!;
     await reach('vm', `ssh ${ssh.host}:${ssh.port}`, () => probes.ssh(ssh.host, ssh.port, timeoutMs));

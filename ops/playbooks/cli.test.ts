@@ -14,11 +14,20 @@ beforeAll(async () => {
 afterAll(() => environment.remove());
 
 test.each([
-  [[], 'give one playbook: broker-down, cost-spike, growth-spike (got none)'],
+  [[], 'give one playbook: broker-down, cost-spike, growth-spike, resize-vm (got none)'],
+  [
+    ['reboot-everything', '--env', 'test'],
+    'unknown playbook "reboot-everything": known are broker-down, cost-spike, growth-spike, resize-vm',
+  ],
   [
     ['resize-vm', '--env', 'test'],
-    'unknown playbook "resize-vm": known are broker-down, cost-spike, growth-spike',
+    'resize-vm needs --size SIZE (e.g. npm run ops -- playbook resize-vm --env prod --size Standard_B2s)',
   ],
+  [
+    ['resize-vm', '--env', 'test', '--size', 'B2s'],
+    '--size must be an Azure VM size like Standard_B2s (got "B2s")',
+  ],
+  [['broker-down', '--env', 'test', '--size', 'Standard_B2s'], 'broker-down does not take --size'],
   [['broker-down', 'cost-spike', '--env', 'test'], 'give one playbook'],
   [['broker-down'], '--env <environment> is required'],
   [
@@ -102,6 +111,7 @@ test.each([
   [['broker-down'], /^Usage: npm run ops -- playbook broker-down /],
   [['cost-spike', '--env', 'test'], /^Usage: npm run ops -- playbook cost-spike /],
   [['growth-spike', '--bogus'], /^Usage: npm run ops -- playbook growth-spike /],
+  [['resize-vm'], /^Usage: npm run ops -- playbook resize-vm /],
 ])('%j with -h or --help prints its usage and exits 0', async (argv, usage) => {
   for (const flag of ['-h', '--help']) {
     const io = recordingIo(environment);

@@ -9,6 +9,7 @@
  * step ran (findings are not failures), 1 when a step errored or an applied action failed, 2 for
  * bad arguments or an environment that is not ready (the preflight in cli-io.ts).
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SharedSources } from '../checks/shared-sources.js';
 import {
@@ -21,7 +22,12 @@ import {
   type OptionSpec,
 } from '../cli-args.js';
 import { loadCommandTarget, type CliIo } from '../cli-io.js';
-import type { OpsTarget } from '../config/ops-target.js';
+import { ENVIRONMENTS_DIR } from '../config/environment-config.js';
+import { NotConfiguredError, type OpsTarget } from '../config/ops-target.js';
+import { loadRunbookConfig } from '../config/runbook-config.js';
+import { exerciseStages } from '../deploy/preflight-stage.js';
+import { runSmokeStage, type SmokeStageOptions } from '../deploy/smoke.js';
+import type { AzureClients } from '../sources/azure-clients.js';
 import { brokerDown } from './broker-down.js';
 import { costSpike } from './cost-spike.js';
 import { growthSpike } from './growth-spike.js';
@@ -32,17 +38,24 @@ import {
   type PlaybookContext,
   type PlaybookOptions,
   type PlaybookRun,
+  type PlaybookSources,
 } from './playbook.js';
+import { resizeVm } from './resize-vm.js';
 
 export const PLAYBOOKS: Record<string, Playbook> = {
   [brokerDown.name]: brokerDown,
   [costSpike.name]: costSpike,
   [growthSpike.name]: growthSpike,
+  [resizeVm.name]: resizeVm,
 };
 
 export interface PlaybookCommandOptions {
   /** How long a restarted broker gets to become active. Default 30 s, polled every second. */
   restartWait?: { timeoutMs: number; pollMs: number };
+  /** Azure's clients; default the workflow's identity (SharedSources.azure). Tests: the stand-in. */
+  azure?: (target: OpsTarget) => AzureClients;
+  /** The smoke test's settings (attempts, interval, report directory; tests: a scripted cadence). */
+  smoke?: Partial<Omit<SmokeStageOptions, 'target' | 'log' | 'before'>>;
 }
 
 /** Every option of every playbook, with its usage text; each playbook takes COMMON and its own. */
@@ -88,6 +101,11 @@ const OPTIONS: Record<string, OptionSpec> = {
     help: 'switch ingest maintenance mode (503 + Retry-After; the bridge keeps every message)',
   },
   'force-restart': { type: 'boolean', help: 'restart mosquitto even when it is active' },
+  size: {
+    type: 'string',
+    arg: 'SIZE',
+    help: 'the VM size to resize to, as Azure names it (e.g. Standard_B2s)',
+  },
   reason: {
     type: 'string',
     arg: 'TEXT',
@@ -97,11 +115,14 @@ const OPTIONS: Record<string, OptionSpec> = {
 };
 const COMMON = ['env', 'apply', 'dry-run', 'incident'];
 const SLUG = /^[a-z0-9][a-z0-9._-]{1,63}$/;
+/** As the environment schema's infra.vm.size. */
+const VM_SIZE = /^Standard_[A-Za-z0-9_]+$/;
 
 const EXAMPLES: Record<string, string> = {
   'broker-down': 'npm run ops -- playbook broker-down --env prod --maintenance on --apply --incident 12',
   'cost-spike': 'npm run ops -- playbook cost-spike --env prod --tenant acme --rate-per-second 20 --apply',
   'growth-spike': 'npm run ops -- playbook growth-spike --env prod',
+  'resize-vm': 'npm run ops -- playbook resize-vm --env prod --size Standard_B2s',
 };
 
 const ABOUT = [
@@ -169,20 +190,25 @@ export async function runPlaybookCommand(
     io.err(`ops playbook: ${message} (see npm run ops -- playbook${named ? ` ${named.name}` : ''} --help)\n`);
     return 2;
   }
-  const target = await loadCommandTarget('ops playbook', envName, io, (t) => openSources(playbook, t));
+  const target = await loadCommandTarget('ops playbook', envName, io, (t) =>
+    openSources(playbook, t, command),
+  );
   if (!target) return 2;
 
   const shared = new SharedSources(target);
   const now = io.now ?? Date.now;
   const print = (line: string) => io.out(`${line}\n`);
+  const progress = (line: string) => io.err(`${target.secrets.redact(line)}\n`);
   try {
     const ctx: PlaybookContext = {
       target,
       options,
-      sources: { ssh: () => shared.sshHost(), db: () => shared.dbPool() },
+      sources: playbookSources(shared, command, progress),
       now,
       restartWait: command.restartWait ?? { timeoutMs: 30_000, pollMs: 1_000 },
       facts: new Map(),
+      environmentFile: join(io.environmentsDir ?? ENVIRONMENTS_DIR, `${envName}.yaml`),
+      progress,
     };
     const run = await runPlaybook(playbook, ctx, print);
     if (options.incident !== undefined) {
@@ -196,18 +222,58 @@ export async function runPlaybookCommand(
   }
 }
 
+function playbookSources(
+  shared: SharedSources,
+  command: PlaybookCommandOptions,
+  progress: (line: string) => void,
+): PlaybookSources {
+  const target = shared.target;
+  let azure: ReturnType<PlaybookSources['azure']> | undefined;
+  return {
+    ssh: () => shared.sshHost(),
+    db: () => shared.dbPool(),
+    azure: () => {
+      if (!command.azure) return shared.azure();
+      const config = target.config.azure;
+      if (!config) throw new NotConfiguredError('Azure subscription', target.name);
+      azure ??= { ...command.azure(target), config };
+      return azure;
+    },
+    smoke: (o = {}) =>
+      runSmokeStage({
+        reportDir: 'reports',
+        ...command.smoke,
+        ...(o.attempts !== undefined ? { attempts: o.attempts } : {}),
+        before: o.before,
+        target,
+        log: (line) => progress(`smoke: ${line}`),
+      }),
+  };
+}
+
 /**
- * What the preflight exercises: the sources the playbook's steps use, built but not connected. It
- * also reads every secret before any step prints, so redaction knows them all: a step may print a
- * secret (a connection string in a log line) before the step that uses it has run.
+ * What the preflight exercises: the sources the playbook's steps use, built but not connected
+ * (the smoke test's: its cadence planned). It also reads every secret before any step prints, so
+ * redaction knows them all: a step may print a secret (a connection string in a log line) before
+ * the step that uses it has run.
  */
-async function openSources(playbook: Playbook, target: OpsTarget): Promise<void> {
+export async function openSources(
+  playbook: Playbook,
+  target: OpsTarget,
+  command: PlaybookCommandOptions = {},
+): Promise<void> {
   const shared = new SharedSources(target);
+  const sources = playbookSources(shared, command, () => undefined);
   try {
     for (const need of playbook.needs) {
       try {
-        if (need === 'database') shared.dbPool();
-        else shared.sshHost();
+        if (need === 'database') sources.db();
+        else if (need === 'ssh') sources.ssh();
+        else if (need === 'azure') {
+          // Read so that placeholder names are named (the preflight records the settings read).
+          const { config } = sources.azure();
+          void [config.resourceGroup, config.vmName];
+        } else await exerciseStages(target, ['smoke'], loadRunbookConfig());
       } catch {
         // Not configured here: the steps that need it are skipped and say why.
       }
@@ -324,6 +390,18 @@ export function parsePlaybookArgs(argv: string[]): {
   if (values['force-restart']) options.forceRestart = true;
   const reason = str('reason');
   if (reason !== undefined) options.reason = reason;
+  const size = str('size');
+  if (size !== undefined) {
+    if (!VM_SIZE.test(size))
+      throw new UsageError(`--size must be an Azure VM size like Standard_B2s (got ${JSON.stringify(size)})`);
+    options.size = size;
+  }
+  const missing = (playbook.requires ?? []).filter((k) => values[k] === undefined);
+  if (missing.length)
+    throw new UsageError(
+      `${playbook.name} needs ${missing.map((k) => `--${k} ${OPTIONS[k]!.arg ?? ''}`.trim()).join(', ')}` +
+        ` (e.g. ${EXAMPLES[playbook.name] ?? ''})`,
+    );
   return { playbook, options, envName };
 }
 

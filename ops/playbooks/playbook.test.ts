@@ -29,10 +29,16 @@ function context(dryRun: boolean, queries: unknown[][], failAudit = false): Play
       ssh: () => {
         throw new Error('no ssh in this test');
       },
+      azure: () => {
+        throw new Error('no azure in this test');
+      },
+      smoke: () => Promise.reject(new Error('no smoke in this test')),
     },
     now: () => 0,
     restartWait: { timeoutMs: 0, pollMs: 0 },
     facts: new Map(),
+    environmentFile: 'runbook/environments/prod.yaml',
+    progress: () => {},
   };
 }
 

@@ -7,7 +7,10 @@
  * `skipped` with the reason, as in the cadences.
  */
 import type pg from 'pg';
+import type { EnvironmentConfig } from '../config/environment-config.js';
 import { NotConfiguredError, type OpsTarget } from '../config/ops-target.js';
+import type { HealthBefore, SmokeStageResult } from '../deploy/smoke.js';
+import type { AzureClients } from '../sources/azure-clients.js';
 import type { SshHostSource } from '../sources/ssh-host.js';
 
 export type StepKind = 'diagnose' | 'act';
@@ -37,12 +40,21 @@ export interface PlaybookOptions {
   maintenance?: 'on' | 'off';
   forceRestart?: boolean;
   reason?: string;
+  /** The VM size to resize to (resize-vm), e.g. Standard_B2s. */
+  size?: string;
 }
 
 /** The outside world as the steps reach it; created on first use. */
 export interface PlaybookSources {
   ssh(): SshHostSource;
   db(): pg.Pool;
+  /** Resource Manager as the workflow's identity, and the environment's `azure` section. */
+  azure(): AzureClients & { config: NonNullable<EnvironmentConfig['azure']> };
+  /**
+   * The deploy's smoke test (the go-live checks, deploy/smoke.ts) against the environment; checks
+   * failing `before` are not held against what the playbook did.
+   */
+  smoke(options?: { before?: HealthBefore; attempts?: number }): Promise<SmokeStageResult>;
 }
 
 export interface PlaybookContext {
@@ -50,10 +62,14 @@ export interface PlaybookContext {
   options: PlaybookOptions;
   sources: PlaybookSources;
   now: () => number;
-  /** How long to wait for a restarted service to come back, and between polls. */
+  /** How long to wait for a restarted service to come back, and between polls (also Azure's operations). */
   restartWait: { timeoutMs: number; pollMs: number };
   /** Facts a step leaves for a later one (e.g. whether the broker is active). */
   facts: Map<string, unknown>;
+  /** The environment's YAML file, for steps that name a line to change in it. */
+  environmentFile: string;
+  /** A progress line while a long step runs (stderr; the step's own lines follow when it ends). */
+  progress: (line: string) => void;
 }
 
 export interface PlaybookStep {
@@ -69,8 +85,10 @@ export interface Playbook {
   steps: PlaybookStep[];
   /** Option names (as on the command line) this playbook accepts beyond the common ones. */
   accepts: string[];
+  /** Those of `accepts` it cannot run without. */
+  requires?: string[];
   /** The sources its steps use: their secrets and settings are checked before any step runs. */
-  needs: ('database' | 'ssh')[];
+  needs: ('database' | 'ssh' | 'azure' | 'smoke')[];
 }
 
 export interface StepReport {

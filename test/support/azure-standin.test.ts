@@ -84,4 +84,15 @@ describe('assertSameShape', () => {
     ).not.toThrow();
     expect(() => assertSameShape(t, { data: [{ average: 1, total: 2 }] })).toThrow(/extra total/);
   });
+
+  test('a template key declared optional may also be left out; an undeclared one may not', () => {
+    const t = { change: { after: { id: 'a' }, before: { id: 'b' }, changeType: 'Modify' } };
+    const rules = { optionalKeys: { change: ['before', 'after'] } };
+    expect(() =>
+      assertSameShape(t, { change: { before: { id: 'x' }, changeType: 'Delete' } }, '', rules),
+    ).not.toThrow();
+    expect(() => assertSameShape(t, { change: { after: { id: 'x' } } }, '', rules)).toThrow(
+      /missing changeType/,
+    );
+  });
 });

@@ -114,6 +114,10 @@ export const OUTSIDE_OPS_BUDGET: Record<string, string> = {
     'pull requests touching the dashboard: their preview build; minutes follow the pull requests',
   'dashboard-preview-deploy':
     'the preview of such a pull request (about 2 min each); minutes follow the pull requests',
+  'provision-what-if':
+    'pull requests touching infra/ or an environment YAML: the what-if (about 3 min); minutes follow the pull requests',
+  provision:
+    'by hand when the infrastructure changes, a few runs a year (3 min a what-if, up to 20 an apply)',
 };
 
 /**

@@ -78,8 +78,17 @@ test(`${DOC} names the OIDC subject every ops job's token carries`, () => {
   // pull requests' CI and preview build have none: they get no token to exchange and no secret.
   // The previews' deploy runs in `preview`, which holds only Cloudflare's token and needs no Azure.
   const PREVIEW_DEPLOY = '.github/workflows/dashboard-preview-deploy.yml';
-  const ops = workflowFiles.filter((f) => !writesNothing(loadWorkflow(f, read(f))) && f !== PREVIEW_DEPLOY);
-  expect(workflowFiles.filter((f) => !ops.includes(f) && f !== PREVIEW_DEPLOY)).toEqual([
+  // The pull requests' what-if signs in as the what-if identity, in no environment
+  // (docs/infra.md: the federated credential's subject is the pull_request one).
+  const WHAT_IF = '.github/workflows/provision-what-if.yml';
+  const ops = workflowFiles.filter(
+    (f) => !writesNothing(loadWorkflow(f, read(f))) && f !== PREVIEW_DEPLOY && f !== WHAT_IF,
+  );
+  expect(read(WHAT_IF)).not.toMatch(/environment:/);
+  expect(read(WHAT_IF)).toContain('client-id: ${{ vars.AZURE_WHATIF_CLIENT_ID }}');
+  expect(read('docs/infra.md')).toContain('repo:<owner>/<repo>:pull_request');
+  expect(read('docs/infra.md')).toContain('repo:<owner>/<repo>:environment:prod-infra');
+  expect(workflowFiles.filter((f) => !ops.includes(f) && f !== PREVIEW_DEPLOY && f !== WHAT_IF)).toEqual([
     '.github/workflows/ci.yml',
     '.github/workflows/dashboard-preview.yml',
   ]);

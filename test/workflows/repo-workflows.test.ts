@@ -216,6 +216,48 @@ describe('deploy.yml, on merges to main', () => {
   });
 });
 
+describe('provision-what-if.yml and provision.yml (docs/infra.md)', () => {
+  const runs = (job: Json) => (job.steps as Json[]).map((s) => String(s.run ?? '').trim()).filter(Boolean);
+  const jobs = (name: string) => byName(name).doc.jobs as Record<string, Json>;
+
+  it('pull requests that touch infra/ or an environment get the what-if in their summary, preflight first', () => {
+    const w = byName('provision-what-if');
+    expect(Object.keys(on(w))).toEqual(['pull_request']);
+    expect((on(w).pull_request as Json).paths).toEqual(
+      expect.arrayContaining(['infra/**', 'runbook/environments/**']),
+    );
+    const job = jobs('provision-what-if')['what-if']!;
+    expect(job.environment).toBeUndefined();
+    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+    expect(runs(job).slice(-2)).toEqual([
+      'npm run -s ops -- preflight --env prod --for provision',
+      'npm run -s ops -- provision --env prod --what-if | tee -a "$GITHUB_STEP_SUMMARY"',
+    ]);
+  });
+
+  it('by hand: a what-if, or the apply behind the <environment>-infra approval, preflight first', () => {
+    const w = byName('provision');
+    expect(Object.keys(on(w))).toEqual(['workflow_dispatch']);
+    const inputs = (on(w).workflow_dispatch as Json).inputs as Record<string, Json>;
+    expect(inputs.apply).toMatchObject({ type: 'boolean', default: false });
+    const { 'what-if': whatIf, apply } = jobs('provision');
+    expect(whatIf).toMatchObject({ if: '${{ !inputs.apply }}' });
+    expect(whatIf!.environment).toBeUndefined();
+    expect(apply).toMatchObject({
+      if: '${{ inputs.apply }}',
+      environment: '${{ inputs.environment }}-infra',
+    });
+    expect(runs(apply!).slice(-2)).toEqual([
+      'npm run -s ops -- preflight --env "$ENVIRONMENT" --for provision',
+      'npm run -s ops -- provision --env "$ENVIRONMENT" | tee -a "$GITHUB_STEP_SUMMARY"',
+    ]);
+    expect(w.doc.concurrency).toEqual({
+      group: 'provision-${{ inputs.environment }}',
+      'cancel-in-progress': false,
+    });
+  });
+});
+
 describe('actions', () => {
   it('include ops-cadence, ops-backup, ops-playbook and ops-deploy', () => {
     expect(actionDirs).toEqual(

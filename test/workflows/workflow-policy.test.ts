@@ -342,6 +342,80 @@ describe('pull request workflows', () => {
   });
 });
 
+const WHAT_IF = `name: provision what-if
+on:
+  pull_request:
+    paths: ['infra/**']
+permissions: {}
+concurrency:
+  group: provision-what-if-\${{ github.event.pull_request.number }}
+  cancel-in-progress: false
+jobs:
+  what-if:
+    if: github.event.pull_request.head.repo.full_name == github.repository
+    runs-on: ubuntu-24.04
+    timeout-minutes: 15
+    permissions:
+      contents: read
+      id-token: write
+    steps:
+      - uses: ${CHECKOUT}
+        with:
+          persist-credentials: false
+      - run: npm ci
+      - uses: ${LOGIN}
+        with:
+          client-id: \${{ vars.AZURE_WHATIF_CLIENT_ID }}
+          tenant-id: \${{ vars.AZURE_TENANT_ID }}
+          subscription-id: \${{ vars.AZURE_SUBSCRIPTION_ID }}
+      - shell: bash
+        run: npm run -s ops -- provision --env prod --what-if | tee -a "$GITHUB_STEP_SUMMARY"
+`;
+
+describe('the pull requests’ what-if: an Azure token for the what-if identity, nothing more', () => {
+  const whatIf = (from: string, to: string) => {
+    const text = WHAT_IF.replace(from, to);
+    if (text === WHAT_IF) throw new Error(`fixture edit did not apply: ${from}`);
+    return loadWorkflow('bad.yml', text);
+  };
+  const REFUSED = ['a pull request workflow with secrets, an environment or a write scope'];
+
+  it('is compliant as it is', () => {
+    expect(workflowProblems(loadWorkflow('provision-what-if.yml', WHAT_IF), ROOT)).toEqual([]);
+  });
+
+  it('refuses another identity, an environment, a secret or another write scope', () => {
+    expect(pullRequestProblems(whatIf('AZURE_WHATIF_CLIENT_ID', 'AZURE_CLIENT_ID'))).toEqual(REFUSED);
+    expect(
+      pullRequestProblems(
+        whatIf('    timeout-minutes: 15\n', '    timeout-minutes: 15\n    environment: prod\n'),
+      ),
+    ).toEqual(REFUSED);
+    expect(
+      pullRequestProblems(
+        whatIf('      - run: npm ci\n', '      - run: npm ci\n        env:\n          X: ${{ secrets.X }}\n'),
+      ),
+    ).toEqual(REFUSED);
+    expect(
+      pullRequestProblems(whatIf('      contents: read\n', '      contents: read\n      issues: write\n')),
+    ).toEqual(REFUSED);
+  });
+
+  it("refuses a job that would take forks' pull requests", () => {
+    expect(
+      pullRequestProblems(
+        whatIf('    if: github.event.pull_request.head.repo.full_name == github.repository\n', ''),
+      ),
+    ).toEqual(REFUSED);
+  });
+
+  it('and, holding a token, never cancels in progress nor restores a cache', () => {
+    expect(concurrencyProblems(whatIf('cancel-in-progress: false', 'cancel-in-progress: true'))).toEqual([
+      'concurrency: cancel-in-progress must be false',
+    ]);
+  });
+});
+
 const ACTION = `name: Ops cadence
 description: Runs a cadence.
 inputs:

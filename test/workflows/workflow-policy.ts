@@ -180,10 +180,40 @@ export function concurrencyProblems(w: Workflow): string[] {
   return problems;
 }
 
+/** The what-if identity (docs/infra.md): the one Azure sign-in a pull request's workflow may have. */
+export const WHAT_IF_CLIENT_ID = '${{ vars.AZURE_WHATIF_CLIENT_ID }}';
+
+/**
+ * The one exception to "a pull request's workflow writes nothing": `id-token: write` so that
+ * azure/login can sign in as the what-if identity, which may read the subscription and run
+ * what-if, nothing else (provision-what-if.yml, docs/infra.md). No secret, no environment, no other
+ * write scope, every sign-in that identity, and every job with the token skips forks' pull
+ * requests (GitHub gives them no token anyway).
+ */
+export function signsInForWhatIfOnly(w: Workflow): boolean {
+  if (/\$\{\{[^}]*\bsecrets\./.test(w.text)) return false;
+  let idToken = false;
+  for (const [, job] of jobsOf(w)) {
+    if (job.environment !== undefined) return false;
+    for (const [scope, level] of Object.entries((job.permissions ?? {}) as Json)) {
+      if (level !== 'write') continue;
+      if (scope !== 'id-token') return false;
+      if (
+        !/github\.event\.pull_request\.head\.repo\.full_name == github\.repository/.test(String(job.if ?? ''))
+      )
+        return false;
+      idToken = true;
+    }
+    for (const step of stepsOf(job).filter((s) => AZURE_LOGIN.test(usesOf(s))))
+      if (String(((step.with ?? {}) as Json)['client-id'] ?? '').trim() !== WHAT_IF_CLIENT_ID) return false;
+  }
+  return idToken;
+}
+
 /**
  * Pull requests run code anyone may have written: a workflow they trigger gets no secret, no
- * environment and no write scope (writesNothing), and `pull_request_target`, which runs with the
- * repository's secrets, is not used at all.
+ * environment and no write scope (writesNothing), but for the what-if sign-in above, and
+ * `pull_request_target`, which runs with the repository's secrets, is not used at all.
  */
 export function pullRequestProblems(w: Workflow): string[] {
   const on = w.doc.on;
@@ -192,7 +222,7 @@ export function pullRequestProblems(w: Workflow): string[] {
   const problems: string[] = [];
   if (triggers.includes('pull_request_target'))
     problems.push('pull_request_target runs with the secrets: use pull_request');
-  if (triggers.some((t) => t.startsWith('pull_request')) && !writesNothing(w))
+  if (triggers.some((t) => t.startsWith('pull_request')) && !writesNothing(w) && !signsInForWhatIfOnly(w))
     problems.push('a pull request workflow with secrets, an environment or a write scope');
   return problems;
 }

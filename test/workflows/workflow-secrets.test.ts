@@ -12,6 +12,7 @@ import { planCadence, type Cadence } from '../../ops/cadences.js';
 import { databaseUrl, loadOpsTarget } from '../../ops/config/ops-target.js';
 import { loadRunbookConfig } from '../../ops/config/runbook-config.js';
 import { exerciseStages } from '../../ops/deploy/preflight-stage.js';
+import { openSources, PLAYBOOKS } from '../../ops/playbooks/cli.js';
 
 const WORKFLOWS = join(process.cwd(), '.github', 'workflows');
 // Set by the runner (GITHUB_REPOSITORY, ...) or by the action from its github-token input.
@@ -100,6 +101,14 @@ test('backup.yml passes what ops backup reads', async () => {
   expect(() => backupStoreFor(target)).toThrow(/connection string is malformed/);
   expect([...read].filter((n) => n.startsWith('OPS_') && !step.env.has(n))).toEqual([]);
   expect(read).toEqual(new Set(['OPS_DATABASE_URL', 'OPS_BACKUP_STORAGE_CONNECTION_STRING']));
+});
+
+test('ops-playbook.yml passes what every playbook reads (resize-vm: the go-live smoke test too)', async () => {
+  const step = steps.find((s) => s.action === 'ops-playbook')!;
+  const { target, read } = await recordingProd();
+  for (const playbook of Object.values(PLAYBOOKS)) await openSources(playbook, target);
+  expect([...read].filter((n) => n.startsWith('OPS_') && !step.env.has(n))).toEqual([]);
+  expect([...read]).toEqual(expect.arrayContaining(['OPS_SSH_PRIVATE_KEY', 'OPS_CANARY_MQTT_PASSWORD']));
 });
 
 test('deploy.yml passes exactly the secrets the deploy stages read', async () => {

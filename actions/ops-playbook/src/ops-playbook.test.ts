@@ -20,6 +20,18 @@ describe('ops-playbook', () => {
     expect(() => readPlaybookInputs(core)).toThrow('"apply" must be true or false (got "yes")');
   });
 
+  it('passes the size for resize-vm, and refuses one that is not an Azure VM size', () => {
+    expect(
+      playbookArgv(
+        readPlaybookInputs(
+          recordingCore({ playbook: 'resize-vm', environment: 'prod', apply: 'true', size: 'Standard_B2s' }),
+        ),
+      ),
+    ).toEqual(['playbook', 'resize-vm', '--env', 'prod', '--apply', '--size', 'Standard_B2s']);
+    const core = recordingCore({ playbook: 'resize-vm', environment: 'prod', size: 'B2s; rm -rf /' });
+    expect(() => readPlaybookInputs(core)).toThrow('"size" must be an Azure VM size like Standard_B2s');
+  });
+
   it.each([
     ['Outcome: broker-down on prod (applied): 4 ok, 1 ok; restarted mosquitto', true, 'applied'],
     [
@@ -36,7 +48,9 @@ describe('ops-playbook', () => {
   it('refuses a playbook the runbook does not have', async () => {
     const core = recordingCore({ playbook: 'reboot-everything', environment: 'prod' });
     await runPlaybookAction({ core, env: {}, runCli: async () => 0 });
-    expect(core.failed[0]).toContain('"playbook" must be one of broker-down, cost-spike, growth-spike');
+    expect(core.failed[0]).toContain(
+      '"playbook" must be one of broker-down, cost-spike, growth-spike, resize-vm',
+    );
   });
 
   it('runs the playbook with the token for the incident issue and reports the outcome', async () => {

@@ -5,7 +5,7 @@
  */
 import type { ActionCore } from '../../shared/src/action-core.js';
 import { runCommand } from '../../shared/src/command-action.js';
-import { InputReader } from '../../shared/src/inputs.js';
+import { InputError, InputReader } from '../../shared/src/inputs.js';
 import { maskSecrets } from '../../shared/src/mask-secrets.js';
 import type { RunCli } from '../../shared/src/run-ops-cli.js';
 import { PLAYBOOKS, type Playbook } from './playbooks.js';
@@ -15,7 +15,12 @@ export interface PlaybookInputs {
   environment: string;
   apply: boolean;
   incident: number | undefined;
+  /** resize-vm's --size. */
+  size: string | undefined;
 }
+
+/** An Azure VM size, as the CLI's --size takes it. */
+const VM_SIZE = /^Standard_[A-Za-z0-9_]+$/;
 
 export function readPlaybookInputs(core: Pick<ActionCore, 'getInput'>): PlaybookInputs {
   const inputs = new InputReader(core);
@@ -24,8 +29,13 @@ export function readPlaybookInputs(core: Pick<ActionCore, 'getInput'>): Playbook
     environment: inputs.name('environment'),
     apply: inputs.boolean('apply', false),
     incident: inputs.optionalCount('incident'),
+    size: core.getInput('size') || undefined,
   };
   inputs.done();
+  if (read.size !== undefined && !VM_SIZE.test(read.size))
+    throw new InputError([
+      `"size" must be an Azure VM size like Standard_B2s (got ${JSON.stringify(read.size)})`,
+    ]);
   return read;
 }
 
@@ -37,6 +47,7 @@ export function playbookArgv(i: PlaybookInputs): string[] {
     i.environment,
     ...(i.apply ? ['--apply'] : []),
     ...(i.incident !== undefined ? ['--incident', String(i.incident)] : []),
+    ...(i.size !== undefined ? ['--size', i.size] : []),
   ];
 }
 
