@@ -17,6 +17,18 @@ describe('vmPorts', () => {
     ).toEqual([22, 443, 8883, 9001]);
   });
 
+  it("opens 80 only for the enabled reverse proxy's ACME challenge", () => {
+    const network = { adminAddressRanges: ['198.51.100.7'], plainMqtt: false, websocket: false };
+    const proxy = { enabled: true, domain: 'mqtt.example.net', acmeEmail: 'ops@example.net' };
+    expect(vmPorts(network, 22, proxy).map((p) => [p.port, p.from])).toEqual([
+      [22, ['198.51.100.7']],
+      [443, 'any'],
+      [8883, 'any'],
+      [80, 'any'],
+    ]);
+    expect(vmPorts(network, 22, { ...proxy, enabled: false }).map((p) => p.port)).toEqual([22, 443, 8883]);
+  });
+
   it.each(['0.0.0.0/0', '*', '::/0', 'Internet', '10.0.0.0/0'])('refuses %s for SSH', (range) => {
     expect(() =>
       vmPorts({ adminAddressRanges: ['203.0.113.0/24', range], plainMqtt: false, websocket: false }),

@@ -96,6 +96,16 @@ test('the NSG rules: one per port vmPorts opens, SSH from the admin ranges on ss
   });
   expect(two[0]!.properties).not.toHaveProperty('sourceAddressPrefix');
   expect(two[0]!.properties.sourceAddressPrefixes).toEqual(['198.51.100.7', '203.0.113.0/24']);
+  // The reverse proxy's ACME challenge: 80 from anywhere, only while the proxy is enabled.
+  const proxied = nsgSecurityRules(
+    { adminAddressRanges: ['203.0.113.0/24'], plainMqtt: false, websocket: false },
+    22,
+    { enabled: true, domain: 'mqtt.example.net', acmeEmail: 'ops@example.net' },
+  );
+  expect(proxied.at(-1)).toMatchObject({
+    name: 'allow-http-acme',
+    properties: { destinationPortRange: '80', sourceAddressPrefix: 'Internet' },
+  });
 });
 
 test('budget notifications: actual and forecast, at most the five Azure allows', () => {

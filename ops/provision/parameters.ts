@@ -6,7 +6,7 @@
  * and handed to the template as data, so the template holds no port and no threshold of its own.
  */
 import type { EnvironmentConfig } from '../config/environment-config.js';
-import { vmPorts, type VmNetwork } from '../config/vm-ports.js';
+import { vmPorts, type VmNetwork, type VmReverseProxy } from '../config/vm-ports.js';
 
 /** Ubuntu 24.04 LTS (Canonical's current image), unless infra.vm.image says otherwise. */
 export const DEFAULT_IMAGE = {
@@ -55,8 +55,12 @@ export interface SecurityRule {
  * everyone takes the service tag Internet; one range is a single prefix, several a list (the way
  * Azure itself returns them). Everything else inbound falls to the NSG's default DenyAllInBound.
  */
-export function nsgSecurityRules(network: VmNetwork, sshPort = 22): SecurityRule[] {
-  return vmPorts(network, sshPort).map((p, i) => {
+export function nsgSecurityRules(
+  network: VmNetwork,
+  sshPort = 22,
+  reverseProxy?: VmReverseProxy,
+): SecurityRule[] {
+  return vmPorts(network, sshPort, reverseProxy).map((p, i) => {
     const from = p.from === 'any' ? ['Internet'] : p.from;
     return {
       name: `allow-${p.name}`,
@@ -146,7 +150,7 @@ export function provisionParameters(
     imageReference: vm.image ?? { ...DEFAULT_IMAGE },
     dnsLabel: vm.dnsLabel,
     networkSecurityGroupName: names.networkSecurityGroup,
-    securityRules: nsgSecurityRules(network, config.ssh?.port ?? 22),
+    securityRules: nsgSecurityRules(network, config.ssh?.port ?? 22, infra.reverseProxy),
     publicIpName: names.publicIp,
     virtualNetworkName: names.virtualNetwork,
     networkInterfaceName: names.networkInterface,
