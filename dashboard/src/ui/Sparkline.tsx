@@ -7,7 +7,9 @@ export function Sparkline({ values, label }: { values: (number | null)[]; label:
   const min = Math.min(...numbers);
   const max = Math.max(...numbers);
   const span = max - min || 1;
-  const step = values.length > 1 ? width / (values.length - 1) : 0;
+  // Room for a dot's radius at either end.
+  const pad = 3;
+  const step = values.length > 1 ? (width - 2 * pad) / (values.length - 1) : 0;
   // Gaps (hours without readings) split the line into segments.
   const segments: string[] = [];
   let current: string[] = [];
@@ -17,7 +19,9 @@ export function Sparkline({ values, label }: { values: (number | null)[]; label:
       current = [];
       return;
     }
-    current.push(`${(i * step).toFixed(1)},${(height - 2 - ((v - min) / span) * (height - 4)).toFixed(1)}`);
+    current.push(
+      `${(pad + i * step).toFixed(1)},${(height - 2 - ((v - min) / span) * (height - 4)).toFixed(1)}`,
+    );
   });
   if (current.length) segments.push(current.join(' '));
   return (
@@ -29,11 +33,14 @@ export function Sparkline({ values, label }: { values: (number | null)[]; label:
       role="img"
       aria-label={label}
     >
+      {/* The 24 hours' axis, faint: a young device's few hours read as "only the last hours". */}
+      <line x1="0" y1={height - 1} x2={width} y2={height - 1} stroke="currentColor" stroke-opacity="0.2" />
       {segments.map((points) =>
         points.includes(' ') ? (
           <polyline points={points} fill="none" stroke="currentColor" stroke-width="1.5" />
         ) : (
-          <circle cx={points.split(',')[0]} cy={points.split(',')[1]} r="1.5" fill="currentColor" />
+          // An hour alone (between gaps, or a device's first): a dot that can be seen.
+          <circle cx={points.split(',')[0]} cy={points.split(',')[1]} r="2.5" fill="currentColor" />
         ),
       )}
     </svg>
