@@ -21,8 +21,10 @@ const functionsFence = [
     message: "The Functions app imports functions/, common/ and its probe's ops modules only.",
   },
   {
-    regex: '^@azure/(?!functions$)',
-    message: 'No Azure SDK in the Functions bundle: the ops engine queries Azure, the app does not.',
+    // Blob storage is the telemetry archive's data path (functions/src/archive), not a query of Azure.
+    regex: '^@azure/(?!(functions|storage-blob)$)',
+    message:
+      'No Azure SDK in the Functions bundle but Blob storage: the ops engine queries Azure, the app does not.',
   },
   { regex: '^(@actions|@octokit)/', message: 'No GitHub toolkit in the Functions bundle: use fetch.' },
   { group: ['ssh2'], message: 'No SSH client in the Functions bundle.' },

@@ -82,6 +82,7 @@ describe('extracted outside the repository', () => {
     expect(functions.map((f) => f.name).sort()).toEqual(await expectedFunctions());
     expect(functions.map((f) => f.name).sort()).toEqual([
       'alerts_timer',
+      'archive_timer',
       'health',
       'mqtt_ingest',
       'uptime_probe',
@@ -95,6 +96,7 @@ describe('extracted outside the repository', () => {
     expect(byName.health).toMatchObject({ trigger: 'httpTrigger', methods: ['GET'], authLevel: 'anonymous' });
     expect(byName.alerts_timer).toMatchObject({ trigger: 'timerTrigger', schedule: '0 */1 * * * *' });
     expect(byName.uptime_probe).toMatchObject({ trigger: 'timerTrigger', schedule: '0 */1 * * * *' });
+    expect(byName.archive_timer).toMatchObject({ trigger: 'timerTrigger', schedule: '0 30 20 * * *' });
     expect(pkg.registrations).toEqual(functions);
   });
 

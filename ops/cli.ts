@@ -7,9 +7,10 @@
  * object with --json), writes it under the report directory, and shows progress on stderr. The exit
  * code follows --fail-on: 1 when the verdict is that bad or worse, 0 otherwise; 2 for bad arguments
  * or an environment that is not ready (found by the preflight before any check runs).
- * `backup` is backup/cli.ts, `playbook <name>` is playbooks/cli.ts.
+ * `backup` is backup/cli.ts, `archive restore` is archive/cli.ts, `playbook <name>` is playbooks/cli.ts.
  */
 import { parseArgs } from 'node:util';
+import { runArchiveCommand } from './archive/cli.js';
 import { runBackupCommand } from './backup/cli.js';
 import { CADENCES, planCadence, type Cadence } from './cadences.js';
 import {
@@ -43,7 +44,15 @@ const FAIL_ON = ['fail', 'warn', 'never'] as const;
 export type FailOn = (typeof FAIL_ON)[number];
 
 /** Every command word, for tests that go through them all. */
-export const COMMANDS = [...CADENCES, 'backup', 'playbook', 'deploy', 'preflight', 'provision'] as const;
+export const COMMANDS = [
+  ...CADENCES,
+  'backup',
+  'archive',
+  'playbook',
+  'deploy',
+  'preflight',
+  'provision',
+] as const;
 
 const TOP: CommandSpec = {
   name: '',
@@ -59,6 +68,7 @@ const TOP: CommandSpec = {
       lines: table([
         [CADENCES.join(' | '), "run a cadence's checks, print the report, open and close incidents"],
         ['backup', "dump the environment's database into its backup store"],
+        ['archive restore', "bring a tenant's archived telemetry back into the database"],
         ['playbook <name>', 'run an incident playbook (a dry run unless --apply)'],
         ['deploy --plan | --stages', 'plan a deploy of HEAD, or run its built stages (database)'],
         ['preflight --env NAME', 'is the environment ready: Azure sign-in, subscription, secrets, names'],
@@ -142,6 +152,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const rest = at === -1 ? argv : [...argv.slice(0, at), ...argv.slice(at + 1)];
   if (command === 'playbook') return runPlaybookCommand(rest, io);
   if (command === 'backup') return runBackupCommand(rest, io);
+  if (command === 'archive') return runArchiveCommand(rest, io);
   if (command === 'deploy') return runDeployCommand(rest, io);
   if (command === 'preflight') return runPreflightCommand(rest, io);
   if (command === 'provision') return runProvisionCommand(rest, io);
@@ -152,7 +163,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(formatUsage(TOP));
     return 0;
   }
-  const known = `${CADENCES.join(', ')}, backup, playbook <name>, deploy, preflight or provision`;
+  const known = `${CADENCES.join(', ')}, backup, archive restore, playbook <name>, deploy, preflight or provision`;
   io.err(
     command
       ? `ops: unknown command "${command}": give ${known} (see npm run ops -- --help)\n`

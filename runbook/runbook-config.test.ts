@@ -131,3 +131,37 @@ test('an environment with a secret in the wrong place is refused', () => {
     /\/database: must have required property 'urlEnv'[\s\S]*\/database: must NOT have additional properties \(url\)/,
   );
 });
+
+test('archive: disabled, enabled with its container, or purge-without-archive with a reason; prod is disabled', () => {
+  const prod = readFileSync(join(ENVIRONMENTS_DIR, 'prod.yaml'), 'utf8');
+  expect(loadEnvironmentConfig('prod').archive?.mode).toBe('disabled');
+  const section = /^archive:\n(?: {2}.*\n)+/m;
+  const withArchive = (yaml: string) =>
+    parseEnvironmentConfig(prod.replace(section, yaml), 'prod.yaml').archive;
+  expect(
+    withArchive(
+      'archive:\n  mode: enabled\n  container: archive\n  connectionStringEnv: OPS_ARCHIVE_STORAGE_CONNECTION_STRING\n  retentionDays: 30\n',
+    ),
+  ).toEqual({
+    mode: 'enabled',
+    container: 'archive',
+    connectionStringEnv: 'OPS_ARCHIVE_STORAGE_CONNECTION_STRING',
+    retentionDays: 30,
+  });
+  expect(
+    withArchive('archive:\n  mode: purge-without-archive\n  reason: no archive in this phase\n'),
+  ).toEqual({
+    mode: 'purge-without-archive',
+    reason: 'no archive in this phase',
+  });
+  // Purging is its own mode: never a side effect of "disabled", never without a reason.
+  expect(() =>
+    withArchive('archive:\n  mode: disabled\n  reason: container deleted\n  retentionDays: 30\n'),
+  ).toThrow(/\/archive: must NOT have additional properties \(retentionDays\)/);
+  expect(() => withArchive('archive:\n  mode: purge-without-archive\n')).toThrow(
+    /\/archive: must have required property 'reason'/,
+  );
+  expect(() => withArchive('archive:\n  mode: enabled\n  container: Archive\n')).toThrow(
+    /\/archive: must have required property 'connectionStringEnv'[\s\S]*\/archive\/container: must match pattern/,
+  );
+});

@@ -3,6 +3,7 @@
  * adapter registers its function with the host, so every one of src/functions/ is imported here.
  */
 import './functions/alerts_timer.js';
+import './functions/archive_timer.js';
 import './functions/health.js';
 import './functions/mqtt_ingest.js';
 import './functions/uptime_probe.js';

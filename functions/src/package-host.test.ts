@@ -25,7 +25,7 @@ import {
 const SHA = '5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed';
 const FUNCTION_KEY = 'function-key-for-tests';
 const MASTER_KEY = 'master-key-for-tests';
-const ALL = ['alerts_timer', 'health', 'mqtt_ingest', 'uptime_probe'];
+const ALL = ['alerts_timer', 'archive_timer', 'health', 'mqtt_ingest', 'uptime_probe'];
 
 let work: string;
 let dir: string;

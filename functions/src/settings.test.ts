@@ -24,6 +24,14 @@ test('the minimum: a database and the probe; everything else has its default', (
       healthUrl: undefined,
       github: undefined,
     },
+    archive: {
+      mode: 'disabled',
+      store: undefined,
+      retentionDays: undefined,
+      purgeReason: undefined,
+      partitionsAheadDays: 7,
+      timeBudgetSeconds: 240,
+    },
   });
 });
 
@@ -176,4 +184,49 @@ test('a function is refused only for the sections it uses', () => {
     'PROBE_MQTT_PASSWORD is not set',
   ]);
   expect(settingsError(parseSettings({ ...database, ...probe }))).toBeNull();
+});
+
+test('archive: disabled unless asked; enabled needs its store, purging needs a reason', () => {
+  const archive = (env: Record<string, string>) => pickSettings(parseSettings(env), ['archive']).archive;
+  const blob =
+    'DefaultEndpointsProtocol=https;AccountName=stdata;AccountKey=a2V5;EndpointSuffix=core.windows.net';
+  expect(archive({ ARCHIVE_RETENTION_DAYS: '30' })).toMatchObject({ mode: 'disabled', store: undefined });
+  expect(
+    archive({
+      ARCHIVE_MODE: 'enabled',
+      ARCHIVE_STORAGE_CONNECTION_STRING: blob,
+      ARCHIVE_RETENTION_DAYS: '30',
+    }),
+  ).toEqual({
+    mode: 'enabled',
+    store: { connectionString: blob, container: 'archive' },
+    retentionDays: 30,
+    purgeReason: undefined,
+    partitionsAheadDays: 7,
+    timeBudgetSeconds: 240,
+  });
+  expect(problems({ ...database, ...probe, ARCHIVE_MODE: 'enabled', ARCHIVE_CONTAINER: 'Bad_Name' })).toEqual(
+    [
+      'ARCHIVE_STORAGE_CONNECTION_STRING is not set (ARCHIVE_MODE is enabled)',
+      'ARCHIVE_CONTAINER is not a container name (3-63 lowercase letters, digits, single hyphens)',
+    ],
+  );
+  expect(problems({ ...database, ...probe, ARCHIVE_MODE: 'purge-without-archive' })).toEqual([
+    'ARCHIVE_PURGE_REASON is not set (ARCHIVE_MODE is purge-without-archive)',
+  ]);
+  expect(
+    problems({
+      ...database,
+      ...probe,
+      ARCHIVE_MODE: 'on',
+      ARCHIVE_RETENTION_DAYS: '0',
+      ARCHIVE_STORAGE_CONNECTION_STRING: blob,
+    }),
+  ).toEqual([
+    'ARCHIVE_MODE must be disabled, enabled or purge-without-archive',
+    'ARCHIVE_RETENTION_DAYS must be a whole number from 1 to 36500',
+  ]);
+  expect(
+    JSON.stringify(problems({ ARCHIVE_MODE: 'enabled', ARCHIVE_STORAGE_CONNECTION_STRING: 'k=s3cr3t' })),
+  ).not.toContain('s3cr3t');
 });

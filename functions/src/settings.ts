@@ -22,6 +22,15 @@
  *   GITHUB_DISPATCH_TOKEN  a token allowed to create repository dispatch events (contents: write)
  *   GITHUB_API_URL         optional, default https://api.github.com
  *   Without the GitHub pair the probe still records; it just tells no one.
+ * archive (archive_timer, daily; docs/archive.md):
+ *   ARCHIVE_MODE           disabled (default: nothing exported, nothing deleted), enabled, or
+ *                          purge-without-archive (rows past retention deleted with no copy)
+ *   ARCHIVE_STORAGE_CONNECTION_STRING   enabled: the storage account of the archive container
+ *   ARCHIVE_CONTAINER      enabled: the container (default archive)
+ *   ARCHIVE_RETENTION_DAYS optional cap on every tenant's retention (plan, override)
+ *   ARCHIVE_PURGE_REASON   purge-without-archive: why; repeated in every report of a deletion
+ *   ARCHIVE_PARTITIONS_AHEAD_DAYS   future day partitions kept created (default 7; every mode)
+ *   ARCHIVE_TIME_BUDGET_SECONDS     no new work after this long (default 240, within functionTimeout)
  *
  * An empty value is an unset one. A function fails only for problems in the sections it uses (a
  * broken probe setting must not stop ingest); index.ts logs every problem of every section at
@@ -50,14 +59,25 @@ export interface ProbeSettings {
   protocolVersion?: 4 | 5;
 }
 
+export interface ArchiveSettings {
+  mode: 'disabled' | 'enabled' | 'purge-without-archive';
+  /** enabled: where objects go. */
+  store?: { connectionString: string; container: string };
+  retentionDays?: number;
+  purgeReason?: string;
+  partitionsAheadDays: number;
+  timeBudgetSeconds: number;
+}
+
 export interface Settings {
   database: DatabaseSettings;
   alerts: AlertsSettings;
   probe: ProbeSettings;
+  archive: ArchiveSettings;
 }
 
 export type Section = keyof Settings;
-export const SECTIONS: readonly Section[] = ['database', 'alerts', 'probe'];
+export const SECTIONS: readonly Section[] = ['database', 'alerts', 'probe', 'archive'];
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -79,6 +99,7 @@ export function parseSettings(env: Env): ParsedSettings {
     database: section(env, parseDatabase),
     alerts: section(env, parseAlerts),
     probe: section(env, parseProbe),
+    archive: section(env, parseArchive),
   };
 }
 
@@ -185,6 +206,44 @@ function parseProbe(read: (name: string) => string | undefined, problems: string
     github = { repository: repository ?? '', token: token ?? '', apiUrl };
   }
   return { listeners, username, password, endpoints, healthUrl, github };
+}
+
+function parseArchive(read: (name: string) => string | undefined, problems: string[]): ArchiveSettings {
+  const mode = read('ARCHIVE_MODE') ?? 'disabled';
+  if (mode !== 'disabled' && mode !== 'enabled' && mode !== 'purge-without-archive')
+    problems.push('ARCHIVE_MODE must be disabled, enabled or purge-without-archive');
+  const days = (name: string, min: number, max: number, fallback?: number) => {
+    const value = read(name);
+    if (value === undefined) return fallback;
+    if (!/^[0-9]{1,5}$/.test(value) || Number(value) < min || Number(value) > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return Number(value);
+  };
+  const connectionString = read('ARCHIVE_STORAGE_CONNECTION_STRING');
+  const container = read('ARCHIVE_CONTAINER') ?? 'archive';
+  if (mode === 'enabled') {
+    if (!connectionString)
+      problems.push('ARCHIVE_STORAGE_CONNECTION_STRING is not set (ARCHIVE_MODE is enabled)');
+    else if (!/AccountName=|BlobEndpoint=/i.test(connectionString))
+      problems.push('ARCHIVE_STORAGE_CONNECTION_STRING is not a storage connection string');
+    if (!/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(container))
+      problems.push(
+        'ARCHIVE_CONTAINER is not a container name (3-63 lowercase letters, digits, single hyphens)',
+      );
+  }
+  const purgeReason = read('ARCHIVE_PURGE_REASON');
+  if (mode === 'purge-without-archive' && !purgeReason)
+    problems.push('ARCHIVE_PURGE_REASON is not set (ARCHIVE_MODE is purge-without-archive)');
+  return {
+    mode: mode as ArchiveSettings['mode'],
+    store: mode === 'enabled' && connectionString ? { connectionString, container } : undefined,
+    retentionDays: days('ARCHIVE_RETENTION_DAYS', 1, 36500),
+    purgeReason,
+    partitionsAheadDays: days('ARCHIVE_PARTITIONS_AHEAD_DAYS', 1, 60, 7)!,
+    timeBudgetSeconds: days('ARCHIVE_TIME_BUDGET_SECONDS', 10, 86400, 240)!,
+  };
 }
 
 const MQTT_PROTOCOLS = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];

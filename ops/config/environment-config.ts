@@ -55,6 +55,12 @@ export interface EnvironmentConfig {
       inventory: string;
       /** The variable holding the VM's known_hosts line(s): the pinned host key Ansible's SSH trusts. */
       knownHostsEnv: string;
+      /**
+       * The variable holding the private key of infra.vm.adminUsername, the login (full sudo) the
+       * vm stage's Ansible uses when `infra` is set: the system roles limit the ops user's sudo
+       * (ansible/roles/ops_user, docs/vm.md). Without `infra` it logs in as ssh.username.
+       */
+      adminPrivateKeyEnv?: string;
       /** The variable holding the mqtt_ingest function key the bridge sends. */
       ingestKeyEnv?: string;
       /**
@@ -170,12 +176,78 @@ export interface EnvironmentConfig {
    */
   prices?: {
     currency: string;
+    /** The Azure region the Azure prices are for (when infra.location differs, they are an estimate). */
+    region: string;
     /** The day the prices were read (YYYY-MM-DD). */
     readOn: string;
+    /**
+     * true: read from their sources on readOn. false: written from the published pages as last
+     * known on readOn, not read from them: re-read before relying on them (docs/cost.md).
+     */
+    verified: boolean;
     /** Where they were read (the Azure pricing page or the retail prices API). */
     source: string;
     /** The VM sizes' monthly pay-as-you-go price in this region (730 h). */
     vmMonthly: Record<string, number>;
+    /** Managed disk tiers (LRS, per month); a disk is billed as the smallest tier that holds it. */
+    osDisk: {
+      source: string;
+      standardSsd: { tier: string; gb: number; monthly: number }[];
+      premiumSsd: { tier: string; gb: number; monthly: number }[];
+      /** Standard SSD bills each I/O of up to 256 KiB as a transaction (Premium SSD does not). */
+      standardSsdPer10kTransactions: number;
+    };
+    publicIp: { source: string; staticStandardHourly: number };
+    /** Pay-as-you-go rates and the monthly free grants (per subscription) of both plans. */
+    functions: {
+      source: string;
+      flexConsumption: {
+        /** On demand: instance memory x the time the instance is executing. */
+        perGbSecond: number;
+        perMillionExecutions: number;
+        freeGbSeconds: number;
+        freeExecutions: number;
+        /** The shortest activity period billed (then rounded up to 100 ms). */
+        minimumBilledSeconds: number;
+        /** Always ready instances (not modelled): baseline per GB-s, and execution time per GB-s. */
+        alwaysReadyBaselinePerGbSecond?: number;
+        alwaysReadyPerGbSecond?: number;
+      };
+      linuxConsumption: {
+        /** Observed memory (rounded up to 128 MB) x execution time. */
+        perGbSecond: number;
+        perMillionExecutions: number;
+        freeGbSeconds: number;
+        freeExecutions: number;
+        minimumBilledSeconds: number;
+      };
+    };
+    supabase: {
+      source: string;
+      free: { monthly: number; databaseMb: number; egressGb: number };
+      pro: {
+        monthly: number;
+        databaseGbIncluded: number;
+        perDatabaseGbBeyond: number;
+        egressGbIncluded: number;
+        perEgressGbBeyond: number;
+      };
+    };
+    /** Block blobs, LRS: storage per GB-month and operations per 10,000, by access tier. */
+    blob: {
+      source: string;
+      hotPerGbMonth: number;
+      coolPerGbMonth: number;
+      hotWritePer10k: number;
+      hotReadPer10k: number;
+      coolWritePer10k: number;
+      coolReadPer10k: number;
+    };
+    /** Data out of Azure to the internet (Supabase runs outside Azure); same-region traffic is free. */
+    bandwidth: { source: string; freeGbPerMonth: number; internetEgressPerGb: number };
+    /** Log Analytics ingestion (Application Insights of the Function App). */
+    logAnalytics: { source: string; perGb: number; freeGbPerMonth: number };
+    pages: { source: string; monthly: number };
   };
   backup?: {
     store: 'blob' | 'local';
@@ -189,7 +261,7 @@ export interface EnvironmentConfig {
     restoreAdminUrlEnv?: string;
   };
   /** Whether the Blob archive of old telemetry runs; go-live accepts "explicitly disabled". */
-  archive?: { mode: 'disabled'; reason: string };
+  archive?: ArchiveConfig;
   budget: { monthlyUsd: number; aiMonthlyUsd: number };
   /** Per-check threshold overrides on top of runbook.yaml's. */
   thresholds: Record<string, Record<string, number>>;
@@ -198,6 +270,81 @@ export interface EnvironmentConfig {
 const envVar = { type: 'string', pattern: '^[A-Z][A-Z0-9_]*$' } as const;
 const url = { type: 'string', pattern: '^[a-z][a-z0-9+.-]*://' } as const;
 const name = { type: 'string', pattern: '^[a-z][a-z0-9-]*$' } as const;
+const price = { type: 'number', minimum: 0 } as const;
+const diskTiers = {
+  type: 'array',
+  minItems: 1,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['tier', 'gb', 'monthly'],
+    properties: {
+      tier: { type: 'string', minLength: 1 },
+      gb: { type: 'integer', minimum: 1 },
+      monthly: price,
+    },
+  },
+} as const;
+
+/**
+ * The telemetry archive (docs/archive.md): disabled (nothing exported, nothing deleted), enabled
+ * (rows past retention exported to Blob, verified, then removed), or purge-without-archive (removed
+ * with no copy, every deletion reported). The Function App's ARCHIVE_* settings say the same
+ * (functions/src/settings.ts).
+ */
+export type ArchiveConfig =
+  | { mode: 'disabled'; reason: string }
+  | {
+      mode: 'enabled';
+      /** The archive container, in the storage account `connectionStringEnv` reaches. */
+      container: string;
+      connectionStringEnv: string;
+      /** Caps every tenant's retention (plan, override): older rows are archived, then removed. */
+      retentionDays?: number;
+      /** Future day partitions kept created (default 7). */
+      partitionsAheadDays?: number;
+    }
+  | { mode: 'purge-without-archive'; reason: string; retentionDays?: number; partitionsAheadDays?: number };
+
+const archiveDays = { type: 'integer', minimum: 1, maximum: 36500, nullable: true } as const;
+const archiveAhead = { type: 'integer', minimum: 1, maximum: 60, nullable: true } as const;
+const archiveSchema = {
+  type: 'object',
+  nullable: true,
+  required: ['mode'],
+  properties: { mode: { type: 'string', enum: ['disabled', 'enabled', 'purge-without-archive'] } },
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['mode', 'reason'],
+      properties: { mode: { type: 'string', const: 'disabled' }, reason: { type: 'string', minLength: 10 } },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['mode', 'container', 'connectionStringEnv'],
+      properties: {
+        mode: { type: 'string', const: 'enabled' },
+        container: { type: 'string', pattern: '^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$' },
+        connectionStringEnv: envVar,
+        retentionDays: archiveDays,
+        partitionsAheadDays: archiveAhead,
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['mode', 'reason'],
+      properties: {
+        mode: { type: 'string', const: 'purge-without-archive' },
+        reason: { type: 'string', minLength: 10 },
+        retentionDays: archiveDays,
+        partitionsAheadDays: archiveAhead,
+      },
+    },
+  ],
+} as const;
 
 export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
   $id: 'https://mqtt-saas.example/schemas/environment.schema.json',
@@ -359,6 +506,7 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
           properties: {
             inventory: { type: 'string', pattern: '^ansible/inventories/[A-Za-z0-9._/-]+$' },
             knownHostsEnv: envVar,
+            adminPrivateKeyEnv: { ...envVar, nullable: true },
             ingestKeyEnv: { ...envVar, nullable: true },
             serviceUsers: {
               type: 'array',
@@ -554,15 +702,167 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
       type: 'object',
       nullable: true,
       additionalProperties: false,
-      required: ['currency', 'readOn', 'source', 'vmMonthly'],
+      required: [
+        'currency',
+        'region',
+        'readOn',
+        'verified',
+        'source',
+        'vmMonthly',
+        'osDisk',
+        'publicIp',
+        'functions',
+        'supabase',
+        'blob',
+        'bandwidth',
+        'logAnalytics',
+        'pages',
+      ],
       properties: {
         currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+        region: { type: 'string', pattern: '^[a-z][a-z0-9]*$' },
         readOn: { type: 'string', format: 'date' },
+        verified: { type: 'boolean' },
         source: url,
         vmMonthly: {
           type: 'object',
           required: [],
           additionalProperties: { type: 'number', minimum: 0 },
+        },
+        osDisk: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['source', 'standardSsd', 'premiumSsd', 'standardSsdPer10kTransactions'],
+          properties: {
+            source: url,
+            standardSsd: diskTiers,
+            premiumSsd: diskTiers,
+            standardSsdPer10kTransactions: price,
+          },
+        },
+        publicIp: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['source', 'staticStandardHourly'],
+          properties: { source: url, staticStandardHourly: price },
+        },
+        functions: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['source', 'flexConsumption', 'linuxConsumption'],
+          properties: {
+            source: url,
+            flexConsumption: {
+              type: 'object',
+              additionalProperties: false,
+              required: [
+                'perGbSecond',
+                'perMillionExecutions',
+                'freeGbSeconds',
+                'freeExecutions',
+                'minimumBilledSeconds',
+              ],
+              properties: {
+                perGbSecond: price,
+                perMillionExecutions: price,
+                freeGbSeconds: price,
+                freeExecutions: price,
+                minimumBilledSeconds: price,
+                alwaysReadyBaselinePerGbSecond: { ...price, nullable: true },
+                alwaysReadyPerGbSecond: { ...price, nullable: true },
+              },
+            },
+            linuxConsumption: {
+              type: 'object',
+              additionalProperties: false,
+              required: [
+                'perGbSecond',
+                'perMillionExecutions',
+                'freeGbSeconds',
+                'freeExecutions',
+                'minimumBilledSeconds',
+              ],
+              properties: {
+                perGbSecond: price,
+                perMillionExecutions: price,
+                freeGbSeconds: price,
+                freeExecutions: price,
+                minimumBilledSeconds: price,
+              },
+            },
+          },
+        },
+        supabase: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['source', 'free', 'pro'],
+          properties: {
+            source: url,
+            free: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['monthly', 'databaseMb', 'egressGb'],
+              properties: { monthly: price, databaseMb: price, egressGb: price },
+            },
+            pro: {
+              type: 'object',
+              additionalProperties: false,
+              required: [
+                'monthly',
+                'databaseGbIncluded',
+                'perDatabaseGbBeyond',
+                'egressGbIncluded',
+                'perEgressGbBeyond',
+              ],
+              properties: {
+                monthly: price,
+                databaseGbIncluded: price,
+                perDatabaseGbBeyond: price,
+                egressGbIncluded: price,
+                perEgressGbBeyond: price,
+              },
+            },
+          },
+        },
+        blob: {
+          type: 'object',
+          additionalProperties: false,
+          required: [
+            'source',
+            'hotPerGbMonth',
+            'coolPerGbMonth',
+            'hotWritePer10k',
+            'hotReadPer10k',
+            'coolWritePer10k',
+            'coolReadPer10k',
+          ],
+          properties: {
+            source: url,
+            hotPerGbMonth: price,
+            coolPerGbMonth: price,
+            hotWritePer10k: price,
+            hotReadPer10k: price,
+            coolWritePer10k: price,
+            coolReadPer10k: price,
+          },
+        },
+        bandwidth: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['source', 'freeGbPerMonth', 'internetEgressPerGb'],
+          properties: { source: url, freeGbPerMonth: price, internetEgressPerGb: price },
+        },
+        logAnalytics: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['source', 'perGb', 'freeGbPerMonth'],
+          properties: { source: url, perGb: price, freeGbPerMonth: price },
+        },
+        pages: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['source', 'monthly'],
+          properties: { source: url, monthly: price },
         },
       },
     },
@@ -580,14 +880,8 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
         restoreAdminUrlEnv: { ...envVar, nullable: true },
       },
     },
-    archive: {
-      type: 'object',
-      nullable: true,
-      additionalProperties: false,
-      required: ['mode', 'reason'],
-      // Only "disabled" until an archive job exists (RUNBOOK.md app.archive).
-      properties: { mode: { type: 'string', const: 'disabled' }, reason: { type: 'string', minLength: 10 } },
-    },
+    // One of three shapes (ArchiveConfig), which JSONSchemaType cannot express: checked by ajv alike.
+    archive: archiveSchema as unknown as JSONSchemaType<EnvironmentConfig>['properties']['archive'],
     budget: {
       type: 'object',
       additionalProperties: false,

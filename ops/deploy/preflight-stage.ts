@@ -101,6 +101,9 @@ export function exerciseStages(
     const vm = required(target, 'deploy.vm (the Ansible inventory)', target.config.deploy?.vm);
     target.secrets.read(ssh.privateKeyEnv);
     target.secrets.read(vm.knownHostsEnv);
+    // With infra, Ansible logs in as the VM's admin (vm-stage.ts, adminLogin).
+    if (target.config.infra)
+      target.secrets.read(required(target, 'deploy.vm.adminPrivateKeyEnv', vm.adminPrivateKeyEnv));
     // What the roles are given (vm-stage.ts): the bridge's ingest key and the broker's service users.
     target.secrets.read(required(target, 'deploy.vm.ingestKeyEnv', vm.ingestKeyEnv));
     const users = required(target, 'deploy.vm.serviceUsers', vm.serviceUsers);

@@ -7,7 +7,10 @@
  * The VM: the connection comes from the environment's `ssh` section (host, port, user, the private
  * key's secret) and `deploy.vm` (the inventory with the role variables, the known_hosts secret).
  * The known_hosts secret must hold the key pinned by `ssh.hostKeySha256`; only that key is written
- * to the known_hosts file Ansible's ssh uses, with StrictHostKeyChecking=yes.
+ * to the known_hosts file Ansible's ssh uses, with StrictHostKeyChecking=yes. With an `infra`
+ * section the stage also applies the system roles (base, hardening, ops user: vmSystemVars) and so
+ * logs in as the VM's admin (infra.vm.adminUsername, key in deploy.vm.adminPrivateKeyEnv): the
+ * ops user of `ssh` may only run the playbooks' sudo commands.
  * The local target (`--env local`): the running sandbox's bridge, under its supervisor
  * (scripts/sandbox/bridge-service.ts), through a local connection with paths rooted in the
  * sandbox directory (LocalEnv.vm); its broker is left to the sandbox.
@@ -18,12 +21,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import ssh2 from 'ssh2';
 import { bundleBridge } from '../../bridge/bundle.js';
 import { INGEST_ROUTE, HEALTH_ROUTE } from '../../common/ingest-protocol.js';
 import type { LocalEnv } from '../../common/local-env.js';
 import { hashPassword } from '../../broker/password-hash.js';
 import { userVars, type BrokerUser } from '../../broker/render-config.js';
+import type { EnvironmentConfig } from '../config/environment-config.js';
 import { databaseUrl, NotConfiguredError, type OpsTarget } from '../config/ops-target.js';
+import { vmPorts } from '../config/vm-ports.js';
 import { normalizeFingerprint } from '../sources/ssh-host.js';
 import {
   parseBridgeRelease,
@@ -128,7 +134,7 @@ async function run(options: VmStageOptions, mode: 'deploy' | 'rollback'): Promis
     }
     const vars: Record<string, unknown> = { ...connection.vars };
     if (mode === 'rollback') {
-      Object.assign(vars, { bridge_rollback: true, vm_manage_broker: false });
+      Object.assign(vars, { bridge_rollback: true, vm_manage_broker: false, vm_manage_system: false });
     } else {
       let bundle = options.bundle;
       if (!bundle) {
@@ -231,7 +237,9 @@ function localConnection(local: LocalEnv): Connection {
             hosts: { sandbox: { ansible_connection: 'local' } },
             vars: {
               vm_become: false,
-              // The sandbox starts its own broker from the mosquitto role's templates.
+              // The sandbox's machine is not the VM; it starts its own broker from the mosquitto
+              // role's templates.
+              vm_manage_system: false,
               vm_manage_broker: false,
               bridge_manage_user: false,
               bridge_root: layout.root,
@@ -266,7 +274,9 @@ async function remoteConnection(
   const knownHostsFile = join(work, 'known_hosts');
   const keyFile = join(work, 'id');
   await writeSecretFile(knownHostsFile, `${known.line}\n`);
-  await writeSecretFile(keyFile, `${secrets.read(ssh.privateKeyEnv).trim()}\n`);
+  // With `infra`, the system roles run: they need root, which the ops user's limited sudo is not.
+  const login = adminLogin(config) ?? { username: ssh.username, privateKeyEnv: ssh.privateKeyEnv };
+  await writeSecretFile(keyFile, `${secrets.read(login.privateKeyEnv).trim()}\n`);
   const sshArgs = [
     `-o UserKnownHostsFile=${knownHostsFile}`,
     '-o GlobalKnownHostsFile=/dev/null',
@@ -285,7 +295,7 @@ async function remoteConnection(
             vars: {
               ansible_host: ssh.host,
               ansible_port: ssh.port,
-              ansible_user: ssh.username,
+              ansible_user: login.username,
               ansible_ssh_private_key_file: keyFile,
               ansible_ssh_common_args: sshArgs,
             },
@@ -293,8 +303,59 @@ async function remoteConnection(
         },
       },
     },
-    vars: rollback ? {} : await remoteDeployVars(target),
+    vars: rollback
+      ? {}
+      : {
+          ...vmSystemVars(config, publicKeyOf(secrets.read(ssh.privateKeyEnv))),
+          ...(await remoteDeployVars(target)),
+        },
   };
+}
+
+/** The VM's admin login (infra.vm.adminUsername) when `infra` is set; its key's variable is required then. */
+function adminLogin(config: EnvironmentConfig): { username: string; privateKeyEnv: string } | undefined {
+  if (!config.infra) return undefined;
+  const privateKeyEnv = config.deploy?.vm?.adminPrivateKeyEnv;
+  if (!privateKeyEnv)
+    throw new NotConfiguredError(
+      `deploy.vm.adminPrivateKeyEnv (the variable holding ${config.infra.vm.adminUsername}'s private key: with infra set, ` +
+        'the vm stage configures the system as the admin, since the ops user may only restart the broker)',
+      config.name,
+    );
+  return { username: config.infra.vm.adminUsername, privateKeyEnv };
+}
+
+/**
+ * The environment YAML's `infra` settings as the system roles' variables (ansible/roles/base,
+ * hardening, ops_user; docs/vm.md): sshd's allowed users, ufw's ports (the NSG's list,
+ * vmPorts), the ops user and its key, the reverse proxy's switch. Without `infra` the system
+ * roles are skipped (only the broker and the bridge are deployed).
+ */
+export function vmSystemVars(config: EnvironmentConfig, opsPublicKey: string): Record<string, unknown> {
+  const { infra, ssh } = config;
+  if (!infra || !ssh) return { vm_manage_system: false };
+  return {
+    vm_manage_system: true,
+    hardening_ssh_allow_users: [...new Set([infra.vm.adminUsername, ssh.username])],
+    hardening_ssh_port: ssh.port,
+    hardening_ufw_ports: vmPorts(infra.network, ssh.port, infra.reverseProxy),
+    ops_user_name: ssh.username,
+    ops_user_authorized_keys: [opsPublicKey],
+    vm_reverse_proxy_enabled: infra.reverseProxy?.enabled ?? false,
+    ...(infra.reverseProxy?.enabled
+      ? {
+          reverse_proxy_domain: infra.reverseProxy.domain,
+          reverse_proxy_acme_email: infra.reverseProxy.acmeEmail,
+        }
+      : {}),
+  };
+}
+
+/** The OpenSSH public key line of a private key (the ops user's, from its secret). */
+export function publicKeyOf(privateKey: string): string {
+  const key = ssh2.utils.parseKey(privateKey);
+  if (key instanceof Error) throw new Error(`the SSH private key is not usable: ${key.message}`);
+  return `${key.type} ${key.getPublicSSH().toString('base64')}`;
 }
 
 /** The broker's users and the bridge's secrets: from the device registry and the environment's secrets. */

@@ -53,6 +53,21 @@ test('every name and size comes from the environment YAML', () => {
   });
 });
 
+test('the archive container only for an enabled archive, with its configured name', () => {
+  const enabled = group(
+    variant((c) => {
+      c.archive = { mode: 'enabled', container: 'telemetry-archive', connectionStringEnv: 'OPS_ARCHIVE_CS' };
+    }),
+  );
+  expect(enabled).toMatchObject({ archiveEnabled: true, archiveContainerName: 'telemetry-archive' });
+  const purge = group(
+    variant((c) => {
+      c.archive = { mode: 'purge-without-archive', reason: 'no archive wanted for this test environment' };
+    }),
+  );
+  expect(purge).toMatchObject({ archiveEnabled: false });
+});
+
 test('infra.vm.image, a local backup store and the Linux Consumption plan are followed', () => {
   const image = {
     publisher: 'Canonical',

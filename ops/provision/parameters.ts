@@ -16,7 +16,7 @@ export const DEFAULT_IMAGE = {
   version: 'latest',
 } as const;
 
-/** The archive container's name when the archive is enabled (the seed deleted its `archive`). */
+/** The archive container's name when none is configured (the seed deleted its `archive`). */
 export const ARCHIVE_CONTAINER = 'archive';
 
 /** Azure allows at most five notifications per budget. */
@@ -162,9 +162,10 @@ export function provisionParameters(
     functionMaximumInstanceCount: functions.maximumInstanceCount,
     dataStorageName: names.dataStorage,
     backupContainerName: config.backup?.store === 'blob' ? config.backup.location : '',
-    // archive.mode is only 'disabled' today (RUNBOOK.md app.archive): no container until a job exists.
-    archiveEnabled: config.archive !== undefined && config.archive.mode !== 'disabled',
-    archiveContainerName: ARCHIVE_CONTAINER,
+    // Only an enabled archive has a container (archive.container); disabled and
+    // purge-without-archive keep none, as the seed's deleted `archive` container stays deleted.
+    archiveEnabled: config.archive?.mode === 'enabled',
+    archiveContainerName: config.archive?.mode === 'enabled' ? config.archive.container : ARCHIVE_CONTAINER,
     logAnalyticsName: names.logAnalytics,
     logRetentionDays: infra.logAnalytics.retentionDays,
     applicationInsightsName: names.applicationInsights,

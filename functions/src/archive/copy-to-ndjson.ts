@@ -1,0 +1,208 @@
+/**
+ * The archive's lines from PostgreSQL's COPY text output of (tenant_id, device_id, ts, msg_key,
+ * metrics, received_at), printed with DateStyle ISO and TimeZone UTC (archive-object.ts's
+ * EXPORT_SETUP): one JSON object per row, the format of common/telemetry-archive.ts. PostgreSQL only
+ * reads and prints the rows, the cheapest export it can do on the database the platform shares with
+ * ingest; the lines are written here, in the archive's process.
+ *
+ * ndjsonLine is the definition, on strings. CopyToNdjson gives the same bytes without making
+ * strings, copying a line range by range (fastLine); the rare line it cannot (a quote or a control
+ * character in msg_key) goes through ndjsonLine. The sibling test holds the two to the same output.
+ */
+import { createHash } from 'node:crypto';
+import { Transform } from 'node:stream';
+
+// COPY's text format escapes these (and backslash) in a field; nothing else.
+const COPY_ESCAPES: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+const unescapeCopy = (field: string): string =>
+  field.includes('\\') ? field.replace(/\\(.)/g, (_m, c: string) => COPY_ESCAPES[c] ?? c) : field;
+
+const badTimestamp = (text: string) =>
+  new Error(
+    `unexpected timestamp ${JSON.stringify(text)} from COPY (DateStyle ISO and TimeZone UTC expected)`,
+  );
+
+/** `2026-10-21 08:00:00.25+00` (ISO style, UTC) as `2026-10-21T08:00:00.25Z`. */
+function isoTimestamp(text: string): string {
+  if (text.charCodeAt(10) !== 32 || !text.endsWith('+00') || text.length < 22 || text.length > 29)
+    throw badTimestamp(text);
+  return `${text.slice(0, 10)}T${text.slice(11, -3)}Z`;
+}
+
+/**
+ * One COPY text line as the archive's JSON line (with its newline): uuids and timestamps as
+ * strings, msg_key escaped by JSON.stringify, metrics as jsonb printed them (already JSON: only
+ * COPY's escaping is undone), so a restore that parses it in PostgreSQL gets every value back.
+ */
+export function ndjsonLine(copyLine: string): string {
+  const f = copyLine.split('\t');
+  if (f.length !== 6)
+    throw new Error(`COPY gave ${f.length} fields, not 6: have the telemetry columns changed?`);
+  return (
+    `{"tenant_id":"${f[0]}","device_id":"${f[1]}","ts":"${isoTimestamp(f[2]!)}",` +
+    `"msg_key":${JSON.stringify(unescapeCopy(f[3]!))},"metrics":${unescapeCopy(f[4]!)},` +
+    `"received_at":"${isoTimestamp(f[5]!)}"}\n`
+  );
+}
+
+const TAB = 9;
+const NL = 10;
+const BACKSLASH = 92;
+const QUOTE = 34;
+const K_TENANT = Buffer.from('{"tenant_id":"');
+const K_DEVICE = Buffer.from('","device_id":"');
+const K_TS = Buffer.from('","ts":"');
+const K_KEY = Buffer.from('Z","msg_key":"');
+const K_METRICS = Buffer.from('","metrics":');
+const K_RECEIVED = Buffer.from(',"received_at":"');
+const K_END = Buffer.from('Z"}\n');
+/** What the keys add to a line (the timestamps' `+00` becoming `Z` saves a little). */
+const SLACK =
+  K_TENANT.length +
+  K_DEVICE.length +
+  K_TS.length +
+  K_KEY.length +
+  K_METRICS.length +
+  K_RECEIVED.length +
+  K_END.length;
+
+/** COPY text in, NDJSON out: counts and hashes the lines and keeps the first and the last (ts order). */
+export class CopyToNdjson extends Transform {
+  readonly hash = createHash('sha256');
+  rows = 0;
+  first = '';
+  last = '';
+  /** A row cut by the chunk's end (bounded by one row's length). */
+  private carry: Buffer | null = null;
+  private out = Buffer.alloc(0);
+  private o = 0;
+  private lastStart = 0;
+
+  override _transform(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    done: (e?: Error | null, c?: Buffer) => void,
+  ) {
+    try {
+      const end = chunk.lastIndexOf(NL) + 1;
+      if (end === 0) {
+        this.carry = this.carry ? Buffer.concat([this.carry, chunk]) : Buffer.from(chunk);
+        return done();
+      }
+      // Room for the chunk's lines at the usual growth; a line that needs more gets it (line()).
+      this.out = Buffer.allocUnsafe(Math.ceil(end * 1.6) + (this.carry?.length ?? 0) * 6 + 4 * SLACK);
+      this.o = 0;
+      let start = 0;
+      if (this.carry) {
+        // The row the last chunk ended in: only that row is copied together, not the chunk.
+        const nl = chunk.indexOf(NL);
+        const row = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
+        this.line(row, 0, row.length - 1);
+        start = nl + 1;
+      }
+      for (let nl = chunk.indexOf(NL, start); nl !== -1 && nl < end; nl = chunk.indexOf(NL, start)) {
+        this.line(chunk, start, nl);
+        start = nl + 1;
+      }
+      this.carry = end < chunk.length ? Buffer.from(chunk.subarray(end)) : null;
+      this.last = this.out.toString('utf8', this.lastStart, this.o);
+      this.send();
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  }
+
+  override _flush(done: (e?: Error | null) => void) {
+    done(this.carry ? new Error('the COPY output ended inside a row') : null);
+  }
+
+  /** Hands on what the output holds; with `room`, goes on in a new one (pushed bytes are never reused). */
+  private send(room?: number): void {
+    if (this.o > 0) {
+      const bytes = this.out.subarray(0, this.o);
+      this.hash.update(bytes);
+      this.push(bytes);
+    }
+    if (room !== undefined) this.out = Buffer.allocUnsafe(Math.max(64 * 1024, room));
+    this.o = 0;
+  }
+
+  /** Appends the archive line of data[start, nl) to the output. */
+  private line(data: Buffer, start: number, nl: number): void {
+    // Escaped at worst, a byte takes six (\u0001).
+    const need = (nl - start) * 6 + SLACK;
+    if (this.o + need > this.out.length) this.send(need);
+    this.lastStart = this.o;
+    const written = fastLine(data, start, nl, this.out, this.o);
+    this.o =
+      written >= 0 ? written : this.o + this.out.write(ndjsonLine(data.toString('utf8', start, nl)), this.o);
+    if (this.rows === 0) this.first = this.out.toString('utf8', this.lastStart, this.o);
+    this.rows += 1;
+  }
+}
+
+/**
+ * The line of data[start, nl) written at `o` by copying ranges, or -1 when it needs ndjsonLine. Two
+ * facts make most escaped rows fast too: in metrics (jsonb's JSON text, which holds no control
+ * character) COPY only doubles backslashes, so halving them gives the JSON back; in msg_key, COPY's
+ * escapes \\ \t \n \r \b \f are the very bytes JSON.stringify writes for those characters.
+ */
+function fastLine(data: Buffer, start: number, nl: number, out: Buffer, o: number): number {
+  const t1 = data.indexOf(TAB, start);
+  const t2 = data.indexOf(TAB, t1 + 1);
+  const t3 = data.indexOf(TAB, t2 + 1);
+  const t4 = data.indexOf(TAB, t3 + 1);
+  const t5 = data.indexOf(TAB, t4 + 1);
+  if (t1 === -1 || t2 === -1 || t3 === -1 || t4 === -1 || t5 === -1 || t5 > nl) return -1;
+  const tab6 = data.indexOf(TAB, t5 + 1);
+  if (tab6 !== -1 && tab6 < nl) return -1;
+  // msg_key: a quote, a raw control character or COPY's \v (JSON writes \u000b) take the slow path.
+  for (let i = t3 + 1; i < t4; i++) {
+    const b = data[i]!;
+    if (b === QUOTE || b < 32) return -1;
+    if (b === BACKSLASH) {
+      const next = data[++i];
+      if (next !== BACKSLASH && next !== 116 && next !== 110 && next !== 114 && next !== 98 && next !== 102)
+        return -1;
+    }
+  }
+  o += K_TENANT.copy(out, o);
+  o += data.copy(out, o, start, t1);
+  o += K_DEVICE.copy(out, o);
+  o += data.copy(out, o, t1 + 1, t2);
+  o += K_TS.copy(out, o);
+  o = timestamp(data, t2 + 1, t3, out, o);
+  o += K_KEY.copy(out, o);
+  o += data.copy(out, o, t3 + 1, t4);
+  o += K_METRICS.copy(out, o);
+  // metrics: every backslash COPY wrote is one of a pair.
+  let from = t4 + 1;
+  for (let b = data.indexOf(BACKSLASH, from); b !== -1 && b < t5; b = data.indexOf(BACKSLASH, from)) {
+    if (data[b + 1] !== BACKSLASH) return -1;
+    o += data.copy(out, o, from, b + 1);
+    from = b + 2;
+  }
+  o += data.copy(out, o, from, t5);
+  o += K_RECEIVED.copy(out, o);
+  o = timestamp(data, t5 + 1, nl, out, o);
+  o += K_END.copy(out, o);
+  return o;
+}
+
+/** Copies `2026-10-21 08:00:00.25+00` as `2026-10-21T08:00:00.25` (the caller writes the Z). */
+function timestamp(data: Buffer, from: number, to: number, out: Buffer, o: number): number {
+  const length = to - from;
+  if (
+    length < 22 ||
+    length > 29 ||
+    data[from + 10] !== 32 ||
+    data[to - 3] !== 43 || // +
+    data[to - 2] !== 48 || // 0
+    data[to - 1] !== 48
+  )
+    throw badTimestamp(data.toString('utf8', from, to));
+  o += data.copy(out, o, from, from + 10);
+  out[o++] = 84; // T
+  return o + data.copy(out, o, from + 11, to - 3);
+}
