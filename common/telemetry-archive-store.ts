@@ -1,11 +1,10 @@
 /**
  * The archive container in Azure Blob Storage (Azurite in tests): objects named and described as
- * common/telemetry-archive.ts says. An upload is streamed as staged blocks (at most `concurrency`
- * blocks of `blockSizeBytes` in memory) and committed together with its manifest in one call, so an
- * object only ever appears complete and described; a run killed before the commit leaves uncommitted
- * blocks, which Azure discards, and the object as it was.
+ * common/telemetry-archive.ts says. An upload is streamed as staged blocks and committed together
+ * with its manifest in one call (common/blob-container.ts), so an object only ever appears complete
+ * and described; a run killed before the commit leaves the object as it was.
  */
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { BlobServiceClient } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import {
   decodeManifest,
@@ -13,6 +12,7 @@ import {
   type ArchiveManifest,
   type DecodedManifest,
 } from './telemetry-archive.js';
+import { openBlobContainer } from './blob-container.js';
 
 export interface ArchiveStoreOptions {
   /** A storage connection string (key or SAS); or `serviceClient` (e.g. a managed identity). */
@@ -52,91 +52,32 @@ export class ArchiveObjectMissingError extends Error {
 }
 
 export function createArchiveStore(options: ArchiveStoreOptions): ArchiveStore {
-  if (!options.connectionString === !options.serviceClient)
-    throw new Error('archive store: give exactly one of connectionString and serviceClient');
-  if (!/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(options.container ?? ''))
-    throw new Error(
-      `archive store: container name ${JSON.stringify(options.container)} is invalid (3-63 lowercase letters, digits, single hyphens)`,
-    );
-  const blockSize = options.blockSizeBytes ?? 4 * 1024 * 1024;
-  const concurrency = options.concurrency ?? 2;
-  if (!(blockSize >= 1024 && blockSize <= 100 * 1024 * 1024))
-    throw new Error('archive store: blockSizeBytes must be between 1 KiB and 100 MiB');
-  if (!(Number.isInteger(concurrency) && concurrency >= 1))
-    throw new Error('archive store: concurrency must be a positive integer');
-
-  let service: BlobServiceClient;
-  try {
-    service = options.serviceClient ?? BlobServiceClient.fromConnectionString(options.connectionString!);
-  } catch {
-    // The SDK's message may quote the connection string.
-    throw new Error('archive store: the storage connection string is malformed');
-  }
-  const secrets = secretsOf(options.connectionString);
-  const container: ContainerClient = service.getContainerClient(options.container);
-  const description = `Azure blob ${service.accountName}/${options.container}`;
-  let ensured: Promise<unknown> | null = null;
-  const ensureContainer = () =>
-    options.createContainer === false ? Promise.resolve() : (ensured ??= container.createIfNotExists());
-
-  const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      if (error instanceof ArchiveObjectMissingError) throw error;
-      const e = error as { message?: string; statusCode?: number; code?: string };
-      const detail = scrub(
-        `${e.code ?? ''} ${e.statusCode ?? ''} ${(e.message ?? String(error)).split('\n')[0]}`.trim(),
-        secrets,
-      );
-      throw new Error(`Azure blob ${what} failed (${service.accountName}/${options.container}): ${detail}`);
-    }
-  };
+  const blobs = openBlobContainer(options, {
+    label: 'archive store',
+    blockSizeBytes: 4 * 1024 * 1024,
+    maxBlockSizeBytes: 100 * 1024 * 1024,
+    concurrency: 2,
+  });
+  const { container } = blobs;
+  const description = `Azure blob ${blobs.where}`;
+  const keep = (error: unknown) => error instanceof ArchiveObjectMissingError;
+  const wrap = <T>(what: string, fn: () => Promise<T>) => blobs.wrap(what, fn, keep);
 
   return {
     description,
     async upload(name, body, manifest) {
-      await wrap('create container', ensureContainer);
-      const blob = container.getBlockBlobClient(name);
-      const ids: string[] = [];
-      const inflight = new Set<Promise<void>>();
-      const stage = async (chunk: Buffer) => {
-        const id = Buffer.from(`block-${String(ids.length).padStart(8, '0')}`).toString('base64');
-        ids.push(id);
-        const p: Promise<void> = blob.stageBlock(id, chunk, chunk.length).then(() => {
-          inflight.delete(p);
-        });
-        p.catch(() => undefined); // observed through Promise.race / allSettled below
-        inflight.add(p);
-        if (inflight.size >= concurrency) await Promise.race(inflight);
-      };
-      await wrap(`upload of ${name}`, async () => {
-        try {
-          let pending: Buffer[] = [];
-          let pendingBytes = 0;
-          for await (const data of body) {
-            const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
-            pending.push(chunk);
-            pendingBytes += chunk.length;
-            while (pendingBytes >= blockSize) {
-              const all = Buffer.concat(pending, pendingBytes);
-              await stage(all.subarray(0, blockSize));
-              const rest = all.subarray(blockSize);
-              pending = rest.length ? [rest] : [];
-              pendingBytes = rest.length;
-            }
-          }
-          if (pendingBytes > 0 || ids.length === 0) await stage(Buffer.concat(pending, pendingBytes));
-          await Promise.all(inflight);
-        } catch (error) {
-          await Promise.allSettled(inflight);
-          throw error;
-        }
-        await blob.commitBlockList(ids, {
-          metadata: encodeManifest(manifest()),
-          blobHTTPHeaders: { blobContentType: 'application/gzip' },
-        });
-      });
+      await wrap('create container', blobs.ensureContainer);
+      await wrap(`upload of ${name}`, () =>
+        blobs.uploadStaged(
+          container.getBlockBlobClient(name),
+          body,
+          () => ({
+            metadata: encodeManifest(manifest()),
+            blobHTTPHeaders: { blobContentType: 'application/gzip' },
+          }),
+          { emptyBlock: true },
+        ),
+      );
     },
     async open(name) {
       return wrap(`download of ${name}`, async () => {
@@ -173,21 +114,4 @@ export function createArchiveStore(options: ArchiveStoreOptions): ArchiveStore {
       });
     },
   };
-}
-
-function secretsOf(connectionString: string | undefined): string[] {
-  if (!connectionString) return [];
-  const out: string[] = [];
-  for (const part of connectionString.split(';')) {
-    const [key, ...rest] = part.split('=');
-    const value = rest.join('=');
-    if (/^(AccountKey|SharedAccessSignature)$/i.test(key ?? '') && value) out.push(value);
-  }
-  return out;
-}
-
-function scrub(text: string, secrets: string[]): string {
-  let out = text.replace(/([?&]sig=)[^&\s]+/gi, '$1***');
-  for (const s of secrets) out = out.split(s).join('***');
-  return out;
 }
