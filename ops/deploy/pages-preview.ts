@@ -24,7 +24,7 @@ import { required, type OpsTarget } from '../config/ops-target.js';
 import { checkPreviewFiles, PreviewFilesError } from './pages-preview-files.js';
 import { apiOf, describeDeployment, shortDeployment, type PagesDeployment } from './pages-stage.js';
 import { getDeployment, getProject, PagesApiError, PROJECT_NOT_FOUND } from './pages-stage-api.js';
-import { deploymentFromOutput, runWrangler } from './pages-wrangler.js';
+import { wranglerPagesDeploy } from './pages-wrangler.js';
 
 export interface PagesPreviewOptions {
   target: OpsTarget;
@@ -128,30 +128,20 @@ export async function deployPagesPreview(options: PagesPreviewOptions): Promise<
         `(${options.commitSha.slice(0, 7)}) for ${result.supabaseOrigin}, main's headers`,
     );
 
-    const outputFile = join(work, 'wrangler-output.ndjson');
-    const run = await runWrangler(
+    const run = await wranglerPagesDeploy(
       { root: options.root, secrets: target.secrets, log, timeoutMs: options.timeoutMs },
-      work,
-      api,
-      outputFile,
-      [
-        'pages',
-        'deploy',
+      {
+        work,
+        api,
         dist,
-        '--project-name',
-        pages.project,
-        '--branch',
+        project: pages.project,
         branch,
-        '--commit-hash',
-        options.commitSha,
-        '--commit-message',
-        `preview of pull request #${options.pullRequest}`,
-        '--commit-dirty=false',
-      ],
+        commitSha: options.commitSha,
+        commitMessage: `preview of pull request #${options.pullRequest}`,
+      },
     );
-    if (run.error) return done('failure', `wrangler pages deploy failed: ${run.error}`, run.output);
-    const id = await deploymentFromOutput(outputFile);
-    if (!id) return done('failure', 'wrangler reported no deployment (no pages-deploy output)', run.output);
+    if (!run.deploymentId) return done('failure', run.error!, run.output);
+    const id = run.deploymentId;
     const read = await getDeployment(api, pages.project, id);
     result.deployment = describeDeployment(read);
     result.url = read.url;

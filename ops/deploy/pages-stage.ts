@@ -24,7 +24,7 @@ import {
   type PagesApi,
   type PagesDeploymentObject,
 } from './pages-stage-api.js';
-import { deploymentFromOutput, listFiles, runWrangler } from './pages-wrangler.js';
+import { listFiles, wranglerPagesDeploy } from './pages-wrangler.js';
 
 /** The secrets the stage reads besides the anon key (wrangler's own variable names). */
 export const CLOUDFLARE_API_TOKEN = 'CLOUDFLARE_API_TOKEN';
@@ -170,33 +170,22 @@ export async function runPagesStage(options: PagesStageOptions): Promise<PagesSt
     );
 
     t0 = Date.now();
-    const outputFile = join(work, 'wrangler-output.ndjson');
-    const run = await runWrangler(
+    const run = await wranglerPagesDeploy(
       { root: options.root, secrets: target.secrets, log, timeoutMs: options.timeoutMs },
-      work,
-      api,
-      outputFile,
-      [
-        'pages',
-        'deploy',
+      {
+        work,
+        api,
         dist,
-        '--project-name',
-        pages.project,
-        '--branch',
-        pages.productionBranch,
-        '--commit-hash',
-        options.commitSha,
-        '--commit-message',
-        `ops deploy ${options.commitSha.slice(0, 7)}`,
-        '--commit-dirty=false',
-      ],
+        project: pages.project,
+        branch: pages.productionBranch,
+        commitSha: options.commitSha,
+        commitMessage: `ops deploy ${options.commitSha.slice(0, 7)}`,
+      },
     );
     result.timings.deployMs = Date.now() - t0;
     result.output = target.secrets.redact(run.output);
-    if (run.error) return done('failure', `wrangler pages deploy failed: ${run.error}`, run.output);
-    const deployed = await deploymentFromOutput(outputFile);
-    if (!deployed)
-      return done('failure', 'wrangler reported no deployment (no pages-deploy output)', run.output);
+    if (!run.deploymentId) return done('failure', run.error!, run.output);
+    const deployed = run.deploymentId;
     const read = await getDeployment(api, pages.project, deployed);
     result.after = describeDeployment(read);
     if (read.latest_stage?.name !== 'deploy' || read.latest_stage.status !== 'success')

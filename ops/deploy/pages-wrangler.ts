@@ -101,3 +101,43 @@ export async function listFiles(dir: string): Promise<string[]> {
   await walk(dir);
   return out.sort();
 }
+
+export interface PagesDeployCall {
+  work: string;
+  api: PagesApi;
+  dist: string;
+  project: string;
+  branch: string;
+  commitSha: string;
+  commitMessage: string;
+}
+
+/**
+ * `wrangler pages deploy` of `dist` to `branch` recording the commit, and the deployment's id from
+ * wrangler's machine-readable output; `error` (redacted) when wrangler failed or reported none.
+ */
+export async function wranglerPagesDeploy(
+  options: WranglerRun,
+  call: PagesDeployCall,
+): Promise<{ output: string; deploymentId?: string; error?: string }> {
+  const outputFile = join(call.work, 'wrangler-output.ndjson');
+  const run = await runWrangler(options, call.work, call.api, outputFile, [
+    'pages',
+    'deploy',
+    call.dist,
+    '--project-name',
+    call.project,
+    '--branch',
+    call.branch,
+    '--commit-hash',
+    call.commitSha,
+    '--commit-message',
+    call.commitMessage,
+    '--commit-dirty=false',
+  ]);
+  if (run.error) return { output: run.output, error: `wrangler pages deploy failed: ${run.error}` };
+  const deploymentId = await deploymentFromOutput(outputFile);
+  if (!deploymentId)
+    return { output: run.output, error: 'wrangler reported no deployment (no pages-deploy output)' };
+  return { output: run.output, deploymentId };
+}
