@@ -115,6 +115,18 @@ export function exerciseStages(
     }
     // Read so that a placeholder host is named (the recording exercise sees settings read).
     void ssh.host;
+    // What the system roles are given (vmSystemVars): sshd's AllowUsers and ufw's SSH ranges. A
+    // placeholder range (a documentation address) or admin name would lock the admins out of the
+    // VM the moment ufw or sshd applies it, so a placeholder here refuses the deploy by name.
+    const infra = target.config.infra;
+    if (infra) {
+      void infra.vm.adminUsername;
+      for (const range of infra.network.adminAddressRanges) void range;
+      if (infra.reverseProxy?.enabled) {
+        void infra.reverseProxy.domain;
+        void infra.reverseProxy.acmeEmail;
+      }
+    }
   }
   if (stages.includes('pages') && !target.local) {
     // What pages-stage.ts reads: wrangler's token and account, the anon key built into the dashboard.
