@@ -271,6 +271,18 @@ const envVar = { type: 'string', pattern: '^[A-Z][A-Z0-9_]*$' } as const;
 const url = { type: 'string', pattern: '^[a-z][a-z0-9+.-]*://' } as const;
 const name = { type: 'string', pattern: '^[a-z][a-z0-9-]*$' } as const;
 const price = { type: 'number', minimum: 0 } as const;
+/** What both Functions plans' price lists give (Flex adds its always-ready rates). */
+const FUNCTIONS_PLAN_RATES = [
+  'perGbSecond',
+  'perMillionExecutions',
+  'freeGbSeconds',
+  'freeExecutions',
+  'minimumBilledSeconds',
+] as const;
+const functionsPlanRates = Object.fromEntries(FUNCTIONS_PLAN_RATES.map((k) => [k, price])) as Record<
+  (typeof FUNCTIONS_PLAN_RATES)[number],
+  typeof price
+>;
 const diskTiers = {
   type: 'array',
   minItems: 1,
@@ -755,19 +767,9 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
             flexConsumption: {
               type: 'object',
               additionalProperties: false,
-              required: [
-                'perGbSecond',
-                'perMillionExecutions',
-                'freeGbSeconds',
-                'freeExecutions',
-                'minimumBilledSeconds',
-              ],
+              required: FUNCTIONS_PLAN_RATES,
               properties: {
-                perGbSecond: price,
-                perMillionExecutions: price,
-                freeGbSeconds: price,
-                freeExecutions: price,
-                minimumBilledSeconds: price,
+                ...functionsPlanRates,
                 alwaysReadyBaselinePerGbSecond: { ...price, nullable: true },
                 alwaysReadyPerGbSecond: { ...price, nullable: true },
               },
@@ -775,20 +777,8 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
             linuxConsumption: {
               type: 'object',
               additionalProperties: false,
-              required: [
-                'perGbSecond',
-                'perMillionExecutions',
-                'freeGbSeconds',
-                'freeExecutions',
-                'minimumBilledSeconds',
-              ],
-              properties: {
-                perGbSecond: price,
-                perMillionExecutions: price,
-                freeGbSeconds: price,
-                freeExecutions: price,
-                minimumBilledSeconds: price,
-              },
+              required: FUNCTIONS_PLAN_RATES,
+              properties: functionsPlanRates,
             },
           },
         },

@@ -4,11 +4,10 @@
  * with the Azure CLI's session played by the stand-in `az` on PATH, Resource Manager by the HTTPS
  * stand-in (OPS_AZURE_ARM_URL, its certificate through NODE_EXTRA_CA_CERTS), and no secret set.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { runOpsProcess } from '../../test/support/ops-process.js';
 import { runCli } from '../cli.js';
 import {
   startAzureStandin,
@@ -17,9 +16,6 @@ import {
   type AzureStandin,
 } from '../../test/support/azure-standin.js';
 import { runPreflightCommand } from './cli.js';
-
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const TSX_LOADER = pathToFileURL(join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 let standin: AzureStandin;
 let dir: string;
@@ -120,25 +116,12 @@ test('end to end as a new user runs it: one line per item, the verdict, exit 1',
       },
     },
   }));
-  const child = spawn(
-    process.execPath,
-    ['--import', TSX_LOADER, 'ops/main.ts', 'preflight', '--env', 'prod'],
-    {
-      cwd: REPO_ROOT,
-      // A shell with nothing of ours in it: no AZURE_* sign-in, no secret.
-      env: {
-        PATH: [az, dirname(process.execPath), '/usr/bin', '/bin'].join(delimiter),
-        HOME: dir,
-        NODE_EXTRA_CA_CERTS: caFile,
-        OPS_AZURE_ARM_URL: standin.url,
-      },
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await new Promise<number | null>((done) => child.on('close', done));
+  // A shell with nothing of ours in it: no AZURE_* sign-in, no secret.
+  const { code, out, err } = await runOpsProcess(['preflight', '--env', 'prod'], {
+    pathFirst: [az],
+    home: dir,
+    env: { NODE_EXTRA_CA_CERTS: caFile, OPS_AZURE_ARM_URL: standin.url },
+  });
   expect({ code, err }).toEqual({ code: 1, err: '' });
   const lines = out.trimEnd().split('\n');
   expect(lines.map((l) => l.split(':')[0])).toEqual([

@@ -3,11 +3,10 @@
  * stand-in's credential, and end to end as a process the way a new user runs it (the Azure CLI's
  * session played by the stand-in `az` on PATH, OPS_AZURE_ARM_URL, NODE_EXTRA_CA_CERTS).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { runOpsProcess } from '../../test/support/ops-process.js';
 import {
   deploymentScenario,
   standinCredential,
@@ -18,8 +17,6 @@ import {
 } from '../../test/support/azure-standin.js';
 import { runProvisionCommand, type ProvisionDeps } from './cli.js';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const TSX_LOADER = pathToFileURL(join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const SUB = '00000000-0000-4000-8000-000000000000';
 const RG = `/subscriptions/${SUB}/resourceGroups/rg-mqtt-saas-prod`;
 
@@ -257,25 +254,12 @@ test('end to end as a new user runs it: `ops provision --env prod --what-if` pri
   const az = await writeAzCliStandin(await mkdtemp(join(dir, 'bin-')));
   const caFile = join(dir, 'standin-ca.pem');
   await writeFile(caFile, standin.ca);
-  const child = spawn(
-    process.execPath,
-    ['--import', TSX_LOADER, 'ops/main.ts', 'provision', '--env', 'prod', '--what-if'],
-    {
-      cwd: REPO_ROOT,
-      // A shell with nothing of ours in it: no AZURE_* sign-in, no secret; `az login` done.
-      env: {
-        PATH: [az, dirname(process.execPath), '/usr/bin', '/bin'].join(delimiter),
-        HOME: dir,
-        NODE_EXTRA_CA_CERTS: caFile,
-        OPS_AZURE_ARM_URL: standin.url,
-      },
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await new Promise<number | null>((done) => child.on('close', done));
+  // A shell with nothing of ours in it: no AZURE_* sign-in, no secret; `az login` done.
+  const { code, out, err } = await runOpsProcess(['provision', '--env', 'prod', '--what-if'], {
+    pathFirst: [az],
+    home: dir,
+    env: { NODE_EXTRA_CA_CERTS: caFile, OPS_AZURE_ARM_URL: standin.url },
+  });
   expect({ code, err: err.split('\n').filter((l) => l && !l.startsWith('ops provision: ')) }).toEqual({
     code: 0,
     err: [],

@@ -131,6 +131,22 @@ begin
 end;
 $$;
 
+-- The day partition of public.telemetry holding p_day (ops.ensure_telemetry_partitions names
+-- them telemetry_pYYYYMMDD), or null when the day has none attached.
+create or replace function ops.telemetry_day_partition(p_day date)
+returns regclass
+language sql
+stable
+set search_path = ''
+as $$
+  select c.oid::regclass
+    from pg_catalog.pg_class c
+    join pg_catalog.pg_inherits i on i.inhrelid = c.oid
+   where c.relnamespace = 'public'::regnamespace
+     and c.relname = 'telemetry_p' || to_char(p_day, 'YYYYMMDD')
+     and i.inhparent = 'public.telemetry'::regclass;
+$$;
+
 -- Detaches and drops the day's partition (public.telemetry_pYYYYMMDD) in one transaction. Archiving
 -- (p_purge false): only when every tenant's rows of the day are exactly those of its verified
 -- object; the objects become 'dropped'. Purging (p_purge true, archive mode purge-without-archive):
@@ -150,11 +166,7 @@ declare
   per_tenant jsonb;
   total bigint;
 begin
-  select c.oid::regclass into rel
-    from pg_catalog.pg_class c
-    join pg_catalog.pg_inherits i on i.inhrelid = c.oid
-   where c.relnamespace = 'public'::regnamespace and c.relname = part
-     and i.inhparent = 'public.telemetry'::regclass;
+  rel := ops.telemetry_day_partition(p_day);
   if rel is null then
     return null;
   end if;
@@ -199,11 +211,7 @@ declare
   problems text[];
   deleted bigint;
 begin
-  select c.oid::regclass into rel
-    from pg_catalog.pg_class c
-    join pg_catalog.pg_inherits i on i.inhrelid = c.oid
-   where c.relnamespace = 'public'::regnamespace and c.relname = part
-     and i.inhparent = 'public.telemetry'::regclass;
+  rel := ops.telemetry_day_partition(p_day);
   if rel is null then
     return null;
   end if;
@@ -239,9 +247,11 @@ grant all on ops.archive_objects, ops.archive_holds to service_role;
 
 revoke all on function ops.archive_retention(integer, timestamptz) from public, anon, authenticated;
 revoke all on function ops.archive_removal_problems(date, regclass, uuid) from public, anon, authenticated;
+revoke all on function ops.telemetry_day_partition(date) from public, anon, authenticated;
 revoke all on function ops.archive_drop_day(date, boolean, text) from public, anon, authenticated;
 revoke all on function ops.archive_delete_tenant_day(uuid, date, boolean, text) from public, anon, authenticated;
 grant execute on function ops.archive_retention(integer, timestamptz) to service_role;
 grant execute on function ops.archive_removal_problems(date, regclass, uuid) to service_role;
+grant execute on function ops.telemetry_day_partition(date) to service_role;
 grant execute on function ops.archive_drop_day(date, boolean, text) to service_role;
 grant execute on function ops.archive_delete_tenant_day(uuid, date, boolean, text) to service_role;
