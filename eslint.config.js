@@ -21,7 +21,7 @@ const functionsFence = [
     message: "The Functions app imports functions/, common/ and its probe's ops modules only.",
   },
   {
-    // Blob storage is the telemetry archive's data path (functions/src/archive), not a query of Azure.
+    // Blob storage is the telemetry archive's data path (common/archive), not a query of Azure.
     regex: '^@azure/(?!(functions|storage-blob)$)',
     message:
       'No Azure SDK in the Functions bundle but Blob storage: the ops engine queries Azure, the app does not.',

@@ -1,6 +1,6 @@
 /**
  * The telemetry archive's objects (docs/archive.md), known here once for the Functions app's
- * archive, which writes and verifies them (functions/src/archive), and `ops archive restore`, which
+ * archive, which writes and verifies them (common/archive), and `ops archive restore`, which
  * reads them back (ops/archive).
  *
  * One object per tenant and UTC day, `<tenant>/<yyyy>/<mm>/<dd>.ndjson.gz` in the archive container
@@ -186,7 +186,7 @@ export async function digestArchiveObject(
     if (batch.length) await onLines!(batch);
   };
   try {
-    await pipeline(object, tap, createGunzip(), consume);
+    await pipeline(object, tap, createGunzip({ chunkSize: 256 * 1024 }), consume);
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
     if (

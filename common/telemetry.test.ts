@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { validateTelemetry, DEFAULT_TELEMETRY_LIMITS, REJECT_REASONS } from './telemetry.js';
 import { hostileCases } from '../test/support/hostile-payloads.js';
 
@@ -52,6 +53,23 @@ test('limits are the edges: exactly at a limit passes, one past fails', () => {
   expect(new Set(REJECT_REASONS).size).toBe(REJECT_REASONS.length);
 });
 
+test('measures what the metrics limits cap: values at any depth, the longest string in UTF-16 units', () => {
+  const metrics = { t: 1, s: 'abc', gps: { lat: 1, lon: 2, name: '\u{1F600}\u{1F600}x' }, n: null, b: false };
+  const r = validateTelemetry(enc({ ts: now, metrics }), now);
+  // Seven values (the nested object is not one, null is); two emoji and a letter are 5 code units.
+  expect(r.ok && r.message.size).toEqual({ metrics: 7, longestString: 5, longestStringKey: 'name' });
+  const none = validateTelemetry(enc({ ts: now, metrics: { a: { b: 1 } } }), now);
+  expect(none.ok && none.message.size).toEqual({ metrics: 1, longestString: 0, longestStringKey: '' });
+
+  // The measured numbers are the validator's own edges: at the size passes, one below refuses.
+  const at = (limits: Partial<typeof DEFAULT_TELEMETRY_LIMITS>) => {
+    const v = validateTelemetry(enc({ ts: now, metrics }), now, { ...DEFAULT_TELEMETRY_LIMITS, ...limits });
+    return v.ok ? 'ok' : v.reason;
+  };
+  expect([at({ maxMetrics: 7 }), at({ maxMetrics: 6 })]).toEqual(['ok', 'too_many_metrics']);
+  expect([at({ maxStringLength: 5 }), at({ maxStringLength: 4 })]).toEqual(['ok', 'string_too_long']);
+});
+
 test('a timestamp naming a date or time that does not exist is invalid_ts, never rolled over', () => {
   const at = (ts: string) => {
     const r = validateTelemetry(enc({ ts, metrics: { t: 1 } }), now);
@@ -98,4 +116,11 @@ test('an invalid_json detail is storable text even when the parser quotes a NUL 
     expect(r.reason).toBe('invalid_json');
     expect(r.detail.includes('\u0000') || /\p{Cs}/u.test(r.detail)).toBe(false);
   }
+});
+
+test('docs/telemetry-contract.md lists every reason code, and no other', async () => {
+  const doc = await readFile(new URL('../docs/telemetry-contract.md', import.meta.url), 'utf8');
+  const section = /^## Reason codes\n([\s\S]*?)^## /m.exec(doc)?.[1] ?? '';
+  const listed = [...section.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+  expect([...listed].sort()).toEqual([...REJECT_REASONS].sort());
 });

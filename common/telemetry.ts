@@ -22,6 +22,20 @@ export interface TelemetryMessage {
   ts: Date;
   key: string;
   metrics: MetricObject;
+  size: MetricsSize;
+}
+
+/**
+ * What the metrics limits measure, counted once, by the validator: a tenant's own caps
+ * (functions/src/ingest/tenant-payload-limits.ts) compare these numbers, never count again.
+ */
+export interface MetricsSize {
+  /** Values at any depth (a nested object is not a value; null is): what maxMetrics caps. */
+  metrics: number;
+  /** The longest string value in UTF-16 code units (`String.length`): what maxStringLength caps. */
+  longestString: number;
+  /** The key of that string ('' when the message has no string value). */
+  longestStringKey: string;
 }
 
 export interface TelemetryLimits {
@@ -77,6 +91,8 @@ export const REJECT_REASONS = [
   'topic_tenant_mismatch',
   'rate_limited',
   'quota_exceeded',
+  // Within the global limits but over the tenant's own caps (ops.tenant_payload_limits).
+  'tenant_payload_limit',
   'invalid_envelope',
   // Passed validation but the database refused its content: kept whole (base64) in the dead letter.
   'unstorable',
@@ -149,19 +165,19 @@ export function validateTelemetry(
   if (typeof metrics !== 'object' || metrics === null || Array.isArray(metrics)) {
     return reject('metrics_not_object', 'metrics must be a JSON object');
   }
-  const count = { leaves: 0 };
-  const bad = checkObject(metrics as Record<string, unknown>, 1, limits, count);
+  const size: MetricsSize = { metrics: 0, longestString: 0, longestStringKey: '' };
+  const bad = checkObject(metrics as Record<string, unknown>, 1, limits, size);
   if (bad) return bad;
-  if (count.leaves === 0) return reject('empty_metrics', 'metrics has no values');
+  if (size.metrics === 0) return reject('empty_metrics', 'metrics has no values');
 
-  return { ok: true, message: { ts: ts.value, key, metrics: metrics as MetricObject } };
+  return { ok: true, message: { ts: ts.value, key, metrics: metrics as MetricObject, size } };
 }
 
 function checkObject(
   obj: Record<string, unknown>,
   depth: number,
   limits: TelemetryLimits,
-  count: { leaves: number },
+  size: MetricsSize,
 ): ValidationResult | null {
   if (depth > limits.maxDepth) return reject('too_deep', `nesting deeper than ${limits.maxDepth}`);
   for (const [k, v] of Object.entries(obj)) {
@@ -173,12 +189,12 @@ function checkObject(
       );
     if (v !== null && typeof v === 'object') {
       if (Array.isArray(v)) return reject('invalid_value', `${k}: arrays are not accepted`);
-      const nested = checkObject(v as Record<string, unknown>, depth + 1, limits, count);
+      const nested = checkObject(v as Record<string, unknown>, depth + 1, limits, size);
       if (nested) return nested;
       continue;
     }
-    count.leaves += 1;
-    if (count.leaves > limits.maxMetrics)
+    size.metrics += 1;
+    if (size.metrics > limits.maxMetrics)
       return reject('too_many_metrics', `more than ${limits.maxMetrics} values`);
     if (typeof v === 'number') {
       // JSON.parse turns 1e400 into Infinity; JSON has no NaN, but be explicit.
@@ -187,6 +203,10 @@ function checkObject(
         return reject('number_out_of_range', `${k}: |value| > ${limits.maxAbsNumber}`);
     } else if (typeof v === 'string') {
       if (v.length > limits.maxStringLength) return reject('string_too_long', `${k}: ${v.length} characters`);
+      if (v.length > size.longestString) {
+        size.longestString = v.length;
+        size.longestStringKey = k;
+      }
       // Only reachable escaped ("\ud800"): raw surrogates are not UTF-8 and fail decoding. A lone
       // surrogate has no UTF-8 form, so PostgreSQL would refuse the whole jsonb value.
       if (hasLoneSurrogate(v)) return reject('invalid_unicode', `${k}: unpaired UTF-16 surrogate in string`);

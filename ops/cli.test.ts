@@ -32,7 +32,7 @@ afterAll(() => rm(scratch, { recursive: true, force: true }));
 test.each([
   [
     ['hourly'],
-    /^ops: unknown command "hourly": give daily, weekly, monthly, golive, uptime, backup, archive restore, playbook <name>, deploy, preflight or provision \(see npm run ops -- --help\)\n$/,
+    /^ops: unknown command "hourly": give daily, weekly, monthly, golive, uptime, backup, archive run\|restore, playbook <name>, deploy, preflight or provision \(see npm run ops -- --help\)\n$/,
   ],
   [[], /^ops: give a command: daily, .* \(see npm run ops -- --help\)\n$/],
   [['--json'], /^ops: give a command: /],
@@ -66,7 +66,8 @@ const USAGES: [string[], string][] = [
   [[], '<command> [options]'],
   ...CADENCES.map((c): [string[], string] => [[c], `${c} [options]`]),
   [['backup'], 'backup [options]'],
-  [['archive'], 'archive <restore> [options]'],
+  [['archive'], 'archive <run|restore> [options]'],
+  [['archive', 'run'], 'archive run --env NAME [--retention-days N] [--apply] [options]'],
   [['archive', 'restore'], 'archive restore --env NAME --tenant SLUG --from DAY --to DAY [options]'],
   [['playbook'], 'playbook <name> --env NAME [--apply] [options]'],
   ...Object.keys(PLAYBOOKS).map((p): [string[], string] => [

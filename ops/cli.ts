@@ -7,7 +7,7 @@
  * object with --json), writes it under the report directory, and shows progress on stderr. The exit
  * code follows --fail-on: 1 when the verdict is that bad or worse, 0 otherwise; 2 for bad arguments
  * or an environment that is not ready (found by the preflight before any check runs).
- * `backup` is backup/cli.ts, `archive restore` is archive/cli.ts, `playbook <name>` is playbooks/cli.ts.
+ * `backup` is backup/cli.ts, `archive run|restore` is archive/cli.ts, `playbook <name>` is playbooks/cli.ts.
  */
 import { parseArgs } from 'node:util';
 import { runArchiveCommand } from './archive/cli.js';
@@ -68,6 +68,10 @@ const TOP: CommandSpec = {
       lines: table([
         [CADENCES.join(' | '), "run a cadence's checks, print the report, open and close incidents"],
         ['backup', "dump the environment's database into its backup store"],
+        [
+          'archive run',
+          'run the daily archive now, optionally with a shorter retention (a dry run unless --apply)',
+        ],
         ['archive restore', "bring a tenant's archived telemetry back into the database"],
         ['playbook <name>', 'run an incident playbook (a dry run unless --apply)'],
         ['deploy --plan | --stages', 'plan a deploy of HEAD, or run its built stages (database)'],
@@ -163,7 +167,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.out(formatUsage(TOP));
     return 0;
   }
-  const known = `${CADENCES.join(', ')}, backup, archive restore, playbook <name>, deploy, preflight or provision`;
+  const known = `${CADENCES.join(', ')}, backup, archive run|restore, playbook <name>, deploy, preflight or provision`;
   io.err(
     command
       ? `ops: unknown command "${command}": give ${known} (see npm run ops -- --help)\n`

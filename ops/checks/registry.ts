@@ -17,6 +17,7 @@ import { createProbeStateSource } from '../sources/probe-state.js';
 import { createMqttRoundTripSource } from '../sources/mqtt-round-trip.js';
 import { createTlsCertificateSource } from '../sources/tls-certificate.js';
 import { AI_SPEND_TITLE, aiSpendCheck } from './ai-spend.js';
+import { ARCHIVE_HEALTH_TITLE, archiveHealthCheck, databaseLimitOf } from './archive-health.js';
 import { ARCHIVE_STATUS_TITLE, archiveStatusCheck } from './archive-status.js';
 import { BUDGET_ALERTS_TITLE, budgetAlertsCheck } from './budget-alerts.js';
 import { ALERT_DELIVERY_TITLE, alertDeliveryCheck, DEFAULT_ALERT_DELIVERY } from './alert-delivery.js';
@@ -268,6 +269,25 @@ export const CHECK_REGISTRY: Record<string, RegisteredCheck> = {
       ),
     ],
   },
+  'daily.archive': {
+    title: ARCHIVE_HEALTH_TITLE,
+    build: ({ shared, target, thresholds }) => [
+      archiveHealthCheck(shared.archiveFacts(), {
+        environment: target.name,
+        archive: target.config.archive,
+        limit: databaseLimitOf(target.config),
+        ...thresholds.pick(
+          'warnAgeHours',
+          'failAgeHours',
+          'stuckHours',
+          'graceDays',
+          'projectionDays',
+          'warnDaysToFull',
+          'failDaysToFull',
+        ),
+      }),
+    ],
+  },
   'weekly.restore-test': {
     title: RESTORE_TEST_TITLE,
     build: ({ shared, target, thresholds }) => [
@@ -330,7 +350,14 @@ export const CHECK_REGISTRY: Record<string, RegisteredCheck> = {
   },
   'golive.archive': {
     title: ARCHIVE_STATUS_TITLE,
-    build: ({ target }) => [archiveStatusCheck({ environment: target.name, archive: target.config.archive })],
+    build: ({ shared, target, thresholds }) => [
+      archiveStatusCheck({
+        environment: target.name,
+        archive: target.config.archive,
+        facts: () => shared.archiveFacts(),
+        ...thresholds.pick('maxAgeHours'),
+      }),
+    ],
   },
   'golive.budget': {
     title: BUDGET_ALERTS_TITLE,

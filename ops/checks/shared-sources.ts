@@ -15,6 +15,7 @@ import {
   type GitHubClient,
   type GitHubEnv,
 } from '../incidents/github-client.js';
+import { createArchiveFactsSource, type ArchiveFactsSource } from '../sources/archive-facts.js';
 import { createAzureClients, type AzureClients } from '../sources/azure-clients.js';
 import { createAzureCredential } from '../sources/azure-credential.js';
 import { createIngestCanarySource, type IngestCanarySource } from '../sources/ingest-canary.js';
@@ -24,6 +25,7 @@ import { createSshHostSource, type SshHostSource } from '../sources/ssh-host.js'
 export class SharedSources {
   private pool?: pg.Pool;
   private platformDb?: PlatformDbSource;
+  private archive?: ArchiveFactsSource;
   private canarySource?: IngestCanarySource;
   private ssh?: SshHostSource;
   private azureClients?: AzureClients;
@@ -47,6 +49,17 @@ export class SharedSources {
   db(): PlatformDbSource {
     this.platformDb ??= createPlatformDbSource(this.dbPool());
     return this.platformDb;
+  }
+
+  /** The telemetry archive's facts, with the environment's retention cap as the archive applies it. */
+  archiveFacts(): ArchiveFactsSource {
+    if (!this.archive) {
+      const a = this.target.config.archive;
+      this.archive = createArchiveFactsSource(this.dbPool(), {
+        retentionDays: a && a.mode !== 'disabled' ? a.retentionDays : undefined,
+      });
+    }
+    return this.archive;
   }
 
   canary(): IngestCanarySource {

@@ -16,7 +16,14 @@ export interface EnvironmentConfig {
   description: string;
   /** Read endpoints and credentials from the sandbox's .ops/local/dev/env.json. */
   sandbox: boolean;
-  database?: { urlEnv: string };
+  database?: {
+    urlEnv: string;
+    /**
+     * The Supabase plan the project is on: its database size limit (prices.supabase: Free's
+     * databaseMb, Pro's databaseGbIncluded) is what the check daily.archive projects the size against.
+     */
+    plan?: SupabasePlan;
+  };
   mqtt?: {
     listeners: { name: string; url: string }[];
     /** The uptime probe's broker user (round trips on its own topic). */
@@ -267,6 +274,9 @@ export interface EnvironmentConfig {
   thresholds: Record<string, Record<string, number>>;
 }
 
+export const SUPABASE_PLANS = ['free', 'pro'] as const;
+export type SupabasePlan = (typeof SUPABASE_PLANS)[number];
+
 const envVar = { type: 'string', pattern: '^[A-Z][A-Z0-9_]*$' } as const;
 const url = { type: 'string', pattern: '^[a-z][a-z0-9+.-]*://' } as const;
 const name = { type: 'string', pattern: '^[a-z][a-z0-9-]*$' } as const;
@@ -373,7 +383,10 @@ export const environmentSchema: JSONSchemaType<EnvironmentConfig> = {
       nullable: true,
       additionalProperties: false,
       required: ['urlEnv'],
-      properties: { urlEnv: envVar },
+      properties: {
+        urlEnv: envVar,
+        plan: { type: 'string', enum: [...SUPABASE_PLANS], nullable: true },
+      },
     },
     mqtt: {
       type: 'object',
@@ -901,6 +914,11 @@ export function parseEnvironmentConfig(text: string, source: string): Environmen
   }
   const validate = compileSchema(environmentSchema);
   if (!validate(data)) throw new Error(`${source} is invalid:\n${formatErrors(validate.errors)}`);
+  // What one schema cannot say across sections.
+  if (data.database?.plan && !data.prices)
+    throw new Error(
+      `${source} is invalid:\n  - /database/plan: ${data.database.plan} needs prices.supabase (the plan's database limit): add the prices section or remove database.plan`,
+    );
   return data;
 }
 

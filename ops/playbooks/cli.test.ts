@@ -85,6 +85,42 @@ test.each([
     ],
     '--retention-for-days goes with --retention-days',
   ],
+  [
+    ['growth-spike', '--env', 'test', '--max-metrics', '5'],
+    '--max-metrics and --max-string-length need --tenant <slug>',
+  ],
+  [
+    ['growth-spike', '--env', 'test', '--tenant', 'acme', '--retention-days', '14'],
+    '--tenant needs --max-metrics N and/or --max-string-length N',
+  ],
+  [
+    ['growth-spike', '--env', 'test', '--tenant', 'acme', '--max-metrics', '65'],
+    '--max-metrics must be a whole number from 1 to 64, the global limit (got "65")',
+  ],
+  [
+    ['growth-spike', '--env', 'test', '--tenant', 'acme', '--max-string-length', '257'],
+    '--max-string-length must be a whole number from 0 to 256, the global limit (got "257")',
+  ],
+  [
+    ['growth-spike', '--env', 'test', '--tenant', 'acme', '--max-metrics', '0'],
+    '--max-metrics must be a whole number from 1 to 64',
+  ],
+  [
+    ['growth-spike', '--env', 'test', '--retention-days', '14', '--limits-for-days', '3'],
+    '--limits-for-days goes with --max-metrics or --max-string-length',
+  ],
+  [
+    ['growth-spike', '--env', 'test', '--retention-days', 'soon'],
+    '--retention-days must be a positive whole number',
+  ],
+  [
+    ['growth-spike', '--env', 'test', '--rate-per-second', '5'],
+    'growth-spike does not take --rate-per-second',
+  ],
+  [
+    ['cost-spike', '--env', 'test', '--tenant', 'acme', '--max-metrics', '5'],
+    'cost-spike does not take --max-metrics',
+  ],
   [['growth-spike', '--env', 'nowhere'], 'no environment "nowhere"'],
   [['growth-spike', '--env', 'Bad_Name'], 'environment name "Bad_Name" is not a valid name'],
 ])('%j exits 2: %s', async (argv, message) => {

@@ -11,6 +11,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_TELEMETRY_LIMITS } from '../../common/telemetry.js';
 import { SharedSources } from '../checks/shared-sources.js';
 import {
   formatUsage,
@@ -22,6 +23,7 @@ import {
   type OptionSpec,
 } from '../cli-args.js';
 import { loadCommandTarget, type CliIo } from '../cli-io.js';
+import { archiveStoreFor } from '../archive/archive-target.js';
 import { ENVIRONMENTS_DIR } from '../config/environment-config.js';
 import { NotConfiguredError, type OpsTarget } from '../config/ops-target.js';
 import { loadRunbookConfig } from '../config/runbook-config.js';
@@ -77,7 +79,11 @@ const OPTIONS: Record<string, OptionSpec> = {
     arg: 'N',
     help: 'comment the run on incident issue N (needs GITHUB_TOKEN and GITHUB_REPOSITORY)',
   },
-  tenant: { type: 'string', arg: 'SLUG', help: 'the tenant a rate limit or retention cut is for' },
+  tenant: {
+    type: 'string',
+    arg: 'SLUG',
+    help: 'the tenant a rate limit, retention cut or payload cap is for',
+  },
   'rate-per-second': {
     type: 'string',
     arg: 'N',
@@ -87,13 +93,31 @@ const OPTIONS: Record<string, OptionSpec> = {
   'retention-days': {
     type: 'string',
     arg: 'N',
-    help: "lower the tenant's retention to N days (never above its plan's)",
+    help:
+      "cost-spike: lower the tenant's retention to N days (never above its plan's); growth-spike: " +
+      'run the archive now keeping at most N days of every tenant',
   },
   'retention-for-days': {
     type: 'string',
     arg: 'N',
     defaultText: '14',
     help: 'how long the lowered retention lasts',
+  },
+  'max-metrics': {
+    type: 'string',
+    arg: 'N',
+    help: `at most N metrics (values at any depth) per message of the tenant, 1 to ${DEFAULT_TELEMETRY_LIMITS.maxMetrics}`,
+  },
+  'max-string-length': {
+    type: 'string',
+    arg: 'N',
+    help: `string values of the tenant of at most N characters, 0 to ${DEFAULT_TELEMETRY_LIMITS.maxStringLength}`,
+  },
+  'limits-for-days': {
+    type: 'string',
+    arg: 'N',
+    defaultText: 'until changed',
+    help: 'how long those payload caps last',
   },
   maintenance: {
     type: 'string',
@@ -121,7 +145,7 @@ const VM_SIZE = /^Standard_[A-Za-z0-9_]+$/;
 const EXAMPLES: Record<string, string> = {
   'broker-down': 'npm run ops -- playbook broker-down --env prod --maintenance on --apply --incident 12',
   'cost-spike': 'npm run ops -- playbook cost-spike --env prod --tenant acme --rate-per-second 20 --apply',
-  'growth-spike': 'npm run ops -- playbook growth-spike --env prod',
+  'growth-spike': 'npm run ops -- playbook growth-spike --env prod --tenant acme --max-metrics 16',
   'resize-vm': 'npm run ops -- playbook resize-vm --env prod --size Standard_B2s',
 };
 
@@ -191,7 +215,7 @@ export async function runPlaybookCommand(
     return 2;
   }
   const target = await loadCommandTarget('ops playbook', envName, io, (t) =>
-    openSources(playbook, t, command),
+    openSources(playbook, t, command, options),
   );
   if (!target) return 2;
 
@@ -255,12 +279,14 @@ function playbookSources(
  * What the preflight exercises: the sources the playbook's steps use, built but not connected
  * (the smoke test's: its cadence planned). It also reads every secret before any step prints, so
  * redaction knows them all: a step may print a secret (a connection string in a log line) before
- * the step that uses it has run.
+ * the step that uses it has run. The archive container only when the run will archive (`options`
+ * given: --apply and --retention-days; without options, everything a playbook may read).
  */
 export async function openSources(
   playbook: Playbook,
   target: OpsTarget,
   command: PlaybookCommandOptions = {},
+  options?: PlaybookOptions,
 ): Promise<void> {
   const shared = new SharedSources(target);
   const sources = playbookSources(shared, command, () => undefined);
@@ -269,7 +295,9 @@ export async function openSources(
       try {
         if (need === 'database') sources.db();
         else if (need === 'ssh') sources.ssh();
-        else if (need === 'azure') {
+        else if (need === 'archive') {
+          if (!options || (!options.dryRun && options.retentionDays !== undefined)) archiveStoreFor(target);
+        } else if (need === 'azure') {
           // Read so that placeholder names are named (the preflight records the settings read).
           const { config } = sources.azure();
           void [config.resourceGroup, config.vmName];
@@ -377,10 +405,29 @@ export function parsePlaybookArgs(argv: string[]): {
       throw new UsageError('--retention-for-days goes with --retention-days');
     options.retentionForDays = positiveInteger('--retention-for-days', retentionFor);
   }
-  if ((options.ratePerSecond !== undefined || options.retentionDays !== undefined) && !options.tenant)
-    throw new UsageError('--rate-per-second and --retention-days need --tenant <slug>');
-  if (options.tenant && options.ratePerSecond === undefined && options.retentionDays === undefined)
-    throw new UsageError('--tenant needs --rate-per-second N and/or --retention-days N');
+  const maxMetrics = str('max-metrics');
+  if (maxMetrics !== undefined)
+    options.maxMetrics = wholeNumber('--max-metrics', maxMetrics, 1, DEFAULT_TELEMETRY_LIMITS.maxMetrics);
+  const maxString = str('max-string-length');
+  if (maxString !== undefined)
+    options.maxStringLength = wholeNumber(
+      '--max-string-length',
+      maxString,
+      0,
+      DEFAULT_TELEMETRY_LIMITS.maxStringLength,
+    );
+  const limitsFor = str('limits-for-days');
+  if (limitsFor !== undefined) {
+    if (options.maxMetrics === undefined && options.maxStringLength === undefined)
+      throw new UsageError('--limits-for-days goes with --max-metrics or --max-string-length');
+    options.limitsForDays = positiveInteger('--limits-for-days', limitsFor);
+  }
+  // Options that act on one tenant need it, and a tenant needs one of them.
+  const scoped = playbook.tenantScoped ?? [];
+  if (scoped.some((k) => values[k] !== undefined) && !options.tenant)
+    throw new UsageError(`${scoped.map((k) => `--${k}`).join(' and ')} need --tenant <slug>`);
+  if (options.tenant && scoped.length && !scoped.some((k) => values[k] !== undefined))
+    throw new UsageError(`--tenant needs ${scoped.map((k) => `--${k} N`).join(' and/or ')}`);
   const maintenance = str('maintenance');
   if (maintenance !== undefined) {
     if (maintenance !== 'on' && maintenance !== 'off')
@@ -409,6 +456,15 @@ function positiveInteger(flag: string, text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
     throw new UsageError(`${flag} must be a positive whole number (got ${JSON.stringify(text)})`);
+  return n;
+}
+
+function wholeNumber(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new UsageError(
+      `${flag} must be a whole number from ${min} to ${max}, the global limit (got ${JSON.stringify(text)})`,
+    );
   return n;
 }
 

@@ -172,6 +172,10 @@ test('retention: only lowers, dry run changes nothing, applied writes an expirin
   expect(text).toContain('hot: plan small keeps 30 days, 30 in force now');
   expect(text).toContain("messages older than 7 days within the plan's window: 2,640 (257.8 KiB received)");
   expect(text).toContain("would lower hot's retention to 7 days until 2026-12-10");
+  // This environment has no archive: the cut would change nothing, and the step says so.
+  expect(text).toContain(
+    'WARNING: the cut changes nothing until the archive is on: runbook/environments/test.yaml configures no archive',
+  );
   expect((await pool.query('select 1 from ops.tenant_retention_overrides')).rowCount).toBe(0);
 
   const applied = io();
@@ -196,6 +200,10 @@ test('retention: only lowers, dry run changes nothing, applied writes an expirin
     ),
   ).toBe(0);
   expect(applied.last()).toContain("lowered hot's retention to 7 days");
+  // Recorded, with a warning: nothing leaves the database until the archive is on.
+  expect(applied.printed).toContain(
+    '[WARN] act retention: a temporary retention cut for one tenant (--tenant <slug> --retention-days N [--retention-for-days N])',
+  );
   const override = await pool.query(
     `select retention_days, reason, expires_at, created_by, ops.effective_retention_days(tenant_id, $2) as effective
        from ops.tenant_retention_overrides where tenant_id = $1`,

@@ -2,12 +2,24 @@
  * cost-spike: which tenants drive the spike (accepted messages and bytes over the last 24 h against
  * the daily mean of the 7 days before, from the hourly rollup; AI tokens and cost this month from
  * the ledger), then on request a tenant rate limit (ops.tenant_rate_limits) and a temporary
- * retention cut (ops.tenant_retention_overrides, which only ever lowers the plan's retention).
+ * retention cut (ops.tenant_retention_overrides, which only ever lowers the plan's retention). The
+ * cut takes effect through the archive run (ops.archive_retention honours it): the step says which
+ * of the tenant's rows would leave, or that nothing leaves while the archive is disabled.
  * Azure egress itself is in the daily cost-burn check (daily.cost-burn).
  */
+import { MIN_ARCHIVE_AGE_DAYS } from '../../common/archive/plan-day.js';
 import { setTenantRateLimit } from '../../common/provisioning.js';
+import { archiveOff } from '../archive/archive-target.js';
+import { runEnvironmentArchive } from '../archive/run.js';
 import { createPlatformDbSource, type TenantUsage } from '../sources/platform-db.js';
-import { actorFor, formatBytes, tenantId, type Playbook, type PlaybookStep } from './playbook.js';
+import {
+  actorFor,
+  formatBytes,
+  tenantId,
+  type Playbook,
+  type PlaybookContext,
+  type PlaybookStep,
+} from './playbook.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -189,7 +201,12 @@ const retention: PlaybookStep = {
     if (ctx.options.dryRun)
       return {
         status: 'dry-run',
-        lines: [...lines, `would lower ${tenant}'s retention to ${what} (ops.tenant_retention_overrides)`],
+        lines: [
+          ...lines,
+          `would lower ${tenant}'s retention to ${what} (ops.tenant_retention_overrides)`,
+          // Planned as if the cut were in: every retention at most N, of which only this tenant's part counts.
+          (await cutEffect(ctx, id, tenant, retentionDays, retentionDays)).line,
+        ],
         summary: `would lower ${tenant}'s retention to ${retentionDays} days`,
       };
     const reason = ctx.options.reason ?? reasonText(ctx.options.incident);
@@ -202,11 +219,15 @@ const retention: PlaybookStep = {
          expires_at = excluded.expires_at, created_at = excluded.created_at, created_by = excluded.created_by`,
       [id, retentionDays, reason, expires, actorFor('cost-spike', ctx.target.env), new Date(ctx.now())],
     );
+    // The cut is in: the archive's plan for the tenant is now exactly what the next run takes.
+    const effect = await cutEffect(ctx, id, tenant, retentionDays, undefined);
     return {
-      status: 'ok',
+      // The cut is recorded; while the archive is disabled it changes nothing.
+      status: effect.archiveOff ? 'warn' : 'ok',
       lines: [
         ...lines,
         `${tenant}'s retention is now ${what}; then the plan's ${planDays} days apply again (ops.effective_retention_days)`,
+        effect.line,
       ],
       summary: `lowered ${tenant}'s retention to ${retentionDays} days`,
       audit: {
@@ -218,6 +239,62 @@ const retention: PlaybookStep = {
   },
 };
 
+/**
+ * How a cut to `days` takes effect: through the archive run, which takes out the tenant's rows past
+ * it. Planned by the archive itself, a dry run (with every retention at most `planWith` when given:
+ * a tenant's plan depends on its own retention and holds alone, so this tenant's part is what the
+ * cut would do, unless an override already lower than the cut is in force). Never throws: the cut
+ * may be recorded already.
+ */
+async function cutEffect(
+  ctx: PlaybookContext,
+  id: string,
+  tenant: string,
+  days: number,
+  planWith: number | undefined,
+): Promise<{ line: string; archiveOff: boolean }> {
+  const env = ctx.target.name;
+  const off = archiveOff(ctx.target);
+  if (off)
+    return { line: `WARNING: the cut changes nothing until the archive is on: ${off}`, archiveOff: true };
+  let result;
+  try {
+    result = await runEnvironmentArchive({
+      target: ctx.target,
+      pool: ctx.sources.db(),
+      dryRun: true,
+      retentionDays: planWith,
+      actor: actorFor('cost-spike', ctx.target.env),
+      log: (line) => ctx.progress(`retention: ${line}`),
+    });
+  } catch (error) {
+    return {
+      line: `the archive's plan for ${tenant} could not be read: ${(error as Error).message}`,
+      archiveOff: false,
+    };
+  }
+  const mine = (result.plan ?? []).flatMap((d) =>
+    d.tenants.filter((t) => t.tenantId === id).map((t) => ({ day: d.day, ...t })),
+  );
+  const leaving = mine.filter((t) => t.action === 'archive' || t.action === 'purge');
+  const held = mine.filter((t) => t.action === 'held').reduce((n, t) => n + t.rows, 0);
+  const rows = leaving.reduce((n, t) => n + t.rows, 0);
+  const purge = ctx.target.config.archive?.mode === 'purge-without-archive';
+  const when =
+    'takes effect at the next daily archive run (20:30 UTC, docs/archive.md) or at once with ' +
+    `\`npm run ops -- archive run --env ${env} --apply\` (a dry run without --apply)`;
+  const what = leaving.length
+    ? `${fmt(rows)} rows of ${tenant} on ${leaving.length} day(s), ${leaving[0]!.day} to ${leaving[leaving.length - 1]!.day}, ` +
+      (purge ? 'would be deleted with no copy (purge-without-archive)' : 'would be archived and removed')
+    : `no row of ${tenant} is past ${days} days`;
+  const floor =
+    days < MIN_ARCHIVE_AGE_DAYS
+      ? `; no day newer than ${MIN_ARCHIVE_AGE_DAYS} days leaves (ingest still accepts those)`
+      : '';
+  const holds = held ? `; ${fmt(held)} rows held by a restore stay until the hold ends` : '';
+  return { line: `the cut ${when}: ${what}${floor}${holds}`, archiveOff: false };
+}
+
 function reasonText(incident: number | undefined): string {
   return `cost-spike playbook${incident !== undefined ? ` (incident #${incident})` : ''}`;
 }
@@ -227,5 +304,6 @@ export const costSpike: Playbook = {
   title: 'Cost spike: egress and token usage; a tenant rate limit; a temporary retention cut',
   steps: [usage, aiSpend, rateLimit, retention],
   accepts: ['tenant', 'rate-per-second', 'burst', 'retention-days', 'retention-for-days', 'reason'],
+  tenantScoped: ['rate-per-second', 'retention-days'],
   needs: ['database'],
 };

@@ -34,9 +34,16 @@ export interface PlaybookOptions {
   tenant?: string;
   ratePerSecond?: number;
   burst?: number;
+  /** cost-spike: the tenant's temporary retention; growth-spike: every tenant's, for one archive run. */
   retentionDays?: number;
   /** How long a lowered retention lasts (days). */
   retentionForDays?: number;
+  /** growth-spike: at most this many metrics (values at any depth) per message of the tenant. */
+  maxMetrics?: number;
+  /** growth-spike: string values of the tenant's messages of at most this many characters. */
+  maxStringLength?: number;
+  /** How long those caps last (days); until changed when not given. */
+  limitsForDays?: number;
   maintenance?: 'on' | 'off';
   forceRestart?: boolean;
   reason?: string;
@@ -87,8 +94,13 @@ export interface Playbook {
   accepts: string[];
   /** Those of `accepts` it cannot run without. */
   requires?: string[];
-  /** The sources its steps use: their secrets and settings are checked before any step runs. */
-  needs: ('database' | 'ssh' | 'azure' | 'smoke')[];
+  /** Those of `accepts` that act on one tenant: each needs --tenant, and --tenant needs one of them. */
+  tenantScoped?: string[];
+  /**
+   * The sources its steps use: their secrets and settings are checked before any step runs
+   * (`archive`: the environment's archive container, read only when a run would archive).
+   */
+  needs: ('database' | 'ssh' | 'azure' | 'smoke' | 'archive')[];
 }
 
 export interface StepReport {

@@ -204,6 +204,11 @@ try {
         const start = [...run.steps].reverse().find((s) => s.step === from && s.at <= end.at);
         return sum + (start ? end.at - start.at : 0);
       }, 0);
+  // Where the rest of the wall time went: before the first object (the process starting, the
+  // partitions ahead, the day's plan) and after the last verification (the checked drop, the exit).
+  const firstObjectAt = Math.min(...run.steps.filter((s) => s.step === 'export-started').map((s) => s.at));
+  const lastVerifiedAt = Math.max(...run.steps.filter((s) => s.step === 'verified').map((s) => s.at));
+  const removedAt = run.steps.find((s) => s.step === 'removed')?.at ?? lastVerifiedAt;
   const exportMs = phase('export-started', 'uploaded');
   const verifyMs = phase('recorded', 'verified');
   const objects = await pool.query<{ bytes: string; rows: string }>(
@@ -229,6 +234,9 @@ try {
       rowsPerSecond: archiveRate,
       exportRowsPerSecond: perSecond(ROWS, exportMs),
       verifyRowsPerSecond: perSecond(ROWS, verifyMs),
+      beforeFirstObjectSeconds: firstObjectAt / 1000,
+      objectsSeconds: (lastVerifiedAt - firstObjectAt) / 1000,
+      dropSeconds: (removedAt - lastVerifiedAt) / 1000,
       objects: run.result.objectsVerified,
       partitionsDropped: run.result.partitionsDropped,
       peakRssMb: mb(run.peakRss),
@@ -254,6 +262,8 @@ try {
         `    per object, summed (objects overlap ${PARALLEL} at a time):`,
         `    export + upload        ${(exportMs / 1000).toFixed(2)} s   ${report.archive.exportRowsPerSecond.toLocaleString('en')} rows/s`,
         `    read back + verify     ${(verifyMs / 1000).toFixed(2)} s   ${report.archive.verifyRowsPerSecond.toLocaleString('en')} rows/s`,
+        `    before the first object ${(firstObjectAt / 1000).toFixed(2)} s (process start, partitions, plan); ` +
+          `objects ${((lastVerifiedAt - firstObjectAt) / 1000).toFixed(2)} s; drop ${((removedAt - lastVerifiedAt) / 1000).toFixed(2)} s`,
         `  peak RSS of the archive process: ${report.archive.peakRssMb} MB (target < ${RSS_TARGET_MB}: ${report.targets.peakRssUnder150Mb ? 'met' : 'NOT met'})`,
         `  objects: ${report.archive.objects}, ${mb(objectBytes)} MB; ${report.objectMegabytesPerMillionRows} MB per million rows`,
         '',

@@ -1,5 +1,5 @@
 /**
- * Telemetry for the archive's tests (functions/src/archive, ops/archive): tenants on plans of a
+ * Telemetry for the archive's tests (common/archive, ops/archive): tenants on plans of a
  * given retention, rows on given days (inserted through public.telemetry, so the hourly rollup
  * counts them as ingest's would), and the rows of the database or of archive objects in one
  * comparable form.

@@ -32,6 +32,55 @@ describe('ops-playbook', () => {
     expect(() => readPlaybookInputs(core)).toThrow('"size" must be an Azure VM size like Standard_B2s');
   });
 
+  it("passes the playbooks' own options when given, and refuses what cannot be an argument", () => {
+    expect(
+      playbookArgv(
+        readPlaybookInputs(
+          recordingCore({
+            playbook: 'growth-spike',
+            environment: 'prod',
+            tenant: 'acme',
+            'retention-days': '',
+            'max-metrics': '16',
+            'max-string-length': '0',
+          }),
+        ),
+      ),
+    ).toEqual([
+      'playbook',
+      'growth-spike',
+      '--env',
+      'prod',
+      '--tenant',
+      'acme',
+      '--max-metrics',
+      '16',
+      '--max-string-length',
+      '0',
+    ]);
+    expect(
+      playbookArgv(
+        readPlaybookInputs(
+          recordingCore({
+            playbook: 'growth-spike',
+            environment: 'prod',
+            apply: 'true',
+            'retention-days': '14',
+          }),
+        ),
+      ),
+    ).toEqual(['playbook', 'growth-spike', '--env', 'prod', '--apply', '--retention-days', '14']);
+    const core = recordingCore({
+      playbook: 'cost-spike',
+      environment: 'prod',
+      tenant: 'acme --apply',
+      'retention-days': '7 days',
+    });
+    expect(() => readPlaybookInputs(core)).toThrow(
+      '"tenant" must be a tenant slug (got "acme --apply"); "retention-days" must be a whole number of days (got "7 days")',
+    );
+  });
+
   it.each([
     ['Outcome: broker-down on prod (applied): 4 ok, 1 ok; restarted mosquitto', true, 'applied'],
     [

@@ -17,10 +17,23 @@ export interface PlaybookInputs {
   incident: number | undefined;
   /** resize-vm's --size. */
   size: string | undefined;
+  /** The playbooks' own options (--tenant, --retention-days, ...), by CLI name, when given. */
+  options: [string, string][];
 }
 
 /** An Azure VM size, as the CLI's --size takes it. */
 const VM_SIZE = /^Standard_[A-Za-z0-9_]+$/;
+
+/**
+ * Inputs passed on as the CLI option of the same name, and what each may hold (only what can be
+ * an argument: the CLI checks ranges and which playbook takes which, and says so by name).
+ */
+const PASSED: Record<string, { pattern: RegExp; what: string }> = {
+  tenant: { pattern: /^[a-z0-9][a-z0-9._-]{1,63}$/, what: 'a tenant slug' },
+  'retention-days': { pattern: /^\d{1,5}$/, what: 'a whole number of days' },
+  'max-metrics': { pattern: /^\d{1,5}$/, what: 'a whole number' },
+  'max-string-length': { pattern: /^\d{1,5}$/, what: 'a whole number' },
+};
 
 export function readPlaybookInputs(core: Pick<ActionCore, 'getInput'>): PlaybookInputs {
   const inputs = new InputReader(core);
@@ -30,12 +43,18 @@ export function readPlaybookInputs(core: Pick<ActionCore, 'getInput'>): Playbook
     apply: inputs.boolean('apply', false),
     incident: inputs.optionalCount('incident'),
     size: core.getInput('size') || undefined,
+    options: Object.keys(PASSED)
+      .map((name): [string, string] => [name, core.getInput(name).trim()])
+      .filter(([, value]) => value !== ''),
   };
   inputs.done();
+  const problems: string[] = [];
   if (read.size !== undefined && !VM_SIZE.test(read.size))
-    throw new InputError([
-      `"size" must be an Azure VM size like Standard_B2s (got ${JSON.stringify(read.size)})`,
-    ]);
+    problems.push(`"size" must be an Azure VM size like Standard_B2s (got ${JSON.stringify(read.size)})`);
+  for (const [name, value] of read.options)
+    if (!PASSED[name]!.pattern.test(value))
+      problems.push(`"${name}" must be ${PASSED[name]!.what} (got ${JSON.stringify(value.slice(0, 60))})`);
+  if (problems.length) throw new InputError(problems);
   return read;
 }
 
@@ -48,6 +67,7 @@ export function playbookArgv(i: PlaybookInputs): string[] {
     ...(i.apply ? ['--apply'] : []),
     ...(i.incident !== undefined ? ['--incident', String(i.incident)] : []),
     ...(i.size !== undefined ? ['--size', i.size] : []),
+    ...i.options.flatMap(([name, value]) => [`--${name}`, value]),
   ];
 }
 

@@ -18,7 +18,7 @@
 import pg from 'pg';
 import { createArchiveStore } from '../../../common/telemetry-archive-store.js';
 import { parseSettings, pickSettings } from '../settings.js';
-import { ARCHIVE_STEPS, runArchive, type ArchiveStep } from './run-archive.js';
+import { ARCHIVE_STEPS, runArchive, type ArchiveStep } from '../../../common/archive/run-archive.js';
 
 const stopAt = process.env.ARCHIVE_HARNESS_STOP_AT as ArchiveStep | undefined;
 if (stopAt && !ARCHIVE_STEPS.includes(stopAt))

@@ -22,7 +22,7 @@ import {
 } from '../../../test/support/archive-fixture.js';
 import { startAzurite, type Azurite } from '../../../test/support/azurite.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
-import { ARCHIVE_STEPS, type ArchiveStep } from './run-archive.js';
+import { ARCHIVE_STEPS, type ArchiveStep } from '../../../common/archive/run-archive.js';
 
 jest.setTimeout(60_000);
 

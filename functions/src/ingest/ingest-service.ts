@@ -1,7 +1,7 @@
 /**
  * mqtt_ingest as a plain module: validates every message of a bridge batch, attributes it through
- * the device registry, applies the tenant's rate limit and daily quota, and writes the batch in
- * one transaction. The answer is per message; the caller answers 2xx only when this resolves.
+ * the device registry, applies the tenant's payload caps, daily quota and rate limit, and writes the
+ * batch in one transaction. The answer is per message; the caller answers 2xx only when this resolves.
  */
 import type pg from 'pg';
 import {
@@ -24,6 +24,7 @@ import { OpsSettings } from './ops-settings.js';
 import { storableText } from '../../../common/storable-text.js';
 import { payloadBase64, payloadExcerpt } from './payload-excerpt.js';
 import { TenantRateLimiter } from './rate-limiter.js';
+import { checkTenantPayloadLimit } from './tenant-payload-limits.js';
 import { writeBatch, type AcceptedRow, type RejectRow } from './write-batch.js';
 
 export interface IngestServiceOptions {
@@ -114,6 +115,15 @@ export class IngestService {
       const validation = validateTelemetry(payload, now, this.limits);
       if (!validation.ok) {
         refuse(validation.reason, validation.detail);
+        continue;
+      }
+      // Before the quota and the rate limit: a message refused here uses neither.
+      const capped = checkTenantPayloadLimit(
+        validation.message.size,
+        settings.tenantPayloadLimits.get(device.tenantId),
+      );
+      if (capped) {
+        refuse(capped.reason, capped.detail);
         continue;
       }
       const used = this.quota.usedToday(device.tenantId) + (acceptedPerTenant.get(device.tenantId) ?? 0);

@@ -16,11 +16,14 @@
  * (ops.archive_drop_day / ops.archive_delete_tenant_day). A finished day is not looked at again.
  * Rows a restore brought back are left alone while their hold lasts; after it they are taken out
  * again, through the object they came from when they are exactly its rows, else in a new generation.
+ *
+ * A dry run (`dryRun`) only reads: the same days, tenants and rows a run would take, planned the same
+ * way, in the result's `plan`; no partition is created, no row moved, nothing exported or removed.
  */
 import type pg from 'pg';
-import { schemaVersion as readSchemaVersion } from '../../../common/schema-version.js';
-import { ARCHIVE_FORMAT, archiveObjectName } from '../../../common/telemetry-archive.js';
-import type { ArchiveStore } from '../../../common/telemetry-archive-store.js';
+import { schemaVersion as readSchemaVersion } from '../schema-version.js';
+import { ARCHIVE_FORMAT, archiveObjectName } from '../telemetry-archive.js';
+import type { ArchiveStore } from '../telemetry-archive-store.js';
 import {
   dayPartitionsBefore,
   defaultPartitionDaysBefore,
@@ -44,9 +47,12 @@ import { contentOfTenantDay, exportTenantDay, verifyArchiveObject } from './arch
 import {
   addDays,
   keepFrom,
+  leaves,
   MIN_ARCHIVE_AGE_DAYS,
   planDay,
   type ArchiveMode,
+  type DayPlan,
+  type TenantAction,
   type TenantPlan,
 } from './plan-day.js';
 
@@ -87,6 +93,31 @@ export interface ArchiveRunOptions {
   actor?: string;
   /** Called between steps (tests). */
   checkpoint?: (step: ArchiveStep, detail: string) => Promise<void>;
+  /**
+   * Plan only: reads what a run would take (the result's `plan`) and changes nothing: no partition
+   * created, no row moved out of the default partition, nothing exported, removed or recorded.
+   * Needs no store.
+   */
+  dryRun?: boolean;
+}
+
+export interface PlannedTenantDay {
+  /** The tenant's slug (its id when it no longer exists): its folder in the container. */
+  tenant: string;
+  tenantId: string;
+  rows: number;
+  /** archive, purge (leave the database); keep (within retention); held (past it, a restore holds them). */
+  action: TenantAction;
+  why: string;
+}
+
+export interface PlannedDay {
+  day: string;
+  /** Its rows sit in the default partition: a run first moves them into a partition of their own. */
+  inDefaultPartition: boolean;
+  /** How the leaving rows go: the partition dropped, the tenants' rows deleted, or nothing leaves. */
+  removal: DayPlan['removal'];
+  tenants: PlannedTenantDay[];
 }
 
 export interface PurgedRows {
@@ -97,7 +128,9 @@ export interface PurgedRows {
 
 export interface ArchiveRunResult {
   mode: ArchiveMode;
-  /** Future partitions this run created. */
+  /** A dry run's plan (only a dry run has one): every day looked at, oldest first, per tenant what would happen. */
+  plan?: PlannedDay[];
+  /** Future partitions this run created (none in a dry run). */
   partitionsCreated: number;
   /** Days looked at, and what became of each. */
   days: { day: string; outcome: string }[];
@@ -120,15 +153,17 @@ export async function runArchive(o: ArchiveRunOptions): Promise<ArchiveRunResult
   const now = o.now ?? (() => new Date());
   const log = o.log ?? (() => undefined);
   const actor = o.actor ?? 'archive';
+  const dryRun = o.dryRun === true;
   const today = now().toISOString().slice(0, 10);
   const ahead = o.partitionsAheadDays ?? 7;
-  if (o.mode === 'enabled' && !o.store) throw new Error('archive: mode enabled needs a store');
+  if (o.mode === 'enabled' && !o.store && !dryRun) throw new Error('archive: mode enabled needs a store');
   if (o.mode === 'purge-without-archive' && !o.purgeReason?.trim())
     throw new Error('archive: purge-without-archive needs a reason (it is reported with every deletion)');
 
   const result: ArchiveRunResult = {
     mode: o.mode,
-    partitionsCreated: await ensurePartitions(o.pool, today, ahead + 1),
+    ...(dryRun ? { plan: [] } : {}),
+    partitionsCreated: dryRun ? 0 : await ensurePartitions(o.pool, today, ahead + 1),
     days: [],
     objectsExported: 0,
     objectsVerified: 0,
@@ -143,7 +178,7 @@ export async function runArchive(o: ArchiveRunOptions): Promise<ArchiveRunResult
   if (result.partitionsCreated)
     log(`created ${result.partitionsCreated} partition(s) up to ${addDays(today, ahead)}`);
   if (o.mode === 'disabled') {
-    log('archive disabled: nothing exported, nothing deleted');
+    log(`archive disabled: nothing ${dryRun ? 'would be ' : ''}exported, nothing deleted`);
     return result;
   }
 
@@ -152,37 +187,68 @@ export async function runArchive(o: ArchiveRunOptions): Promise<ArchiveRunResult
   const shortest = Math.min(...[...retentions.values()].map((r) => r.days), o.retentionDays ?? Infinity);
   const before = keepFrom(today, Number.isFinite(shortest) ? shortest : MIN_ARCHIVE_AGE_DAYS);
   // Rows of old days that have no partition (written before one existed): give them theirs first.
-  for (const day of await defaultPartitionDaysBefore(o.pool, before)) {
-    await ensurePartitions(o.pool, day, 1);
-    log(`${day}: rows moved from the default partition into their own`);
-  }
-  const schemaVersion = (await readSchemaVersion(o.pool)) ?? 'unknown';
-  const partitions = await dayPartitionsBefore(o.pool, before);
+  // A dry run counts them where they are.
+  const inDefault = dryRun ? await defaultPartitionTenantRows(o.pool, before) : new Map<string, Rows>();
+  if (!dryRun)
+    for (const day of await defaultPartitionDaysBefore(o.pool, before)) {
+      await ensurePartitions(o.pool, day, 1);
+      log(`${day}: rows moved from the default partition into their own`);
+    }
+  const schemaVersion = dryRun ? 'unknown' : ((await readSchemaVersion(o.pool)) ?? 'unknown');
+  const days: DaySource[] = [
+    ...(await dayPartitionsBefore(o.pool, before)).map((partition) => ({ day: partition.day, partition })),
+    ...[...inDefault].map(([day, rows]) => ({ day, rows })),
+  ].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
   log(
-    `${o.mode}: ${partitions.length} day partition(s) before ${before}` +
-      (o.retentionDays ? ` (environment retention ${o.retentionDays} days)` : ''),
+    `${dryRun ? 'dry run, ' : ''}${o.mode}: ${days.length} day(s) before ${before}` +
+      (inDefault.size ? ` (${inDefault.size} of them in the default partition)` : '') +
+      (o.retentionDays ? ` (retention at most ${o.retentionDays} days)` : ''),
   );
 
-  for (const partition of partitions) {
+  for (const source of days) {
     if (o.deadline !== undefined && Date.now() >= o.deadline) {
       result.unfinished = true;
-      log(`time budget reached: ${partition.day} and later are left for the next run`);
+      log(`time budget reached: ${source.day} and later are left for the next run`);
       break;
     }
     try {
-      result.days.push({ day: partition.day, outcome: await runDay(partition) });
+      result.days.push({ day: source.day, outcome: await runDay(source) });
     } catch (error) {
       const message = (error as Error).message;
-      result.errors.push(`${partition.day}: ${message}`);
-      result.days.push({ day: partition.day, outcome: `failed: ${message}` });
-      log(`${partition.day}: FAILED: ${message}`);
+      result.errors.push(`${source.day}: ${message}`);
+      result.days.push({ day: source.day, outcome: `failed: ${message}` });
+      log(`${source.day}: FAILED: ${message}`);
     }
   }
   return result;
 
-  async function runDay(partition: DayPartition): Promise<string> {
-    const { day, name } = partition;
-    const rows = await tenantRows(o.pool, name);
+  /** What a dry run reports for a day, and says in its log. */
+  function planned(plan: DayPlan, inDefaultPartition: boolean): string {
+    const tenants = plan.tenants.map((t): PlannedTenantDay => ({
+      tenant: t.folder,
+      tenantId: t.tenantId,
+      rows: t.rows,
+      action: t.action,
+      why: t.why,
+    }));
+    result.plan!.push({ day: plan.day, inDefaultPartition, removal: plan.removal, tenants });
+    const leaving = tenants.filter((t) => leaves(t.action));
+    const rows = leaving.reduce((n, t) => n + t.rows, 0);
+    const verb = o.mode === 'enabled' ? 'archive' : 'purge';
+    const each = tenants.map((t) => `${t.tenant} ${t.rows} ${t.action}`).join(', ');
+    const outcome =
+      plan.removal === 'none'
+        ? `would keep every row (${tenants.length} tenant(s) within retention or held)`
+        : plan.removal === 'drop'
+          ? `would ${verb}: partition dropped, ${rows} rows`
+          : `would ${verb}: ${rows} rows of ${leaving.length} tenant(s) deleted, ${tenants.length - leaving.length} tenant(s) kept`;
+    log(`${plan.day}: ${outcome}${inDefaultPartition ? ' (rows in the default partition)' : ''}: ${each}`);
+    return outcome;
+  }
+
+  async function runDay(source: DaySource): Promise<string> {
+    const { day } = source;
+    const rows = source.rows ?? (await tenantRows(o.pool, source.partition!.name));
     const held = await heldTenants(o.pool, day);
     const plan = planDay({
       day,
@@ -201,7 +267,9 @@ export async function runArchive(o: ArchiveRunOptions): Promise<ArchiveRunResult
         })
         .sort((a, b) => (a.folder < b.folder ? -1 : a.folder > b.folder ? 1 : 0)),
     });
-    const leaving = plan.tenants.filter((t) => t.action !== 'keep');
+    if (dryRun) return planned(plan, source.partition === undefined);
+    const partition = source.partition!;
+    const leaving = plan.tenants.filter((t) => leaves(t.action));
     if (plan.removal === 'none') return `kept (${plan.tenants.length} tenant(s) within retention or held)`;
 
     if (o.mode === 'enabled') {
@@ -358,6 +426,39 @@ export async function runArchive(o: ArchiveRunOptions): Promise<ArchiveRunResult
     log(`${day}: verified ${current.blobName} (${t.rows} rows)`);
     await o.checkpoint?.('verified', current.blobName);
   }
+}
+
+/** Rows per tenant id. */
+type Rows = Map<string, number>;
+
+/** A day to look at: its partition, or (dry run) its rows still in the default partition. */
+interface DaySource {
+  day: string;
+  partition?: DayPartition;
+  rows?: Rows;
+}
+
+/**
+ * Rows per day and tenant in the default partition before `before`: what a run would first move
+ * into their own partitions (a dry run only reads them). The default partition only holds rows of
+ * days that had no partition yet: normally few or none.
+ */
+async function defaultPartitionTenantRows(pool: pg.Pool, before: string): Promise<Map<string, Rows>> {
+  const res = await pool.query<{ day: string; tenant_id: string; n: string }>(
+    `select to_char(ts at time zone 'UTC', 'YYYY-MM-DD') as day, tenant_id, count(*) as n
+       from public.telemetry_default
+      where ts < $1::date::timestamp at time zone 'UTC'
+      group by 1, 2
+      order by 1, 2`,
+    [before],
+  );
+  const days = new Map<string, Rows>();
+  for (const r of res.rows) {
+    const rows = days.get(r.day) ?? new Map<string, number>();
+    rows.set(r.tenant_id, Number(r.n));
+    days.set(r.day, rows);
+  }
+  return days;
 }
 
 function keyOf(r: RecordKey): RecordKey {

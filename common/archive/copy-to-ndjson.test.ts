@@ -37,7 +37,7 @@ test('a COPY line becomes the archive line: uuids, UTC timestamps with a T and a
   expect(() => ndjsonLine(`${A}\t${B}`)).toThrow(/COPY gave 2 fields, not 6/);
 });
 
-test('the stream gives ndjsonLine bytes whatever the chunks and the escaping, counting, hashing, first and last', async () => {
+test('the stream gives ndjsonLine bytes whatever the chunks and the escaping, counting, hashing, earliest and latest ts', async () => {
   const keys = fc.oneof(
     fc.stringMatching(/^[a-z0-9-]{1,20}$/),
     fc.string({ maxLength: 12 }),
@@ -48,12 +48,20 @@ test('the stream gives ndjsonLine bytes whatever the chunks and the escaping, co
     fc.string({ maxLength: 10 }).map((s) => JSON.stringify({ s })),
     fc.string({ unit: 'binary', maxLength: 6 }).map((s) => JSON.stringify({ s, n: 1 })),
   );
+  // Timestamps as PostgreSQL prints them: no fraction, or one of 1 to 6 digits without trailing zeros.
+  const timestamps = fc
+    .tuple(fc.integer({ min: 0, max: 86_399 }), fc.integer({ min: 0, max: 999_999 }))
+    .map(([s, us]) => {
+      const hms = new Date(Date.UTC(2026, 9, 21) + s * 1000).toISOString().slice(11, 19);
+      const frac = us ? `.${String(us).padStart(6, '0').replace(/0+$/, '')}` : '';
+      return { copy: `2026-10-21 ${hms}${frac}+00`, ms: s * 1000 + us / 1000 };
+    });
   await fc.assert(
     fc.asyncProperty(
-      fc.array(fc.tuple(keys, metrics), { minLength: 1, maxLength: 30 }),
+      fc.array(fc.tuple(keys, metrics, timestamps), { minLength: 1, maxLength: 30 }),
       fc.integer({ min: 1, max: 97 }),
       async (rows, cut) => {
-        const lines = rows.map(([k, m]) => copyLine(k, m));
+        const lines = rows.map(([k, m, ts]) => copyLine(k, m, ts.copy));
         const input = Buffer.from(lines.map((l) => `${l}\n`).join(''));
         const chunks: Buffer[] = [];
         for (let i = 0; i < input.length; i += cut) chunks.push(input.subarray(i, i + cut));
@@ -61,8 +69,11 @@ test('the stream gives ndjsonLine bytes whatever the chunks and the escaping, co
         const expected = lines.map(ndjsonLine).join('');
         expect(text).toBe(expected);
         expect(tap.rows).toBe(lines.length);
-        expect(tap.first).toBe(ndjsonLine(lines[0]!));
-        expect(tap.last).toBe(ndjsonLine(lines[lines.length - 1]!));
+        // In no particular order: the earliest and the latest by time, not the first and last lines.
+        const byTime = [...rows].sort((a, b) => a[2].ms - b[2].ms);
+        const iso = (copy: string) => `${copy.slice(0, 10)}T${copy.slice(11, -3)}Z`;
+        expect(tap.minTs).toBe(iso(byTime[0]![2].copy));
+        expect(tap.maxTs).toBe(iso(byTime.at(-1)![2].copy));
         expect(tap.hash.digest('hex')).toBe(
           (await import('node:crypto')).createHash('sha256').update(expected).digest('hex'),
         );

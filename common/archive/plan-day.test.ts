@@ -52,8 +52,15 @@ test('held (restored) rows and tenants of unknown retention stay', () => {
     mode: 'enabled',
     tenants: [tenant('a', 30, true), tenant('gone', null), tenant('c', 30)],
   });
-  expect(actions(plan)).toEqual({ a: 'keep', gone: 'keep', c: 'archive' });
+  expect(actions(plan)).toEqual({ a: 'held', gone: 'keep', c: 'archive' });
   expect(plan.removal).toBe('delete');
+  // Held only matters past retention: within it the rows are simply kept.
+  expect(
+    actions(planDay({ day: '2026-11-20', today, mode: 'enabled', tenants: [tenant('a', 30, true)] })),
+  ).toEqual({ a: 'keep' });
+  expect(
+    planDay({ day: '2026-09-01', today, mode: 'enabled', tenants: [tenant('a', 30, true)] }).removal,
+  ).toBe('none');
   expect(plan.tenants[1]!.why).toMatch(/no retention known/);
 });
 

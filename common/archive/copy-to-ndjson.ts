@@ -66,17 +66,32 @@ const SLACK =
   K_RECEIVED.length +
   K_END.length;
 
-/** COPY text in, NDJSON out: counts and hashes the lines and keeps the first and the last (ts order). */
+/** Where an archive line's ts starts: after `{"tenant_id":"<uuid>","device_id":"<uuid>","ts":"`. */
+const TS_AT = K_TENANT.length + 36 + K_DEVICE.length + 36 + K_TS.length;
+const Z = 90;
+
+/**
+ * COPY text in, NDJSON out: counts and hashes the lines and keeps the earliest and latest ts. The
+ * COPY comes in no particular order (sorting a day costs PostgreSQL more than printing it), so
+ * they are compared: ISO timestamps of one format order as their bytes do.
+ */
 export class CopyToNdjson extends Transform {
   readonly hash = createHash('sha256');
   rows = 0;
-  first = '';
-  last = '';
+  private min: Buffer | null = null;
+  private max: Buffer | null = null;
   /** A row cut by the chunk's end (bounded by one row's length). */
   private carry: Buffer | null = null;
   private out = Buffer.alloc(0);
   private o = 0;
-  private lastStart = 0;
+
+  /** The earliest ts of the lines so far (`2026-10-21T08:00:00.25Z`), null before the first. */
+  get minTs(): string | null {
+    return this.min ? `${this.min.toString('latin1')}Z` : null;
+  }
+  get maxTs(): string | null {
+    return this.max ? `${this.max.toString('latin1')}Z` : null;
+  }
 
   override _transform(
     chunk: Buffer,
@@ -105,7 +120,6 @@ export class CopyToNdjson extends Transform {
         start = nl + 1;
       }
       this.carry = end < chunk.length ? Buffer.from(chunk.subarray(end)) : null;
-      this.last = this.out.toString('utf8', this.lastStart, this.o);
       this.send();
       done();
     } catch (error) {
@@ -133,12 +147,17 @@ export class CopyToNdjson extends Transform {
     // Escaped at worst, a byte takes six (\u0001).
     const need = (nl - start) * 6 + SLACK;
     if (this.o + need > this.out.length) this.send(need);
-    this.lastStart = this.o;
+    const lineStart = this.o;
     const written = fastLine(data, start, nl, this.out, this.o);
     this.o =
       written >= 0 ? written : this.o + this.out.write(ndjsonLine(data.toString('utf8', start, nl)), this.o);
-    if (this.rows === 0) this.first = this.out.toString('utf8', this.lastStart, this.o);
     this.rows += 1;
+    const from = lineStart + TS_AT;
+    const to = this.out.indexOf(Z, from);
+    if (!this.min || this.out.compare(this.min, 0, this.min.length, from, to) < 0)
+      this.min = Buffer.from(this.out.subarray(from, to));
+    if (!this.max || this.out.compare(this.max, 0, this.max.length, from, to) > 0)
+      this.max = Buffer.from(this.out.subarray(from, to));
   }
 }
 

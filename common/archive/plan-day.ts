@@ -1,11 +1,11 @@
 /**
  * What the daily run does with one day partition, decided from facts alone (tested without a
- * database): per tenant with rows that day, keep them (within retention, held by a restore, or of
- * a tenant whose retention is unknown) or take them out (archive, or purge without a copy); then how
- * the rows taken out leave the database: the whole partition dropped when no tenant keeps rows there,
- * else each leaving tenant's rows deleted.
+ * database): per tenant with rows that day, keep them (within retention, or of a tenant whose
+ * retention is unknown), leave them held (past retention, but a restore holds them) or take them
+ * out (archive, or purge without a copy); then how the rows taken out leave the database: the whole
+ * partition dropped when no tenant keeps rows there, else each leaving tenant's rows deleted.
  */
-import { DEFAULT_TELEMETRY_LIMITS } from '../../../common/telemetry.js';
+import { DEFAULT_TELEMETRY_LIMITS } from '../telemetry.js';
 
 export type ArchiveMode = 'disabled' | 'enabled' | 'purge-without-archive';
 
@@ -26,7 +26,8 @@ export interface TenantOnDay {
   held: boolean;
 }
 
-export type TenantAction = 'keep' | 'archive' | 'purge';
+/** `held`: past retention, but a restore's hold (ops.archive_holds) keeps them for now. */
+export type TenantAction = 'keep' | 'held' | 'archive' | 'purge';
 
 export interface TenantPlan extends TenantOnDay {
   action: TenantAction;
@@ -38,6 +39,11 @@ export interface DayPlan {
   tenants: TenantPlan[];
   /** drop: the partition goes (every tenant's rows leave, or it is empty); delete: per tenant; none. */
   removal: 'drop' | 'delete' | 'none';
+}
+
+/** Whether rows with this action leave the database. */
+export function leaves(action: TenantAction): boolean {
+  return action === 'archive' || action === 'purge';
 }
 
 /** `day` (YYYY-MM-DD) plus `n` days. */
@@ -66,12 +72,12 @@ export function planDay(options: {
       };
     if (day >= keepFrom(today, t.retentionDays))
       return { ...t, action: 'keep', why: `within retention (${t.retentionDays} days)` };
-    if (t.held) return { ...t, action: 'keep', why: 'restored rows held (ops.archive_holds)' };
+    if (t.held) return { ...t, action: 'held', why: 'restored rows held (ops.archive_holds)' };
     return mode === 'enabled'
       ? { ...t, action: 'archive', why: `older than ${t.retentionDays} days` }
       : { ...t, action: 'purge', why: `older than ${t.retentionDays} days` };
   });
-  const leaving = tenants.filter((t) => t.action !== 'keep').length;
+  const leaving = tenants.filter((t) => leaves(t.action)).length;
   const removal =
     day >= addDays(today, -MIN_ARCHIVE_AGE_DAYS)
       ? 'none'

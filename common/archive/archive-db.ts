@@ -5,7 +5,7 @@
  * transaction mode) and nothing is held open across an upload.
  */
 import type pg from 'pg';
-import type { ArchiveManifest } from '../../../common/telemetry-archive.js';
+import type { ArchiveManifest } from '../telemetry-archive.js';
 
 type Db = pg.Pool | pg.ClientBase;
 

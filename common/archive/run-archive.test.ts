@@ -6,7 +6,8 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { jest } from '@jest/globals';
 import pg from 'pg';
-import { createArchiveStore, type ArchiveStore } from '../../../common/telemetry-archive-store.js';
+import { schemaVersion as readSchemaVersion } from '../schema-version.js';
+import { createArchiveStore, type ArchiveStore } from '../telemetry-archive-store.js';
 import {
   archivedRows,
   databaseRows,
@@ -15,9 +16,10 @@ import {
   seedDay,
   sixDigits,
   telemetryFingerprint,
-} from '../../../test/support/archive-fixture.js';
-import { startAzurite, type Azurite } from '../../../test/support/azurite.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/database.js';
+  type ArchiveTenant,
+} from '../../test/support/archive-fixture.js';
+import { startAzurite, type Azurite } from '../../test/support/azurite.js';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
 import { runArchive, type ArchiveRunOptions } from './run-archive.js';
 
 jest.setTimeout(60_000);
@@ -116,7 +118,8 @@ test('several tenants on one day: archived, verified, the partition dropped; the
       day: old,
       rows: 120,
       minTs: expect.stringMatching(/Z$/),
-      schemaVersion: '20261201000002',
+      // The database's latest migration (supabase/migrations).
+      schemaVersion: await readSchemaVersion(pool),
     },
   });
   const minTs = before.map((l) => (JSON.parse(l) as { ts: string }).ts).sort()[0];
@@ -344,4 +347,105 @@ test('the removal refuses rows that are not exactly those of the verified object
   expect(next.errors).toEqual([]);
   expect(next.partitionsDropped).toEqual([partitionOf(day)]);
   expect((await archivedRows(store)).lines.length).toBe(11);
+});
+
+test('a dry run changes nothing, in the database or the container, and plans exactly what the run then does', async () => {
+  const [a, b, c] = (await seedArchiveTenants(pool, [
+    { slug: 'dry-a', retentionDays: 30 },
+    { slug: 'dry-b', retentionDays: 30 },
+    { slug: 'dry-c', retentionDays: 90 },
+  ])) as [ArchiveTenant, ArchiveTenant, ArchiveTenant];
+  const inDefault = daysAgo(50); // a and b, no partition of its own: moved, then dropped
+  const mixed = daysAgo(40); // a and b leave, c stays (90 days): rows deleted
+  const held = daysAgo(35); // a leaves, b is held by a restore: rows deleted
+  const recent = daysAgo(5); // within ingest's backfill window: never looked at
+  await seedDay(pool, inDefault, [a, b], 3, { partition: false });
+  await seedDay(pool, mixed, [a, b, c], 4);
+  await seedDay(pool, held, [a, b], 5);
+  await seedDay(pool, recent, [a, b, c], 2);
+  await pool.query(
+    `insert into ops.archive_holds (tenant_id, day, until, reason, created_by)
+     values ($1, $2::date, now() + interval '3 days', 'restored for a test', 'test')`,
+    [b.id, held],
+  );
+  const snapshot = async () => ({
+    telemetry: await telemetryFingerprint(pool),
+    defaultRows: (await pool.query(`select count(*)::int as n from public.telemetry_default`)).rows[0].n,
+    partitions: (
+      await pool.query<{ name: string }>(
+        `select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+          where i.inhparent = 'public.telemetry'::regclass order by 1`,
+      )
+    ).rows.map((r) => r.name),
+    objects: await states(),
+    holds: (await pool.query(`select tenant_id, day, until from ops.archive_holds order by 1, 2`)).rows,
+    audit: (await pool.query(`select count(*)::int as n from ops.audit_log`)).rows[0].n,
+    container: await archivedRows(store),
+  });
+  // A future partition the run would create: the dry run must not.
+  await pool.query(`drop table if exists public.${partitionOf(daysAgo(-7))}`);
+  const before = await snapshot();
+  expect(before.defaultRows).toBe(12);
+  const lines: string[] = [];
+
+  const dry = await run({ dryRun: true, store: undefined, log: (l) => lines.push(l) });
+  expect(await snapshot()).toEqual(before);
+  expect(await exists(daysAgo(-7))).toBe(false);
+  expect(dry).toMatchObject({
+    partitionsCreated: 0,
+    objectsExported: 0,
+    rowsRemoved: 0,
+    partitionsDropped: [],
+    errors: [],
+  });
+  const t = (tenant: string, rows: number, action: string) =>
+    expect.objectContaining({ tenant, rows, action });
+  expect(dry.plan).toEqual([
+    {
+      day: inDefault,
+      inDefaultPartition: true,
+      removal: 'drop',
+      tenants: [t('dry-a', 6, 'archive'), t('dry-b', 6, 'archive')],
+    },
+    {
+      day: mixed,
+      inDefaultPartition: false,
+      removal: 'delete',
+      tenants: [t('dry-a', 8, 'archive'), t('dry-b', 8, 'archive'), t('dry-c', 8, 'keep')],
+    },
+    {
+      day: held,
+      inDefaultPartition: false,
+      removal: 'delete',
+      tenants: [t('dry-a', 10, 'archive'), t('dry-b', 10, 'held')],
+    },
+  ]);
+  expect(lines).toContain(
+    `${held}: would archive: 10 rows of 1 tenant(s) deleted, 1 tenant(s) kept: dry-a 10 archive, dry-b 10 held`,
+  );
+
+  // The real run: the same days, and exactly the planned tenant-days' rows archived and removed.
+  const planned = dry.plan!.flatMap((d) =>
+    d.tenants.filter((x) => x.action === 'archive').map((x) => `${x.tenant} ${d.day} ${x.rows}`),
+  );
+  const stays = dry.plan!.flatMap((d) =>
+    d.tenants
+      .filter((x) => x.action !== 'archive')
+      .map((x) => ({ id: x.tenantId, day: d.day, rows: x.rows })),
+  );
+  const real = await run();
+  expect(real.errors).toEqual([]);
+  expect(real.days.map((d) => d.day)).toEqual(dry.days.map((d) => d.day));
+  expect(real.partitionsDropped).toEqual(
+    dry.plan!.filter((d) => d.removal === 'drop').map((d) => partitionOf(d.day)),
+  );
+  const archivedObjects = await pool.query<{ line: string }>(
+    `select tenant_slug || ' ' || to_char(day, 'YYYY-MM-DD') || ' ' || rows as line
+       from ops.archive_objects where state = 'dropped' order by day, tenant_slug`,
+  );
+  expect(archivedObjects.rows.map((r) => r.line)).toEqual(planned);
+  const plannedRows = planned.reduce((n, l) => n + Number(l.split(' ')[2]), 0);
+  expect(real).toMatchObject({ rowsVerified: plannedRows, rowsRemoved: plannedRows });
+  for (const s of stays) expect(await databaseRows(pool, [s.id], [s.day])).toHaveLength(s.rows);
+  expect(await databaseRows(pool, [a.id, b.id, c.id], [recent])).toHaveLength(12);
 });
