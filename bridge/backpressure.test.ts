@@ -15,6 +15,7 @@ import {
   startIngestStandIn,
   startTestBroker,
   tempDir,
+  TEST_LINGER_MS,
   UNLIMITED_QUEUE,
   waitFor,
 } from '../test/support/bridge-harness.js';
@@ -43,6 +44,7 @@ itMosq(
         reconnectPeriodMs: 200,
         retryBaseMs: 50,
         retryMaxMs: 200,
+        lingerMs: TEST_LINGER_MS,
       },
       { logger: log },
     );

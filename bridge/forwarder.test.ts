@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { jest } from '@jest/globals';
+import fc from 'fast-check';
 import type { IngestBatch, IngestResult } from '../common/ingest-protocol.js';
 import { BRIDGE_REPORT_HEADER, FUNCTION_KEY_HEADER } from '../common/ingest-protocol.js';
 import {
@@ -10,7 +12,8 @@ import {
   type FetchLike,
   type ForwarderOptions,
 } from './forwarder.js';
-import { Journal, type JournalRecord } from './journal.js';
+import type { HttpResponseLike } from './http.js';
+import { Journal, type JournalOptions, type JournalRecord } from './journal.js';
 import { createMemoryLogger } from './log.js';
 import { tempDir, waitFor } from '../test/support/bridge-harness.js';
 
@@ -21,7 +24,7 @@ afterAll(async () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function journal(): Journal {
+function journal(over: Partial<JournalOptions> = {}): Journal {
   const dir = tempDir('fwd');
   dirs.push(dir);
   const j = Journal.open({
@@ -30,6 +33,7 @@ function journal(): Journal {
     maxBytes: 1 << 22,
     maxMemoryMessages: 10_000,
     maxMemoryBytes: 1 << 22,
+    ...over,
   });
   journals.push(j);
   return j;
@@ -115,30 +119,6 @@ describe('encodeBatch', () => {
 });
 
 describe('Forwarder', () => {
-  it('batches by size at once and sends the remainder after the linger', async () => {
-    const j = journal();
-    const calls: Array<{ at: number; call: Call }> = [];
-    const fetch: FetchLike = async (_url, init) => {
-      const call = decode(init);
-      calls.push({ at: Date.now(), call });
-      return ok(call.batch);
-    };
-    const f = new Forwarder({ ...OPTS, maxInflightBatches: 4 }, j, { fetch });
-    const t0 = Date.now();
-    add(j, 7);
-    f.notify();
-    await waitFor(() => calls.length === 3 && j.pending === 0, 2000, 'three batches');
-    expect(calls.map((c) => c.call.batch.messages.length)).toEqual([3, 3, 1]);
-    expect(calls[2]!.at - t0).toBeGreaterThanOrEqual(OPTS.lingerMs - 5);
-    expect(calls[0]!.call.headers[FUNCTION_KEY_HEADER]).toBe('k');
-    expect(calls[0]!.call.headers['content-encoding']).toBe('gzip');
-    const ids = calls.flatMap((c) => c.call.batch.messages.map((m) => m.id));
-    expect(new Set(ids).size).toBe(7);
-    expect(f.counters).toMatchObject({ forwarded: 7, inserted: 7, batches: 3, retries: 0 });
-    expect(j.cursor).toBe(j.lastSeq);
-    f.stop();
-  });
-
   it('splits batches by bytes', async () => {
     const j = journal();
     const sizes: number[] = [];
@@ -397,5 +377,303 @@ describe('Forwarder', () => {
     expect(await f.flush(2000)).toBe(true);
     expect(j.pending).toBe(0);
     f.stop();
+  });
+});
+
+/**
+ * The linger as a latency budget, on jest's fake clock (Date.now and setTimeout): exact times, no
+ * margins. Ingest answers at once (a resolved promise), so nothing waits for a free request slot.
+ */
+describe('Forwarder latency budget (fake clock)', () => {
+  const T0 = Date.parse('2026-12-01T12:00:00Z');
+  beforeEach(() => {
+    jest.useFakeTimers({ now: T0, doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  /** Lets every pending promise chain (sends, answers, commits) run; the fake clock stands still. */
+  const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const tick = async (ms: number): Promise<void> => {
+    await jest.advanceTimersByTimeAsync(ms);
+    await settle();
+  };
+
+  interface Sent {
+    at: number;
+    seqs: number[];
+    call: Call;
+  }
+  /** An ingest that accepts every batch at once and records when (fake clock) it arrived. */
+  function instantIngest(): { sent: Sent[]; fetch: FetchLike } {
+    const sent: Sent[] = [];
+    const fetch: FetchLike = async (_url, init) => {
+      const call = decode(init);
+      sent.push({ at: Date.now(), seqs: call.batch.messages.map((m) => Number(m.id.split(':')[1])), call });
+      const results = call.batch.messages.map((m) => ({ id: m.id, status: 'inserted' }));
+      const answer: HttpResponseLike = {
+        status: 200,
+        headers: { get: () => null },
+        text: async () => JSON.stringify({ results }),
+      };
+      return answer;
+    };
+    return { sent, fetch };
+  }
+
+  const put = (j: Journal, payload: Buffer | string = 'm'): number => {
+    const r = j.append('t/a/d/telemetry', Buffer.from(payload), Date.now(), 0);
+    if (r.kind !== 'appended') throw new Error(`unexpected ${r.kind}`);
+    return r.seq;
+  };
+
+  const budget = { ...OPTS, maxBatch: 500, lingerMs: 1000 };
+
+  it('light traffic: the batch waits until its oldest message has waited the budget, then goes as one', async () => {
+    const j = journal();
+    const { sent, fetch } = instantIngest();
+    const f = new Forwarder(budget, j, { fetch, now: () => Date.now() });
+    const seqs = [put(j)];
+    f.notify();
+    for (let i = 0; i < 9; i++) {
+      await tick(100);
+      seqs.push(put(j));
+      f.notify();
+    }
+    await tick(99); // T0 + 999
+    expect(sent).toHaveLength(0);
+    await tick(1);
+    expect(sent.map((s) => [s.at - T0, s.seqs])).toEqual([[1000, seqs]]);
+    expect(j.cursor).toBe(seqs[9]);
+    // The next message starts a new budget of its own.
+    await tick(500);
+    const late = put(j);
+    f.notify();
+    await tick(999);
+    expect(sent).toHaveLength(1);
+    await tick(1);
+    expect(sent.map((s) => s.at - T0)).toEqual([1000, 2500]);
+    expect(sent[1]!.seqs).toEqual([late]);
+    expect(sent[0]!.call.headers[FUNCTION_KEY_HEADER]).toBe('k');
+    expect(sent[0]!.call.headers['content-encoding']).toBe('gzip');
+    expect(f.counters).toMatchObject({ forwarded: 11, inserted: 11, batches: 2, retries: 0 });
+    f.stop();
+  });
+
+  it('full by count: sent at once while the linger timer waits; the remainder waits its own budget', async () => {
+    const j = journal();
+    const { sent, fetch } = instantIngest();
+    const f = new Forwarder({ ...budget, maxBatch: 5, maxInflightBatches: 4 }, j, {
+      fetch,
+      now: () => Date.now(),
+    });
+    const seqs = [put(j)];
+    f.notify(); // arms the timer for T0 + 1000
+    await tick(100);
+    for (let i = 0; i < 3; i++) {
+      seqs.push(put(j));
+      f.notify();
+    }
+    await settle();
+    expect(sent).toHaveLength(0);
+    seqs.push(put(j)); // the fifth: the batch is full
+    f.notify();
+    await settle();
+    expect(sent.map((s) => [s.at - T0, s.seqs])).toEqual([[100, seqs]]);
+    // 12 at once: two full batches now, two wait for the budget of the oldest of them.
+    await tick(200);
+    const more = Array.from({ length: 12 }, () => put(j));
+    f.notify();
+    await settle();
+    expect(sent.map((s) => [s.at - T0, s.seqs])).toEqual([
+      [100, seqs],
+      [300, more.slice(0, 5)],
+      [300, more.slice(5, 10)],
+    ]);
+    await tick(700); // T0 + 1000: the first timer fires, the remainder is younger
+    expect(sent).toHaveLength(3);
+    await tick(299);
+    expect(sent).toHaveLength(3);
+    await tick(1);
+    expect(sent.map((s) => s.at - T0)).toEqual([100, 300, 300, 1300]);
+    expect(sent[3]!.seqs).toEqual(more.slice(10));
+    expect(j.pending).toBe(0);
+    f.stop();
+  });
+
+  it('full by bytes: sent at once while the linger timer waits', async () => {
+    const j = journal();
+    const { sent, fetch } = instantIngest();
+    const f = new Forwarder({ ...budget, maxBatchBytes: 1000 }, j, { fetch, now: () => Date.now() });
+    const big = Buffer.alloc(400, 65);
+    const a = put(j, big);
+    f.notify();
+    await tick(10);
+    const b = put(j, big);
+    f.notify();
+    await settle();
+    expect(sent).toHaveLength(0); // about 850 journal bytes: not full
+    await tick(10);
+    const c = put(j, big); // about 1275: full; the batch is what fits in 1000 bytes
+    f.notify();
+    await settle();
+    expect(sent.map((s) => [s.at - T0, s.seqs])).toEqual([[20, [a, b]]]);
+    await tick(999);
+    expect(sent).toHaveLength(1);
+    await tick(1);
+    expect(sent.map((s) => [s.at - T0, s.seqs])).toEqual([
+      [20, [a, b]],
+      [1020, [c]],
+    ]);
+    f.stop();
+  });
+
+  it('a nearly full journal is sent at once: lingering never spills nor causes backpressure', async () => {
+    // Half of maxMemoryMessages (the spill bound) is 5 messages.
+    const j = journal({ maxMemoryMessages: 10 });
+    const { sent, fetch } = instantIngest();
+    const f = new Forwarder(budget, j, { fetch, now: () => Date.now() });
+    const seqs: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      seqs.push(put(j));
+      f.notify();
+      await tick(50);
+    }
+    expect(sent).toHaveLength(0);
+    expect(j.nearlyFull).toBe(false);
+    seqs.push(put(j));
+    expect(j.nearlyFull).toBe(true);
+    f.notify();
+    await settle();
+    expect(sent.map((s) => [s.at - T0, s.seqs])).toEqual([[200, seqs]]);
+    expect(j.spilled).toBe(false);
+
+    // Disk: half of maxBytes (appends are refused at maxBytes, and the bridge withholds PUBACKs).
+    const d = journal({ segmentBytes: 16 * 1024, maxBytes: 64 * 1024 });
+    const g = instantIngest();
+    const h = new Forwarder(budget, d, { fetch: g.fetch, now: () => Date.now() });
+    const payload = Buffer.alloc(1000, 66);
+    while (!d.nearlyFull) {
+      put(d, payload);
+      h.notify();
+    }
+    await settle();
+    const sentAt = Date.now();
+    expect(g.sent.length).toBeGreaterThan(0);
+    expect(g.sent.at(-1)!.at).toBe(sentAt); // the last one went without waiting
+    expect(d.pending).toBe(0);
+    f.stop();
+    h.stop();
+  });
+
+  it('linger 0 sends every message at once', async () => {
+    const j = journal();
+    const { sent, fetch } = instantIngest();
+    const f = new Forwarder({ ...budget, lingerMs: 0 }, j, { fetch, now: () => Date.now() });
+    const seqs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      seqs.push(put(j));
+      f.notify();
+      await settle();
+      await tick(7);
+    }
+    expect(sent.map((s) => [s.at - T0, s.seqs])).toEqual(seqs.map((seq, i) => [i * 7, [seq]]));
+    f.stop();
+  });
+
+  it('flush() sends at once while the linger timer waits', async () => {
+    const j = journal();
+    const { sent, fetch } = instantIngest();
+    const f = new Forwarder(budget, j, { fetch, now: () => Date.now() });
+    const seqs = [put(j), put(j)];
+    f.notify();
+    await tick(100);
+    expect(sent).toHaveLength(0);
+    await expect(f.flush(2000)).resolves.toBe(true);
+    expect(sent.map((s) => [s.at - T0, s.seqs])).toEqual([[100, seqs]]);
+    f.stop();
+  });
+
+  it('property: any arrival pattern: every record once, in seq order, none waits beyond the budget, a full batch leaves at once and only a full one early', async () => {
+    const arrival = fc.record({
+      gapMs: fc.integer({ min: 0, max: 1500 }),
+      count: fc.integer({ min: 1, max: 8 }),
+      payloadBytes: fc.integer({ min: 0, max: 300 }),
+      /** Notified once per message, or once per group (the ack gate notifies per group commit). */
+      notifyEach: fc.boolean(),
+    });
+    const scenario = fc.record({
+      lingerMs: fc.integer({ min: 0, max: 2000 }),
+      maxBatch: fc.integer({ min: 1, max: 20 }),
+      maxBatchBytes: fc.integer({ min: 200, max: 3000 }),
+      maxInflightBatches: fc.integer({ min: 1, max: 4 }),
+      arrivals: fc.array(arrival, { minLength: 1, maxLength: 25 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(scenario, async (sc) => {
+        const j = journal();
+        const { sent, fetch } = instantIngest();
+        const { arrivals, ...limits } = sc;
+        const f = new Forwarder({ ...OPTS, ...limits }, j, { fetch, now: () => Date.now() });
+        const records = new Map<number, { receivedAt: number; bytes: number }>();
+        const order: number[] = [];
+        try {
+          for (const a of arrivals) {
+            await tick(a.gapMs);
+            for (let i = 0; i < a.count; i++) {
+              const before = j.bytes;
+              const seq = put(j, Buffer.alloc(a.payloadBytes, 120));
+              records.set(seq, { receivedAt: Date.now(), bytes: j.bytes - before });
+              order.push(seq);
+              if (a.notifyEach) f.notify();
+            }
+            if (!a.notifyEach) f.notify();
+            await settle();
+          }
+          await tick(sc.lingerMs);
+          // Every record exactly once, in seq order, committed.
+          expect(sent.flatMap((s) => s.seqs)).toEqual(order);
+          expect(j.pending).toBe(0);
+          expect(j.cursor).toBe(order.at(-1));
+          expect(f.counters.forwarded).toBe(order.length);
+          let previousAt = Number.NEGATIVE_INFINITY;
+          for (const s of sent) {
+            const first = records.get(s.seqs[0]!)!;
+            // A batch left as soon as it was full (maxBatch messages or maxBatchBytes arrived from its
+            // first message on), or with the batch before it, if that left later.
+            let count = 0;
+            let bytes = 0;
+            for (const seq of order.slice(order.indexOf(s.seqs[0]!))) {
+              count++;
+              bytes += records.get(seq)!.bytes;
+              if (count >= sc.maxBatch || bytes >= sc.maxBatchBytes) {
+                expect(s.at).toBeLessThanOrEqual(Math.max(records.get(seq)!.receivedAt, previousAt));
+                break;
+              }
+            }
+            previousAt = s.at;
+            // No record waited longer than the budget.
+            expect(s.at - first.receivedAt).toBeLessThanOrEqual(sc.lingerMs);
+            expect(s.seqs.length).toBeLessThanOrEqual(sc.maxBatch);
+            const batchBytes = s.seqs.reduce((sum, seq) => sum + records.get(seq)!.bytes, 0);
+            if (s.seqs.length > 1) expect(batchBytes).toBeLessThanOrEqual(sc.maxBatchBytes);
+            // Before the budget was used up, a batch left only when it was full: by then maxBatch
+            // messages or maxBatchBytes had arrived from its first message on.
+            if (s.at < first.receivedAt + sc.lingerMs) {
+              const arrived = order.filter(
+                (seq) => seq >= s.seqs[0]! && records.get(seq)!.receivedAt <= s.at,
+              );
+              const arrivedBytes = arrived.reduce((sum, seq) => sum + records.get(seq)!.bytes, 0);
+              expect(arrived.length >= sc.maxBatch || arrivedBytes >= sc.maxBatchBytes).toBe(true);
+            }
+          }
+        } finally {
+          f.stop();
+          await j.close();
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });

@@ -3,6 +3,11 @@
  * linger), POSTs gzip JSON IngestBatch to mqtt_ingest, keeps up to maxInflightBatches requests in
  * flight, and advances the journal cursor only over a contiguous prefix of accepted batches.
  *
+ * The linger is a latency budget (docs/bridge.md, "Latency budget"): when traffic is light, a batch
+ * waits until its oldest message has waited lingerMs, so one ingest execution carries many
+ * messages. It leaves at once when it is full (maxBatch messages or maxBatchBytes), when the
+ * journal spilled or is nearly full (waiting must never cause backpressure), and on flush().
+ *
  * A batch is retried until ingest answers 2xx: non-2xx, network errors and timeouts back off
  * exponentially with jitter (503/429 honour Retry-After). Nothing is ever dropped. While a batch
  * is failing no new batches are started, so a recovering ingest is not flooded.
@@ -79,7 +84,11 @@ export interface ForwarderSource {
   readonly pending: number;
   readonly hasDispatchable: boolean;
   readonly undispatched: number;
+  /** Journal bytes of the records take() would hand out next (at least those in memory). */
+  readonly undispatchedBytes: number;
   readonly spilled: boolean;
+  /** A memory or disk bound is near: send without lingering. */
+  readonly nearlyFull: boolean;
   readonly dispatchedThrough: number;
   readonly cursor: number;
   oldestUndispatchedAt(): number | undefined;
@@ -93,6 +102,7 @@ export interface ForwarderOptions {
   ingestKey: string;
   maxBatch: number;
   maxBatchBytes: number;
+  /** Latency budget: the longest the oldest message of a batch that is not full waits for more. */
   lingerMs: number;
   maxInflightBatches: number;
   requestTimeoutMs: number;
@@ -282,11 +292,30 @@ export class Forwarder {
     this.armReport();
   }
 
-  /** New records are in the source. Cheap: called once per received message. */
+  /**
+   * New records are in the source. Cheap: called once per received message. While the linger timer
+   * waits, only a batch that must leave now (see sendNow) is dispatched before it fires.
+   */
   notify(): void {
-    if (this.lingerTimer !== undefined || this.failing > 0 || this.stopped) return;
+    if (this.failing > 0 || this.stopped) return;
     if (this.inflight.length >= this.opts.maxInflightBatches) return;
+    if (this.lingerTimer !== undefined && !this.sendNow()) return;
     this.pump();
+  }
+
+  /**
+   * Send without lingering: a batch is full (maxBatch messages or maxBatchBytes), the journal
+   * spilled or is nearly full (lingering must not lead to backpressure), or flush() runs.
+   */
+  private sendNow(): boolean {
+    const s = this.source;
+    return (
+      this.flushing ||
+      s.spilled ||
+      s.undispatched >= this.opts.maxBatch ||
+      s.undispatchedBytes >= this.opts.maxBatchBytes ||
+      s.nearlyFull
+    );
   }
 
   private pump(): void {
@@ -296,7 +325,7 @@ export class Forwarder {
       this.failing === 0 &&
       this.source.hasDispatchable
     ) {
-      if (!this.flushing && !this.source.spilled && this.source.undispatched < this.opts.maxBatch) {
+      if (!this.sendNow()) {
         const oldest = this.source.oldestUndispatchedAt();
         const wait = oldest === undefined ? 0 : oldest + this.opts.lingerMs - this.now();
         if (wait > 0) {

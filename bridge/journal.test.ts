@@ -255,6 +255,56 @@ describe('Journal', () => {
     await j.close();
   });
 
+  it('undispatchedBytes counts the journal bytes take() hands out next', async () => {
+    const j = open(newDir());
+    expect(j.undispatchedBytes).toBe(0);
+    appendN(j, 0, 10);
+    const first = j.take(4, 1 << 20);
+    const rest = j.take(100, 1 << 20);
+    const bytesOf = (rs: JournalRecord[]) => rs.reduce((sum, r) => sum + r.bytes, 0);
+    expect(bytesOf(rest)).toBeGreaterThan(0);
+    // Appended again: the same 10 records' sizes, handed out in two steps.
+    appendN(j, 0, 10);
+    expect(j.undispatchedBytes).toBe(bytesOf(first) + bytesOf(rest));
+    j.take(4, 1 << 20);
+    expect(j.undispatchedBytes).toBe(bytesOf(rest));
+    j.take(100, 1 << 20);
+    expect(j.undispatchedBytes).toBe(0);
+    await j.close();
+  });
+
+  it('is nearly full at half of a bound: memory messages, memory bytes, or disk', async () => {
+    const record = encodeRecord('t/a/b/telemetry', Buffer.alloc(100, 1), 1, 0).length;
+    const fill = (j: Journal, n: number) => {
+      for (let i = 0; i < n; i++) j.append('t/a/b/telemetry', Buffer.alloc(100, 1), 1, 0);
+    };
+    // Messages in memory: 5 of 10 (before the journal spills at 10).
+    const byCount = open(newDir(), { maxMemoryMessages: 10 });
+    fill(byCount, 4);
+    expect(byCount.nearlyFull).toBe(false);
+    fill(byCount, 1);
+    expect(byCount.nearlyFull).toBe(true);
+    byCount.take(1, 1 << 20);
+    expect(byCount.nearlyFull).toBe(false); // handed to the forwarder: memory freed
+    await byCount.close();
+    // Bytes in memory.
+    const byBytes = open(newDir(), { maxMemoryBytes: 20 * record });
+    fill(byBytes, 9);
+    expect(byBytes.nearlyFull).toBe(false);
+    fill(byBytes, 1);
+    expect(byBytes.nearlyFull).toBe(true);
+    await byBytes.close();
+    // Disk: half of maxBytes (appends are refused at maxBytes); handing out does not free it.
+    const byDisk = open(newDir(), { segmentBytes: 4096, maxBytes: 16384 });
+    fill(byDisk, Math.floor(8192 / record));
+    expect(byDisk.nearlyFull).toBe(false);
+    fill(byDisk, 1);
+    expect(byDisk.bytes * 2).toBeGreaterThanOrEqual(16384);
+    takeAll(byDisk);
+    expect(byDisk.nearlyFull).toBe(true);
+    await byDisk.close();
+  });
+
   it('recognises a DUP redelivery of the last message journaled under a packet id, also after a restart', async () => {
     const dir = newDir();
     const j = open(dir);

@@ -186,6 +186,27 @@ export class Journal {
   get undispatched(): number {
     return this.nextSeq - 1 - this.dispatchedSeq;
   }
+  /**
+   * Journal bytes of the records take() can hand out from memory: while not spilled, every record
+   * not yet handed to the forwarder; while spilled, those read back so far (the forwarder does not
+   * linger then anyway).
+   */
+  get undispatchedBytes(): number {
+    return this.memBytes;
+  }
+  /**
+   * Half of a bound is reached: the in-memory part (maxMemoryMessages / maxMemoryBytes, beyond
+   * which the journal spills) or the disk (maxBytes, beyond which appends are refused and the
+   * bridge withholds PUBACKs). The forwarder then sends without lingering, so waiting for a batch
+   * to fill never spills nor causes backpressure on devices. Three comparisons: cheap per message.
+   */
+  get nearlyFull(): boolean {
+    return (
+      this.mem.length * 2 >= this.opts.maxMemoryMessages ||
+      this.memBytes * 2 >= this.opts.maxMemoryBytes ||
+      this.totalBytes * 2 >= this.opts.maxBytes
+    );
+  }
   get bytes(): number {
     return this.totalBytes;
   }

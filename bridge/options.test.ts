@@ -129,6 +129,18 @@ describe('optionsFromEnv', () => {
     }
   });
 
+  it('the linger is a latency budget of 1 s by default, set by BRIDGE_LINGER_MS from 0 to 60000', () => {
+    const env = { BRIDGE_MQTT_URL: base.mqttUrl, BRIDGE_INGEST_URL: base.ingestUrl, BRIDGE_INGEST_KEY: 'k' };
+    const j = { BRIDGE_JOURNAL_DIR: '/tmp/j' };
+    expect(optionsFromEnv({ ...env, ...j }).lingerMs).toBe(1000);
+    expect(optionsFromEnv({ ...env, ...j, BRIDGE_LINGER_MS: '0' }).lingerMs).toBe(0);
+    expect(optionsFromEnv({ ...env, ...j, BRIDGE_LINGER_MS: '20' }).lingerMs).toBe(20);
+    expect(optionsFromEnv({ ...env, ...j, BRIDGE_LINGER_MS: '60000' }).lingerMs).toBe(60_000);
+    expect(problems(() => optionsFromEnv({ ...env, ...j, BRIDGE_LINGER_MS: '60001' }))).toEqual([
+      'lingerMs (BRIDGE_LINGER_MS) must be an integer from 0 to 60000 (got 60001)',
+    ]);
+  });
+
   it('reports unparseable values and missing required variables together', () => {
     const p = problems(() => optionsFromEnv({ BRIDGE_MAX_BATCH: 'lots', BRIDGE_MQTT_SHARED: 'maybe' }));
     expect(p).toEqual(

@@ -56,6 +56,11 @@ export interface BridgeOptions {
   maxBatch: number;
   /** Upper bound of the journal bytes of one batch (the JSON body is about 1.4x that). */
   maxBatchBytes: number;
+  /**
+   * Latency budget (docs/bridge.md, "Latency budget"): when traffic is light, the oldest message of
+   * a batch waits at most this long for more to join it, so one ingest execution carries many
+   * messages. Full batches, a nearly full journal and the shutdown flush do not wait. 0: no wait.
+   */
   lingerMs: number;
   maxInflightBatches: number;
   retryBaseMs: number;
@@ -100,7 +105,7 @@ export const DEFAULT_OPTIONS = {
   maxMemoryBytes: 8 * MiB,
   maxBatch: 500,
   maxBatchBytes: 1 * MiB,
-  lingerMs: 20,
+  lingerMs: 1000,
   maxInflightBatches: 3,
   retryBaseMs: 250,
   retryMaxMs: 30_000,

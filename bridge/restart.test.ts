@@ -17,6 +17,7 @@ import {
   startIngestStandIn,
   startTestBroker,
   tempDir,
+  TEST_LINGER_MS,
   testPayload,
   UNLIMITED_QUEUE,
   waitFor,
@@ -78,6 +79,7 @@ itMosq(
       BRIDGE_JOURNAL_DIR: path.join(dir, 'journal'),
       BRIDGE_RETRY_BASE_MS: '50',
       BRIDGE_RETRY_MAX_MS: '200',
+      BRIDGE_LINGER_MS: String(TEST_LINGER_MS),
       BRIDGE_LOG_LEVEL: 'info',
     };
     const pub = await connectPublisher(broker.url, broker.publisher);
@@ -137,6 +139,7 @@ itMosq(
         ingestKey: ingest.key,
         journalDir: path.join(dir, 'journal'),
         reconnectPeriodMs: 200,
+        lingerMs: TEST_LINGER_MS,
       },
       { logger: log },
     );
@@ -191,6 +194,7 @@ itMosq(
         ingestKey: ingest.key,
         journalDir: path.join(dir, 'journal'),
         reconnectPeriodMs: 200,
+        lingerMs: TEST_LINGER_MS,
       },
       { logger: log },
     );

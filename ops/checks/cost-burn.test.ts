@@ -5,11 +5,20 @@ import {
   usageDetailsBody,
   type AzureStandin,
 } from '../../test/support/azure-standin.js';
+import { WORKED_PRICES } from '../../test/support/cost-fixture.js';
+import { loadEnvironmentConfig } from '../config/environment-config.js';
+import { azureMonthlyByGroup, expectedMonthlyCost } from '../cost/environment.js';
 import { runChecks } from '../engine/run-checks.js';
+import { summarizeLoad } from '../sources/measured-load.js';
 import { createAzureClients } from '../sources/azure-clients.js';
 import { createAzureCostSource } from '../sources/azure-cost.js';
 import type { AzureCostSource, CostBudget, CostUsage } from '../sources/azure-cost.js';
-import { costBurnCheck, type CostBurnOptions } from './cost-burn.js';
+import {
+  costBurnCheck,
+  type CostBurnModel,
+  type CostBurnOptions,
+  environmentBurnModel,
+} from './cost-burn.js';
 
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -224,5 +233,132 @@ describe('through @azure/arm-consumption against the stand-in', () => {
     expect(standin.requests.find((q) => q.route === 'budget')!.path).toBe(
       `/subscriptions/${SUB}/providers/Microsoft.Consumption/budgets/ops-monthly`,
     );
+  });
+});
+
+describe('against the cost model', () => {
+  // Complete days at NOW: to Nov 24; the 7 compared are Nov 18..24: 5.25 EUR of Microsoft.Compute
+  // (VM and storage) and 1.75 EUR of Microsoft.Web (Functions).
+  const model = (
+    monthly: Partial<Record<'vm-storage' | 'network' | 'functions' | 'monitoring', number>>,
+    currency = 'EUR',
+  ) => {
+    const calls: [Date, Date][] = [];
+    const m: CostBurnModel = {
+      async expected(from, to) {
+        calls.push([from, to]);
+        return {
+          currency,
+          monthlyByGroup: new Map(Object.entries(monthly)) as Map<
+            'vm-storage' | 'network' | 'functions' | 'monitoring',
+            number
+          >,
+          basis: ['load: 100 devices'],
+          topTenant: { tenant: 'globex', messages: 700, share: 0.7 },
+        };
+      },
+    };
+    return { m, calls };
+  };
+  const perMonth = (perSevenDays: number) => (perSevenDays * (730 / 24)) / 7;
+
+  test('a model that agrees: ok, the comparison is evidence, over the same complete days', async () => {
+    const { source } = fakeSource(steady);
+    const { m, calls } = model({ 'vm-storage': perMonth(5.25), functions: perMonth(1.75) });
+    const r = await run(source, NOW, { model: m });
+    expect(calls).toEqual([[new Date('2026-11-18T00:00:00Z'), new Date('2026-11-25T00:00:00Z')]]);
+    expect(r.status).toBe('ok');
+    expect(r.metrics).toMatchObject({ model_expected: 7, model_actual: 7, model_diverging: 0 });
+    expect(r.evidence).toContain(
+      'Model against Azure over the 7 complete days 2026-11-18..2026-11-24 (load: 100 devices):',
+    );
+    expect(r.evidence).toContain('  Functions: 1.75 EUR against 1.75 EUR modelled (+0%)');
+  });
+
+  test('Functions far above the model warns with a mis-sized plan or the noisiest tenant', async () => {
+    const { source } = fakeSource(steady);
+    const { m } = model({ 'vm-storage': perMonth(5.25), functions: 0.5 });
+    // 1.75 against 0.12: +1,421 %, but under the default 10 EUR minimum: only evidence.
+    expect((await run(source, NOW, { model: m })).status).toBe('ok');
+    const r = await run(source, NOW, { model: m, modelDivergeMin: 1 });
+    expect(r.status).toBe('warn');
+    expect(r.summary).toBe(
+      'Functions 1.75 EUR over 2026-11-18..2026-11-24 against 0.12 EUR modelled (+1421%): likely a mis-sized plan ' +
+        "(deploy.functions.plan, infra.functions.instanceMemoryMb, the bridge's linger) or a noisy tenant " +
+        '(top by messages: globex, 70% of 1,000 messages)',
+    );
+    expect(r.metrics.model_diverging).toBe(1);
+  });
+
+  test('a service the model does not price is a leak; a group far below says the model is off', async () => {
+    const { source: base } = fakeSource(steady);
+    const source: AzureCostSource = {
+      ...base,
+      async usage(from, to, signal) {
+        const u = await base.usage(from, to, signal);
+        return {
+          ...u,
+          services: [
+            ...u.services,
+            ...u.days.map((d) => ({ date: d.date, service: 'Azure Cosmos DB', cost: 2 })),
+          ],
+        };
+      },
+    };
+    // VM and storage: (5.25 - 30) / 30 = -82.5 %, rounded half up to -82.
+    const { m } = model({ 'vm-storage': perMonth(30), functions: perMonth(1.75) });
+    const r = await run(source, NOW, { model: m });
+    expect(r.status).toBe('warn');
+    expect(r.summary).toContain(
+      'Azure Cosmos DB 14.00 EUR over 2026-11-18..2026-11-24 against 0.00 EUR modelled (not modelled): likely a leak: a service the model does not price',
+    );
+    expect(r.summary).toContain(
+      'VM, disk and storage 5.25 EUR over 2026-11-18..2026-11-24 against 30.00 EUR modelled (-82%): likely the model expects more',
+    );
+  });
+
+  test('no model, another currency or an unreadable load: not compared, said so', async () => {
+    const { source } = fakeSource(steady);
+    const reason = await run(source, NOW, {
+      model: { expected: async () => 'environment prod has no prices section' },
+    });
+    expect(reason.evidence).toContain('Model: not compared (environment prod has no prices section)');
+    expect(reason.status).toBe('ok');
+    const usd = await run(source, NOW, { model: model({ functions: 1000 }, 'USD').m });
+    expect(usd.evidence).toContain('Model: in USD, usage in EUR: not compared');
+    expect(usd.status).toBe('ok');
+    const broken = await run(source, NOW, {
+      model: {
+        expected: async () => {
+          throw new Error('connection refused');
+        },
+      },
+    });
+    expect(broken.evidence).toContain(
+      "Model: not compared (the model's load could not be read: connection refused)",
+    );
+  });
+
+  test('the environment model: Azure groups of the estimate at the measured load, and the top tenant', async () => {
+    const prod = loadEnvironmentConfig('prod');
+    const config = { ...prod, prices: WORKED_PRICES };
+    const tenants = [
+      { tenant: 'globex', messages: 7_000_000, bytes: 700_000_000, devices: 70 },
+      { tenant: 'acme', messages: 3_000_000, bytes: 300_000_000, devices: 30 },
+    ];
+    const from = new Date('2026-11-18T00:00:00Z');
+    const to = new Date('2026-11-25T00:00:00Z');
+    const e = await environmentBurnModel(config, {
+      measuredLoad: async (f, t) => summarizeLoad(f, t, tenants, new Date('2025-11-25T00:00:00Z')),
+    }).expected(from, to);
+    if (typeof e === 'string') throw new Error(e);
+    expect(e.currency).toBe('USD');
+    expect(e.topTenant).toEqual({ tenant: 'globex', messages: 7_000_000, share: 0.7 });
+    const direct = expectedMonthlyCost(
+      config,
+      summarizeLoad(from, to, tenants, new Date('2025-11-25T00:00:00Z')),
+    );
+    expect(e.monthlyByGroup).toEqual(azureMonthlyByGroup(direct.estimate));
+    expect(e.basis).toEqual(direct.basis);
   });
 });

@@ -1,11 +1,18 @@
 /**
  * Monthly: pricing plan review. Tenants at or near their plan's limits (devices now, busiest day
  * of the last 30) are candidates for an upgrade talk; over a limit, ingest is already refusing
- * their messages (quota_exceeded). Revenue against attributed cost: each tenant's plan price
- * against its share of the platform's cost (by bytes ingested in the last 30 days) plus its own AI
- * spend from the ledger; a paying tenant that costs more than it pays is a warning.
+ * their messages (quota_exceeded). Revenue against cost: with the cost model (`model`), each
+ * tenant's measured usage of the last 30 days is priced by the model (ops/cost/attribution.ts: its
+ * share of each component's variable cost by messages and bytes, plus an even share of the fixed
+ * part) plus its own AI spend from the ledger; a paying tenant whose modelled cost exceeds its plan
+ * price is a warning. The platform's bill (Azure, last month) split by bytes is still shown where it
+ * is known, and decides the losses only without the model.
  */
+import type { EnvironmentConfig } from '../config/environment-config.js';
+import { type Attribution, attributeModelCost, fixedEstimate } from '../cost/attribution.js';
+import { type ExpectationOptions, expectedMonthlyCost, modelInputs } from '../cost/environment.js';
 import type { Check } from '../engine/check.js';
+import type { MeasuredLoadSource } from '../sources/measured-load.js';
 import type { PlatformDbSource } from '../sources/platform-db.js';
 
 /** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
@@ -18,9 +25,39 @@ export interface PlatformCostSource {
   lastMonth(signal?: AbortSignal): Promise<{ amount: number; currency: string } | null>;
 }
 
+/** The modelled monthly cost shared among tenants by their usage in [from, to), or why not. */
+export interface PricingModel {
+  attribute(
+    from: Date,
+    to: Date,
+    activeTenants: string[],
+  ): Promise<{ attribution: Attribution; basis: string[] } | string>;
+}
+
+/** The environment's cost model at the load measured in the platform database. */
+export function environmentPricingModel(
+  config: EnvironmentConfig,
+  measured: MeasuredLoadSource,
+  o: ExpectationOptions = {},
+): PricingModel {
+  return {
+    async attribute(from, to, activeTenants) {
+      const inputs = modelInputs(config);
+      if (typeof inputs === 'string') return inputs;
+      const load = await measured.measuredLoad(from, to);
+      const { estimate, basis } = expectedMonthlyCost(config, load, o);
+      const fixed = fixedEstimate(estimate, inputs.prices, o.assumptions);
+      return {
+        attribution: attributeModelCost(estimate, fixed, load.tenants, activeTenants, o.assumptions),
+        basis,
+      };
+    },
+  };
+}
+
 export function pricingReviewCheck(
   source: PlatformDbSource,
-  options: { nearPct?: number; platformCost?: PlatformCostSource } = {},
+  options: { nearPct?: number; platformCost?: PlatformCostSource; model?: PricingModel } = {},
 ): Check {
   const near = options.nearPct ?? 80;
   return {
@@ -37,7 +74,20 @@ export function pricingReviewCheck(
         source.aiUsage(from, to),
         options.platformCost ? options.platformCost.lastMonth(signal) : Promise.resolve(null),
       ]);
-      const attribution = attribute(rows, usage, ai, cost);
+      const bill = attribute(rows, usage, ai, cost);
+      const modelled = options.model
+        ? modelledCost(
+            rows,
+            ai,
+            await options.model.attribute(
+              from,
+              to,
+              rows.map((r) => r.tenant),
+            ),
+          )
+        : null;
+      // The model decides the losses where it priced the usage; the bill split otherwise.
+      const attribution = modelled && modelled.priced ? modelled : bill;
       const pct = (used: number, max: number) =>
         max === 0 ? (used > 0 ? Infinity : 0) : Math.round((100 * used) / max);
       const flagged = rows
@@ -59,8 +109,11 @@ export function pricingReviewCheck(
         monthly_revenue_usd: revenue,
         attributed_cost_usd: round(attribution.totalUsd),
         loss_making: attribution.losses.length,
+        ...(modelled?.priced ? { modelled_cost_usd: round(modelled.totalUsd) } : {}),
+        ...(cost && bill !== attribution ? { bill_attributed_usd: round(bill.totalUsd) } : {}),
       };
-      evidence.push(attribution.basis, ...attribution.lines);
+      if (modelled) evidence.push(modelled.basis, ...modelled.lines);
+      if (!modelled?.priced || cost) evidence.push(bill.basis, ...bill.lines);
       const problems: string[] = [];
       if (flagged.length > 0) {
         const over = flagged.filter((r) => r.devicesPct >= 100 || r.messagesPct >= 100).map((r) => r.tenant);
@@ -82,6 +135,65 @@ export function pricingReviewCheck(
       }
       return { status: 'warn', summary: problems.join('; '), metrics, evidence };
     },
+  };
+}
+
+/**
+ * Per paying tenant: plan price against its modelled monthly cost plus its AI spend. `priced` is
+ * false when the model could not price the usage (no prices, another currency): then only the
+ * reason is shown.
+ */
+function modelledCost(
+  plans: Awaited<ReturnType<PlatformDbSource['planUse']>>,
+  ai: Awaited<ReturnType<PlatformDbSource['aiUsage']>>,
+  result: { attribution: Attribution; basis: string[] } | string,
+): { priced: boolean; basis: string; lines: string[]; losses: string[]; totalUsd: number } {
+  if (typeof result === 'string')
+    return {
+      priced: false,
+      basis: `modelled cost: not available (${result})`,
+      lines: [],
+      losses: [],
+      totalUsd: 0,
+    };
+  const { attribution: m, basis } = result;
+  if (m.currency.toUpperCase() !== 'USD')
+    return {
+      priced: false,
+      basis: `modelled cost: in ${m.currency}, not the plans' USD: not compared`,
+      lines: [],
+      losses: [],
+      totalUsd: 0,
+    };
+  const aiUsd = new Map<string, number>();
+  for (const a of ai) aiUsd.set(a.tenant, (aiUsd.get(a.tenant) ?? 0) + a.costUsd);
+  const byTenant = new Map(m.tenants.map((t) => [t.tenant, t]));
+  const lines = [...basis.map((b) => `model ${b}`)];
+  const losses: string[] = [];
+  let totalUsd = 0;
+  for (const p of plans) {
+    const t = byTenant.get(p.tenant);
+    const platform = t?.total ?? 0;
+    const aiCost = aiUsd.get(p.tenant) ?? 0;
+    const modelled = platform + aiCost;
+    totalUsd += modelled;
+    const price = p.monthlyPriceCents / 100;
+    if (price <= 0) continue;
+    const loss = modelled > price;
+    if (loss) losses.push(p.tenant);
+    lines.push(
+      `${p.tenant} (${p.plan}): pays $${price}, modelled $${round(modelled)} (fixed $${round(t?.fixed ?? 0)} + usage $${round(t?.variable ?? 0)}` +
+        ` for ${Math.round((t?.messageShare ?? 0) * 100)}% of messages${aiCost ? ` + AI $${round(aiCost)}` : ''})${loss ? ': costs more than it pays' : ''}`,
+    );
+  }
+  return {
+    priced: true,
+    basis:
+      `modelled cost: the platform at the measured load, $${round(m.total)} a month: fixed $${round(m.fixed)} split evenly ` +
+      `over the active tenants, the rest by each tenant's messages and bytes; plus each tenant's AI spend`,
+    lines,
+    losses,
+    totalUsd,
   };
 }
 

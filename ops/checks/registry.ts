@@ -19,7 +19,12 @@ import { createTlsCertificateSource } from '../sources/tls-certificate.js';
 import { AI_SPEND_TITLE, aiSpendCheck } from './ai-spend.js';
 import { ARCHIVE_HEALTH_TITLE, archiveHealthCheck, databaseLimitOf } from './archive-health.js';
 import { ARCHIVE_STATUS_TITLE, archiveStatusCheck } from './archive-status.js';
-import { BUDGET_ALERTS_TITLE, budgetAlertsCheck } from './budget-alerts.js';
+import {
+  BUDGET_ALERTS_TITLE,
+  budgetAlertsCheck,
+  PLANNED_LOAD_THRESHOLDS,
+  plannedCostOf,
+} from './budget-alerts.js';
 import { ALERT_DELIVERY_TITLE, alertDeliveryCheck, DEFAULT_ALERT_DELIVERY } from './alert-delivery.js';
 import { BRIDGE_BACKLOG_TITLE, bridgeBacklogCheck } from './bridge-backlog.js';
 import { BROKER_UPTIME_TITLE, brokerUptimeCheck } from './broker-uptime.js';
@@ -28,17 +33,23 @@ import { DASHBOARD_LIVE_TITLE, dashboardLiveCheck, dashboardLiveTarget } from '.
 import { ENDPOINTS_TITLE, endpointCheck } from './endpoints.js';
 import { FUNCTION_HEALTH_TITLE, functionHealthCheck } from './function-health.js';
 import { DEFAULT_INGEST_CANARY, INGEST_CANARY_TITLE, ingestCanaryCheck } from './ingest-canary.js';
-import { PRICING_REVIEW_TITLE, pricingReviewCheck } from './pricing-review.js';
+import { environmentPricingModel, PRICING_REVIEW_TITLE, pricingReviewCheck } from './pricing-review.js';
 import { PROBE_HEARTBEAT_TITLE, probeHeartbeatCheck } from './probe-heartbeat.js';
 import { createAzureCostSource } from '../sources/azure-cost.js';
 import { createFunctionLogsSource } from '../sources/azure-logs.js';
 import { createVmMetricsSource } from '../sources/azure-metrics.js';
 import { createBrokerSysSource } from '../sources/broker-sys.js';
 import { createGitHubWorkflowRunsSource } from '../sources/github-workflow-runs.js';
-import { COST_BURN_TITLE, costBurnCheck } from './cost-burn.js';
+import { COST_BURN_TITLE, costBurnCheck, environmentBurnModel } from './cost-burn.js';
 import { FAILED_WORKFLOWS_TITLE, failedWorkflowsCheck } from './failed-workflows.js';
 import { FUNCTION_ERRORS_TITLE, functionErrorsCheck } from './function-errors.js';
-import { VM_CAPACITY_THRESHOLDS, VM_CAPACITY_TITLE, vmCapacityCheck } from './vm-capacity.js';
+import {
+  environmentVmModel,
+  VM_CAPACITY_THRESHOLDS,
+  VM_CAPACITY_TITLE,
+  vmCapacityCheck,
+} from './vm-capacity.js';
+import { createMeasuredLoadSource, type MeasuredLoadSource } from '../sources/measured-load.js';
 import { VM_JOURNAL_ERRORS_TITLE, vmJournalErrorsCheck } from './vm-journal-errors.js';
 import { restoreAdminUrl, type SharedSources } from './shared-sources.js';
 import { createRestoreTestSource } from '../backup/restore.js';
@@ -74,6 +85,22 @@ export class Thresholds {
     for (const n of names) if (this.values[n] !== undefined) out[n] = this.values[n];
     return out;
   }
+}
+
+/**
+ * The load measured in the platform database, for the cost model's comparisons. The pool is taken
+ * at the first read, so an environment without a database still builds the check: the comparison
+ * says why it was not made, and the rest of the check stands.
+ */
+export function sharedMeasuredLoad(shared: Pick<SharedSources, 'dbPool'>): MeasuredLoadSource {
+  let source: MeasuredLoadSource | undefined;
+  return {
+    // async: a missing database is a rejected read, never a throw at the caller.
+    measuredLoad: async (from, to) => {
+      source ??= createMeasuredLoadSource(shared.dbPool());
+      return source.measuredLoad(from, to);
+    },
+  };
 }
 
 export const CHECK_REGISTRY: Record<string, RegisteredCheck> = {
@@ -211,8 +238,11 @@ export const CHECK_REGISTRY: Record<string, RegisteredCheck> = {
               'averageDays',
               'spikeFactor',
               'topServices',
+              'modelDivergePercent',
+              'modelDivergeMin',
             ),
             fallbackBudget: target.config.budget.monthlyUsd,
+            model: environmentBurnModel(target.config, sharedMeasuredLoad(shared)),
           },
         ),
       ];
@@ -255,7 +285,11 @@ export const CHECK_REGISTRY: Record<string, RegisteredCheck> = {
             disk,
             broker,
           },
-          { ...thresholds.pick(...VM_CAPACITY_THRESHOLDS), env: target.name },
+          {
+            ...thresholds.pick(...VM_CAPACITY_THRESHOLDS),
+            env: target.name,
+            model: environmentVmModel(target.config, sharedMeasuredLoad(shared)),
+          },
         ),
       ];
     },
@@ -369,7 +403,11 @@ export const CHECK_REGISTRY: Record<string, RegisteredCheck> = {
             scope: `subscriptions/${azure.config.subscriptionId}`,
             budgetName: azure.config.budgetName,
           }),
-          { configuredMonthly: target.config.budget.monthlyUsd, ...thresholds.pick('earlyWarnPct') },
+          {
+            configuredMonthly: target.config.budget.monthlyUsd,
+            ...thresholds.pick('earlyWarnPct'),
+            planned: plannedCostOf(target.config, thresholds.pick(...PLANNED_LOAD_THRESHOLDS)),
+          },
         ),
       ];
     },
@@ -394,7 +432,13 @@ export const CHECK_REGISTRY: Record<string, RegisteredCheck> = {
           }),
         );
       }
-      return [pricingReviewCheck(shared.db(), { ...thresholds.pick('nearPct'), platformCost })];
+      return [
+        pricingReviewCheck(shared.db(), {
+          ...thresholds.pick('nearPct'),
+          platformCost,
+          model: environmentPricingModel(target.config, sharedMeasuredLoad(shared)),
+        }),
+      ];
     },
   },
 };

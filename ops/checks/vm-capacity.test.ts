@@ -5,7 +5,10 @@ import {
   type AzureStandin,
   type MetricDatum,
 } from '../../test/support/azure-standin.js';
+import { WORKED_PRICES } from '../../test/support/cost-fixture.js';
+import { loadEnvironmentConfig } from '../config/environment-config.js';
 import { runChecks } from '../engine/run-checks.js';
+import { summarizeLoad } from '../sources/measured-load.js';
 import { createAzureClients } from '../sources/azure-clients.js';
 import {
   createVmMetricsSource,
@@ -13,7 +16,14 @@ import {
   type MetricPoint,
   type VmMetrics,
 } from '../sources/azure-metrics.js';
-import { vmCapacityCheck, type VmCapacityOptions, type VmCapacitySources } from './vm-capacity.js';
+import {
+  environmentVmModel,
+  vmCapacityCheck,
+  type VmCapacityModel,
+  type VmCapacityOptions,
+  type VmCapacitySources,
+  type VmModelAdvice,
+} from './vm-capacity.js';
 
 const HOUR = 3_600_000;
 const NOW = Date.parse('2026-11-30T00:00:00Z');
@@ -230,3 +240,89 @@ describe('through @azure/arm-monitor and @azure/arm-compute against the stand-in
 function round3(n: number) {
   return Math.round(n * 1000) / 1000;
 }
+
+describe('with the cost model', () => {
+  const advice = (over: Partial<VmModelAdvice> = {}): VmCapacityModel & { calls: unknown[][] } => {
+    const calls: unknown[][] = [];
+    return {
+      calls,
+      advice: async (...args) => {
+        calls.push(args);
+        return {
+          size: 'Standard_B1s',
+          devices: 120,
+          messagesPerDevicePerMinute: 6,
+          dueDevices: 7584,
+          dueLimit: "Standard_B1s's memory (1,024 MiB, 100 kept available)",
+          currency: 'USD',
+          monthlyNow: 7.59,
+          monthlyUpgrade: 30.37,
+          ...over,
+        };
+      },
+    };
+  };
+
+  test('the upgrade advice states where the model says a bigger VM is due and the price difference', async () => {
+    const model = advice();
+    const { r } = await run(quiet({ 'Percentage CPU': hourly(() => 12) }), {}, { model });
+    // The model is asked for the check's period, at the size Azure reports.
+    expect(model.calls).toEqual([[new Date(START), new Date(NOW), 'Standard_B1s', 'Standard_B2s']]);
+    expect(r.status).toBe('warn');
+    expect(r.summary).toMatch(/^upgrade to Standard_B2s: CPU average 12% is above the 10% baseline/);
+    expect(r.summary).toContain(
+      "; the model says a bigger VM than Standard_B1s is due at 7,584 devices (Standard_B1s's memory (1,024 MiB, 100 kept available)), 120 now; " +
+        "Standard_B2s costs 30.37 USD a month, 22.78 USD more than Standard_B1s's 7.59 USD",
+    );
+    expect(r.metrics).toMatchObject({ model_due_devices: 7584, upgrade_monthly_difference: 22.78 });
+  });
+
+  test('a quiet month states the model in the evidence only; the model point reached is itself a reason', async () => {
+    const { r } = await run(quiet(), {}, { model: advice() });
+    expect(r.status).toBe('ok');
+    expect(r.evidence.join('\n')).toMatch(
+      /Model: the model says a bigger VM than Standard_B1s is due at 7,584 devices/,
+    );
+    const { r: full } = await run(quiet(), {}, { model: advice({ devices: 8000 }) });
+    expect(full.status).toBe('warn');
+    expect(full.summary).toMatch(
+      /^upgrade to Standard_B2s: 8,000 devices reach the model's limit for Standard_B1s \(7,584\)/,
+    );
+  });
+
+  test('no model inputs: said so, the rest stands', async () => {
+    const { r } = await run(
+      quiet(),
+      {},
+      { model: { advice: async () => 'environment prod has no prices section' } },
+    );
+    expect(r.status).toBe('ok');
+    expect(r.evidence).toContain('Model: not stated (environment prod has no prices section)');
+  });
+
+  test('the environment model: due() at the measured messages per device, prices.vmMonthly', async () => {
+    const prod = loadEnvironmentConfig('prod');
+    const config = { ...prod, prices: WORKED_PRICES };
+    const from = new Date(START);
+    const to = new Date(NOW);
+    // 120 devices at one message per 10 s over 30 days.
+    const tenants = [
+      { tenant: 'acme', messages: 120 * 8640 * 30, bytes: 120 * 8640 * 30 * 100, devices: 120 },
+    ];
+    const a = await environmentVmModel(config, {
+      measuredLoad: async (f, t) => summarizeLoad(f, t, tenants, null),
+    }).advice(from, to, null, 'Standard_B2s');
+    if (typeof a === 'string') throw new Error(a);
+    // docs/cost.md: the B1s's memory is reached at 7,584 devices (450 MiB + 64 KiB a device, 100 kept).
+    expect(a).toMatchObject({
+      size: 'Standard_B1s',
+      devices: 120,
+      messagesPerDevicePerMinute: 6,
+      currency: 'USD',
+      monthlyNow: 7.59,
+      monthlyUpgrade: 30.37,
+    });
+    expect(Math.floor(a.dueDevices!)).toBe(7584);
+    expect(a.dueLimit).toMatch(/memory/);
+  });
+});

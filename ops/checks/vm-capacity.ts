@@ -13,9 +13,16 @@
  * diskWarnPercent 80 (fail at diskFailPercent 95: grow the disk), network out over
  * networkOutWarnGiB 100 per period (egress cost). Credits at zero now (CPU throttled) fail.
  * An upgrade names the command that does it: the resize-vm playbook (ops/playbooks/resize-vm.ts).
+ * With the cost model (`model`), the advice also states the device count at which the model says a
+ * bigger VM is due (ops/cost/limits.ts due(), at the measured messages per device) and the monthly
+ * price difference to `upgradeTo` (prices.vmMonthly); the model's point reached is itself a reason.
  */
+import type { EnvironmentConfig } from '../config/environment-config.js';
+import { type ExpectationOptions, loadOf, modelInputs } from '../cost/environment.js';
+import { due, limits } from '../cost/limits.js';
 import type { Chart, Check } from '../engine/check.js';
 import type { MetricPoint, VmInfo, VmMetrics } from '../sources/azure-metrics.js';
+import type { MeasuredLoadSource } from '../sources/measured-load.js';
 import { mean, percentile, round, slope } from './series-stats.js';
 
 /** Its title in a report where it cannot be built (skipped, a secret missing): registry.ts. */
@@ -42,6 +49,62 @@ export interface VmCapacitySources {
   disk?: { disk(signal: AbortSignal): Promise<DiskUsage[]> };
   /** Broker load from `$SYS`; absent when not configured. */
   broker?: { broker(signal: AbortSignal): Promise<BrokerStats> };
+}
+
+/** What the cost model says about the VM at the load measured over [from, to). */
+export interface VmModelAdvice {
+  size: string;
+  /** Devices that sent in the period. */
+  devices: number;
+  messagesPerDevicePerMinute: number;
+  /** Devices at which a bigger VM than `size` is due (null: never), and the limit reached first. */
+  dueDevices: number | null;
+  dueLimit: string | null;
+  currency: string;
+  /** prices.vmMonthly of `size` and of the upgrade (null: not in the price list). */
+  monthlyNow: number | null;
+  monthlyUpgrade: number | null;
+}
+
+export interface VmCapacityModel {
+  advice(from: Date, to: Date, size: string | null, upgradeTo: string): Promise<VmModelAdvice | string>;
+}
+
+/** The environment's cost model at the load measured in the platform database. */
+export function environmentVmModel(
+  config: EnvironmentConfig,
+  measured: MeasuredLoadSource,
+  o: ExpectationOptions = {},
+): VmCapacityModel {
+  return {
+    async advice(from, to, size, upgradeTo) {
+      const inputs = modelInputs(config);
+      if (typeof inputs === 'string') return inputs;
+      const facts = await measured.measuredLoad(from, to);
+      const { load } = loadOf(config, facts, o);
+      const vmSize = size ?? inputs.platform.vmSize;
+      const platform = { ...inputs.platform, vmSize };
+      const { devices: _devices, ...shape } = load;
+      const points = limits(shape, platform, inputs.prices, o.assumptions);
+      const dueDevices = due(points).biggerVm;
+      const first = points
+        .filter((p) => (p.id === 'vm.cpu-baseline' || p.id === 'vm.memory') && p.devices === dueDevices)
+        .at(0);
+      const price = (s: string) =>
+        Object.entries(inputs.prices.vmMonthly).find(([k]) => k.toLowerCase() === s.toLowerCase())?.[1] ??
+        null;
+      return {
+        size: vmSize,
+        devices: facts.devices,
+        messagesPerDevicePerMinute: load.messagesPerDevicePerMinute,
+        dueDevices,
+        dueLimit: first?.title ?? null,
+        currency: inputs.prices.currency,
+        monthlyNow: price(vmSize),
+        monthlyUpgrade: price(upgradeTo),
+      };
+    },
+  };
 }
 
 /** The numeric options, as runbook.yaml names its thresholds. */
@@ -74,6 +137,8 @@ export interface VmCapacityOptions {
   networkOutWarnGiB?: number;
   brokerClientsMax?: number;
   brokerMessagesPerMinMax?: number;
+  /** The cost model's advice; absent: not stated. */
+  model?: VmCapacityModel;
 }
 
 const DAY = 86_400_000;
@@ -235,6 +300,39 @@ export function vmCapacityCheck(sources: VmCapacitySources, options: VmCapacityO
           upgrade.push(`${round(rate)} broker messages/min, over ${o.brokerMessagesPerMinMax}`);
       }
 
+      // The model, at the size Azure reports (else the environment's): where a bigger VM is due.
+      let modelNote: string | null = null;
+      if (options.model) {
+        const advice = await options.model
+          .advice(from, to, size, upgradeTo)
+          .catch((e: unknown) => `its load could not be read: ${e instanceof Error ? e.message : String(e)}`);
+        if (typeof advice === 'string') evidence.push(`Model: not stated (${advice})`);
+        else {
+          const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+          const cur = (n: number) => `${n.toFixed(2)} ${advice.currency}`;
+          const at =
+            advice.dueDevices === null
+              ? `the model never needs a bigger VM than ${advice.size} at this load`
+              : `the model says a bigger VM than ${advice.size} is due at ${fmt(advice.dueDevices)} devices` +
+                `${advice.dueLimit ? ` (${advice.dueLimit})` : ''}, ${fmt(advice.devices)} now`;
+          const diff =
+            advice.monthlyNow !== null && advice.monthlyUpgrade !== null
+              ? `${upgradeTo} costs ${cur(advice.monthlyUpgrade)} a month, ${cur(advice.monthlyUpgrade - advice.monthlyNow)} more than ${advice.size}'s ${cur(advice.monthlyNow)}`
+              : `no price for ${advice.monthlyNow === null ? advice.size : upgradeTo} in prices.vmMonthly`;
+          modelNote = `${at}; ${diff}`;
+          evidence.push(
+            `Model: ${modelNote} (at ${advice.messagesPerDevicePerMinute.toLocaleString('en-US', { maximumFractionDigits: 3 })} messages a device a minute)`,
+          );
+          if (advice.dueDevices !== null) metricValues.model_due_devices = Math.round(advice.dueDevices);
+          if (advice.monthlyNow !== null && advice.monthlyUpgrade !== null)
+            metricValues.upgrade_monthly_difference = round(advice.monthlyUpgrade - advice.monthlyNow, 2);
+          if (advice.dueDevices !== null && advice.devices >= advice.dueDevices)
+            upgrade.push(
+              `${fmt(advice.devices)} devices reach the model's limit for ${advice.size} (${fmt(advice.dueDevices)})`,
+            );
+        }
+      }
+
       const already = size !== null && size.toLowerCase() === upgradeTo.toLowerCase();
       const recommendation = upgrade.length
         ? already
@@ -252,7 +350,7 @@ export function vmCapacityCheck(sources: VmCapacitySources, options: VmCapacityO
       const base = { metrics: metricValues, evidence, charts };
       const summary = [
         upgrade.length
-          ? `${recommendation}: ${upgrade.join('; ')} (\`${command}\`)`
+          ? `${recommendation}: ${upgrade.join('; ')} (\`${command}\`)${modelNote ? `; ${modelNote}` : ''}`
           : `stay${size ? ` on ${size}` : ''}`,
         ...failures,
         ...other,

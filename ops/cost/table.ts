@@ -5,18 +5,27 @@
  * and the assumptions. ops/cost/table.test.ts fails when the doc and the model disagree.
  */
 import { ASSUMPTION_SOURCES, type Assumptions, DEFAULT_ASSUMPTIONS } from './assumptions.js';
+import { batchingFor, BRIDGE_LINGER_BEFORE_MS, BRIDGE_LINGER_MS } from './batching.js';
 import { due, type LimitPoint, limits, type LoadShape } from './limits.js';
 import type { FunctionsPlan, Load, Platform } from './load.js';
 import { type ComponentId, monthlyCost, money, num, type Prices } from './model.js';
 
-/** The doc's load: one message per 10 s, the simulator's payload, 30 days' retention, a year old. */
+/** How long one mqtt_ingest execution runs (ms). */
+export const DOC_EXECUTION_MS = 50;
+/** The bridge's linger the tables assume: its 1,000 ms latency budget (./batching.ts). */
+export const DOC_LINGER_MS = BRIDGE_LINGER_MS;
+/**
+ * The doc's load: one message per 10 s, the simulator's payload, 30 days' retention, a year old.
+ * Its batching is the one at 100 devices (10 msg/s: 11 messages per execution); the cost table
+ * recomputes it for each device count (batching follows the aggregate rate), the limits table,
+ * whose points are linear in devices, keeps this one.
+ */
 export const DOC_SHAPE: Omit<LoadShape, 'archive' | 'functionsPlan'> = {
   messagesPerDevicePerMinute: 6,
   payloadBytes: 100,
   retentionDays: 30,
   ageDays: 365,
-  // The bridge at MVP rates today: 323 messages were 317 executions (issue 13).
-  batching: { messagesPerExecution: 1, executionMs: 50 },
+  batching: batchingFor({ devices: 100, messagesPerDevicePerMinute: 6 }, DOC_EXECUTION_MS, DOC_LINGER_MS),
 };
 export const DOC_DEVICES = [10, 100, 1000];
 export const DOC_BATCH_SIZES = [1, 2, 5, 10, 50, 100];
@@ -38,8 +47,19 @@ const COLUMNS: [ComponentId, string][] = [
   ['pages', 'Pages'],
 ];
 
-function load(devices: number, plan: FunctionsPlan, archive: boolean, shape = DOC_SHAPE): Load {
-  return { ...shape, devices, functionsPlan: plan, archive };
+/** The doc's load at a device count, batching from the linger at that count's rate. */
+function load(devices: number, plan: FunctionsPlan, archive: boolean, lingerMs = DOC_LINGER_MS): Load {
+  return {
+    ...DOC_SHAPE,
+    devices,
+    functionsPlan: plan,
+    archive,
+    batching: batchingFor(
+      { devices, messagesPerDevicePerMinute: DOC_SHAPE.messagesPerDevicePerMinute },
+      DOC_EXECUTION_MS,
+      lingerMs,
+    ),
+  };
 }
 
 export function renderCostTable(
@@ -114,7 +134,7 @@ export function renderBatchingTable(
   for (const n of DOC_BATCH_SIZES) {
     const shape = { ...DOC_SHAPE, batching: { ...DOC_SHAPE.batching, messagesPerExecution: n } };
     const [flex, linux] = PLANS.map((plan) =>
-      monthlyCost(load(devices, plan, true, shape), platform, prices, a),
+      monthlyCost({ ...load(devices, plan, true), ...shape }, platform, prices, a),
     );
     const fn = (e: typeof flex) => e!.components.find((c) => c.id === 'functions')!;
     const logs = flex!.components.find((c) => c.id === 'log-analytics')!;
@@ -123,6 +143,34 @@ export function renderBatchingTable(
         `${num(fn(linux).quantities.gbSeconds!)} | ${money(fn(linux).monthly)} | ${money(logs.monthly)} |`,
     );
   }
+  return lines.join('\n');
+}
+
+/**
+ * Before and after the bridge's linger became a latency budget: the same loads at the old 20 ms
+ * linger and at the 1,000 ms budget, archive on, both plans.
+ */
+export function renderLingerTable(
+  prices: Prices,
+  platform: Platform,
+  a: Assumptions = DEFAULT_ASSUMPTIONS,
+): string {
+  const lines = [
+    '| Devices | Linger | Messages per execution | Executions | Flex Functions | Flex total | Linux Functions | Linux total |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const devices of DOC_DEVICES)
+    for (const linger of [BRIDGE_LINGER_BEFORE_MS, DOC_LINGER_MS]) {
+      const [flex, linux] = PLANS.map((plan) =>
+        monthlyCost(load(devices, plan, true, linger), platform, prices, a),
+      );
+      const fn = (e: typeof flex) => e!.components.find((c) => c.id === 'functions')!;
+      lines.push(
+        `| ${num(devices)} | ${num(linger)} ms | ${num(flex!.load.batching.messagesPerExecution, 2)} | ` +
+          `${num(fn(flex).quantities.executions!)} | ${money(fn(flex).monthly)} | ${money(flex!.total)} | ` +
+          `${money(fn(linux).monthly)} | ${money(linux!.total)} |`,
+      );
+    }
   return lines.join('\n');
 }
 
@@ -260,6 +308,7 @@ export function docBlocks(
     table: renderCostTable(prices, platform, a),
     limits: renderLimitsTable(prices, platform, a),
     batching: renderBatchingTable(prices, platform, a),
+    linger: renderLingerTable(prices, platform, a),
     working: renderWorking(prices, platform, a),
     prices: renderPricesTable(prices),
     assumptions: renderAssumptionsTable(a),

@@ -9,6 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import { bundleBridge } from '../../bridge/bundle.js';
+import { DEFAULT_OPTIONS as BRIDGE_DEFAULTS } from '../../bridge/options.js';
 import {
   markLocalEnvStopped,
   writeLocalEnv,
@@ -54,6 +55,12 @@ export interface PlatformOptions {
   dashboard?: boolean;
   /** Admin URL of the local PostgreSQL the run's database is created on (tests). */
   databaseAdminUrl?: string;
+  /**
+   * The bridge's latency budget (BRIDGE_LINGER_MS, docs/bridge.md "Latency budget"). Default: the
+   * production default (1 s), so the sandbox batches as the VM does; tests that wait for data pass
+   * a short one (test/support/sandbox.ts).
+   */
+  bridgeLingerMs?: number;
 }
 
 export interface Platform {
@@ -219,6 +226,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       BRIDGE_HEALTH_PORT: String(bridgeHealthPort),
       BRIDGE_STATUS_FILE: statusFile,
       BRIDGE_STATUS_INTERVAL_MS: '1000',
+      BRIDGE_LINGER_MS: String(options.bridgeLingerMs ?? BRIDGE_DEFAULTS.lingerMs),
       BRIDGE_LOG_LEVEL: 'info',
     };
     await installBridgeRelease({

@@ -27,6 +27,13 @@ import type { BridgeOptionsInput } from '../../bridge/options.js';
 
 export { freePort };
 
+/**
+ * The linger tests start bridges with: the production default is a 1 s latency budget
+ * (bridge/options.ts, docs/bridge.md "Latency budget"), which would add up to a second to every
+ * wait for data. Tests of the budget itself run on a fake clock (bridge/forwarder.test.ts).
+ */
+export const TEST_LINGER_MS = 20;
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `bridge-${prefix}-`));
 }

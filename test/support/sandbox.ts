@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { currentOwner, type SandboxOwner } from '../../common/local-env.js';
 import { startPlatform, type Platform } from '../../scripts/sandbox/platform.js';
+import { TEST_LINGER_MS } from './bridge-harness.js';
 import { ADMIN_URL } from './database.js';
 
 export interface TestSandbox {
@@ -20,8 +21,11 @@ export interface TestSandbox {
 
 export async function startTestSandbox(
   label: string,
-  /** dashboard: build the dashboard and serve it against the Supabase stand-in (env.dashboard.url). */
-  options: { embedded?: boolean; alertsTickMs?: number; dashboard?: boolean } = {},
+  /**
+   * dashboard: build the dashboard and serve it against the Supabase stand-in (env.dashboard.url).
+   * bridgeLingerMs: the bridge's latency budget, TEST_LINGER_MS unless given (tests wait for data).
+   */
+  options: { embedded?: boolean; alertsTickMs?: number; dashboard?: boolean; bridgeLingerMs?: number } = {},
 ): Promise<TestSandbox> {
   const dir = await mkdtemp(join(tmpdir(), `${label}-`));
   const owner = currentOwner('test', dir);
@@ -49,6 +53,7 @@ export async function startTestSandbox(
       alertsTickMs: options.alertsTickMs,
       dashboard: options.dashboard,
       databaseAdminUrl: ADMIN_URL,
+      bridgeLingerMs: options.bridgeLingerMs ?? TEST_LINGER_MS,
     });
   } catch (error) {
     // A failed start stopped what it had started; its database, if any, a later start drops.

@@ -33,6 +33,7 @@ import { createTestCa } from '../../support/test-ca.js';
 import { createMemoryLogger, startBridge, type Bridge } from '../../../bridge/index.js';
 import type { MemoryLogger } from '../../../bridge/log.js';
 import { freePort } from '../../support/free-port.js';
+import { TEST_LINGER_MS } from '../../support/bridge-harness.js';
 import { HEALTH_ROUTE } from '../../../common/ingest-protocol.js';
 import { createDevice, createTenant, setTenantRateLimit, upsertPlan } from '../../../common/provisioning.js';
 import { telemetryTopic } from '../../../common/topics.js';
@@ -275,6 +276,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       // The production cap (30 s) would add up to 30 s after each outage before the next attempt.
       retryMaxMs: 1_000,
       shutdownTimeoutMs: 3_000,
+      // The production latency budget (1 s) would add up to a second to every wait for data.
+      lingerMs: TEST_LINGER_MS,
     };
     let bridge: Bridge | undefined;
     let bridgeLog: MemoryLogger | undefined;
@@ -308,6 +311,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
           BRIDGE_JOURNAL_DIR: journalDir,
           BRIDGE_RETRY_MAX_MS: String(bridgeOptions.retryMaxMs),
           BRIDGE_SHUTDOWN_TIMEOUT_MS: String(bridgeOptions.shutdownTimeoutMs),
+          BRIDGE_LINGER_MS: String(bridgeOptions.lingerMs),
           BRIDGE_LOG_LEVEL: 'info',
         },
         healthPort,
