@@ -5,6 +5,7 @@
  * CopyToNdjson -> zlib -> staged blocks): memory stays bounded whatever the day's size.
  */
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type pg from 'pg';
@@ -18,6 +19,7 @@ import {
 import { ArchiveObjectMissingError, type ArchiveStore } from '../telemetry-archive-store.js';
 import { assertPartition } from './archive-db.js';
 import { CopyToNdjson } from './copy-to-ndjson.js';
+import { CopyToTenantNdjson } from './copy-to-tenant-ndjson.js';
 
 /** Level 1: about a quarter larger objects than level 6 for far less CPU (docs/archive.md). */
 export const GZIP_LEVEL = 1;
@@ -55,82 +57,170 @@ export const EXPORT_SETUP =
   `begin; set local time zone 'UTC'; set local datestyle = 'ISO, YMD'; set local enable_seqscan = off; ` +
   `set local jit = off; set local max_parallel_workers_per_gather = 0`;
 
-export interface ExportOptions {
-  pool: pg.Pool;
-  store: ArchiveStore;
-  partition: string;
-  day: string;
+/**
+ * The day export's transaction: as EXPORT_SETUP, but a sequential scan of the whole partition is
+ * what it wants (one scan for every tenant; exportDay).
+ */
+export const DAY_EXPORT_SETUP =
+  `begin; set local time zone 'UTC'; set local datestyle = 'ISO, YMD'; ` +
+  `set local jit = off; set local max_parallel_workers_per_gather = 0`;
+
+/** Every row of a day partition, in no particular order (exportDay routes them by tenant). */
+export function daySql(partition: string): string {
+  assertPartition(partition);
+  return `copy (
+    select t.tenant_id, t.device_id, t.ts, t.msg_key, t.metrics, t.received_at
+      from public.${partition} t
+  ) to stdout`;
+}
+
+/** One object: a tenant's rows of the day. */
+export interface ObjectToExport {
   tenantId: string;
   tenant: string;
   generation: number;
   blobName: string;
   /** The rows the database counted for this tenant-day: an export that finds another number is not committed. */
   expectedRows: number;
-  schemaVersion: string;
-  now?: () => Date;
   /** Called as compressed bytes go out (tests stop the process mid-upload here). */
   onStoredBytes?: (bytes: number) => Promise<void>;
 }
 
-/** Exports and uploads one object; its manifest, as committed with it. */
-export async function exportTenantDay(o: ExportOptions): Promise<ArchiveManifest> {
-  const client = await o.pool.connect();
-  let failure: Error | undefined;
-  try {
-    await client.query(EXPORT_SETUP);
-    const lines = new CopyToNdjson();
-    const copy = client.query(copyStreams.to(exportSql(o.partition, o.tenantId)));
-    // 256 KiB output chunks, not 16: a sixteenth of the callbacks, hash updates and upload iterations.
-    const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: ZLIB_CHUNK_BYTES });
-    const flowing = pipeline(copy, lines, gzip);
-    const stored = createHash('sha256');
-    let bytes = 0;
-    const body = async function* () {
-      for await (const chunk of gzip as AsyncIterable<Buffer>) {
-        stored.update(chunk);
-        bytes += chunk.length;
-        yield chunk;
-        await o.onStoredBytes?.(bytes);
-      }
-    };
-    let manifest: ArchiveManifest | undefined;
-    const uploaded = o.store.upload(o.blobName, body(), () => {
-      if (lines.rows !== o.expectedRows)
+/** Where the objects of a day come from and go. */
+export interface DayExportTarget {
+  pool: pg.Pool;
+  store: ArchiveStore;
+  partition: string;
+  day: string;
+  schemaVersion: string;
+  now?: () => Date;
+}
+
+export type ExportOptions = DayExportTarget & ObjectToExport;
+
+/** What an object's lines were, known once they are all written. */
+interface LinesSummary {
+  readonly rows: number;
+  readonly hash: { digest(encoding: 'hex'): string };
+  readonly minTs: string | null;
+  readonly maxTs: string | null;
+}
+
+/**
+ * Uploads one object as its gzip stream gives it, hashing the stored bytes; commits it with its
+ * manifest only when its lines are the rows the database counted. Resolves with that manifest.
+ */
+function storeObject(
+  d: DayExportTarget,
+  x: ObjectToExport,
+  gzip: AsyncIterable<Buffer>,
+  lines: LinesSummary,
+): Promise<ArchiveManifest> {
+  const stored = createHash('sha256');
+  let bytes = 0;
+  const body = async function* () {
+    for await (const chunk of gzip) {
+      stored.update(chunk);
+      bytes += chunk.length;
+      yield chunk;
+      await x.onStoredBytes?.(bytes);
+    }
+  };
+  let manifest: ArchiveManifest | undefined;
+  return d.store
+    .upload(x.blobName, body(), () => {
+      if (lines.rows !== x.expectedRows)
         throw new Error(
-          `${o.blobName}: the export found ${lines.rows} rows, the database counted ${o.expectedRows}; not committed`,
+          `${x.blobName}: the export found ${lines.rows} rows, the database counted ${x.expectedRows}; not committed`,
         );
       manifest = {
         format: ARCHIVE_FORMAT,
-        tenantId: o.tenantId,
-        tenant: o.tenant,
-        day: o.day,
-        generation: o.generation,
+        tenantId: x.tenantId,
+        tenant: x.tenant,
+        day: d.day,
+        generation: x.generation,
         rows: lines.rows,
         bytes,
         sha256: stored.digest('hex'),
         contentSha256: lines.hash.digest('hex'),
         minTs: lines.minTs,
         maxTs: lines.maxTs,
-        schemaVersion: o.schemaVersion,
-        exportedAt: (o.now?.() ?? new Date()).toISOString(),
+        schemaVersion: d.schemaVersion,
+        exportedAt: (d.now?.() ?? new Date()).toISOString(),
       };
       return manifest;
-    });
-    // A failed upload stops reading: stop the COPY too, or the pipeline waits for a reader forever.
-    uploaded.catch((error: Error) => copy.destroy(error));
-    const [flow, upload] = await Promise.allSettled([flowing, uploaded]);
-    // The root cause first: a COPY that failed, else the upload (whose failure ends the COPY early).
+    })
+    .then(() => manifest!);
+}
+
+const newGzip = () => createGzip({ level: GZIP_LEVEL, chunkSize: ZLIB_CHUNK_BYTES });
+
+/**
+ * Runs a COPY into `sink` while the objects upload, on one connection in `setup`'s transaction.
+ * A failed upload stops the COPY (or the pipeline would wait for a reader forever); the error
+ * thrown is the root cause: a COPY that failed, else an upload.
+ */
+async function copyWhileUploading(
+  pool: pg.Pool,
+  setup: string,
+  sql: string,
+  sink: (copy: Readable) => Promise<void>,
+  uploads: () => Promise<ArchiveManifest>[],
+): Promise<ArchiveManifest[]> {
+  const client = await pool.connect();
+  let failure: Error | undefined;
+  try {
+    await client.query(setup);
+    const copy = client.query(copyStreams.to(sql));
+    const flowing = sink(copy);
+    const uploaded = uploads();
+    for (const u of uploaded) u.catch((error: Error) => copy.destroy(error));
+    const [flow, ...done] = await Promise.allSettled([flowing, ...uploaded]);
     const copyFailed =
       flow.status === 'rejected' && (flow.reason as { code?: string }).code !== 'ERR_STREAM_PREMATURE_CLOSE';
     if (copyFailed) throw (failure = flow.reason as Error);
-    if (upload.status === 'rejected') throw (failure = upload.reason as Error);
+    const upload = done.find((u) => u.status === 'rejected');
+    if (upload) throw (failure = upload.reason as Error);
     if (flow.status === 'rejected') throw (failure = flow.reason as Error);
     await client.query('commit');
-    return manifest!;
+    return done.map((u) => (u as PromiseFulfilledResult<ArchiveManifest>).value);
   } finally {
     // A COPY cut short leaves the connection mid-protocol: never give it back to the pool.
     client.release(failure);
   }
+}
+
+/** Exports and uploads one object; its manifest, as committed with it. */
+export async function exportTenantDay(o: ExportOptions): Promise<ArchiveManifest> {
+  const lines = new CopyToNdjson();
+  // 256 KiB output chunks, not 16: a sixteenth of the callbacks, hash updates and upload iterations.
+  const gzip = newGzip();
+  const [manifest] = await copyWhileUploading(
+    o.pool,
+    EXPORT_SETUP,
+    exportSql(o.partition, o.tenantId),
+    (copy) => pipeline(copy, lines, gzip),
+    () => [storeObject(o, o, gzip, lines)],
+  );
+  return manifest!;
+}
+
+/**
+ * Several tenants' objects of one day from one sequential scan of the partition (COPY of every row,
+ * routed by tenant: CopyToTenantNdjson), uploaded side by side; their manifests, in order. All or
+ * nothing: one failure fails them all (the caller exports them again). Memory: one gzip stream and
+ * one upload per object at once, so the caller bounds how many (run-archive.ts DAY_EXPORT_MAX_TENANTS).
+ */
+export async function exportDay(d: DayExportTarget, objects: ObjectToExport[]): Promise<ArchiveManifest[]> {
+  const gzips = objects.map(newGzip);
+  const router = new CopyToTenantNdjson(objects.map((x, i) => ({ tenantId: x.tenantId, stream: gzips[i]! })));
+  return copyWhileUploading(
+    d.pool,
+    DAY_EXPORT_SETUP,
+    daySql(d.partition),
+    (copy) => pipeline(copy, router),
+    () => objects.map((x, i) => storeObject(d, x, gzips[i]!, router.linesOf(i))),
+  );
 }
 
 /**

@@ -71,19 +71,68 @@ const TS_AT = K_TENANT.length + 36 + K_DEVICE.length + 36 + K_TS.length;
 const Z = 90;
 
 /**
- * COPY text in, NDJSON out: counts and hashes the lines and keeps the earliest and latest ts. The
- * COPY comes in no particular order (sorting a day costs PostgreSQL more than printing it), so
- * they are compared: ISO timestamps of one format order as their bytes do.
+ * Splits COPY text, in chunks cut anywhere, into lines: `line(data, start, nl)` for each complete
+ * one, where data[start, nl) is the line without its newline. A line cut by a chunk's end is kept
+ * (bounded by one row's length) and given whole with the next chunk.
  */
-export class CopyToNdjson extends Transform {
+export class CopyLines {
+  private carry: Buffer | null = null;
+
+  /** The chunk's complete lines, in order; false when the chunk completed none (no newline). */
+  split(chunk: Buffer, line: (data: Buffer, start: number, nl: number) => void): boolean {
+    const end = chunk.lastIndexOf(NL) + 1;
+    if (end === 0) {
+      this.carry = this.carry ? Buffer.concat([this.carry, chunk]) : Buffer.from(chunk);
+      return false;
+    }
+    let start = 0;
+    if (this.carry) {
+      // The row the last chunk ended in: only that row is copied together, not the chunk.
+      const nl = chunk.indexOf(NL);
+      const row = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
+      line(row, 0, row.length - 1);
+      start = nl + 1;
+    }
+    for (let nl = chunk.indexOf(NL, start); nl !== -1 && nl < end; nl = chunk.indexOf(NL, start)) {
+      line(chunk, start, nl);
+      start = nl + 1;
+    }
+    this.carry = end < chunk.length ? Buffer.from(chunk.subarray(end)) : null;
+    return true;
+  }
+
+  /** What a line cut by the last chunk would hold (the caller sizes its output by it). */
+  get carried(): number {
+    return this.carry?.length ?? 0;
+  }
+
+  /** At the end of the COPY: an error when it ended inside a row. */
+  end(): Error | null {
+    return this.carry ? new Error('the COPY output ended inside a row') : null;
+  }
+}
+
+/**
+ * One object's NDJSON lines, written into buffers that are handed on (`emit`) and never written
+ * again: counts and hashes the lines and keeps the earliest and latest ts. The COPY comes in no
+ * particular order (sorting a day costs PostgreSQL more than printing it), so they are compared:
+ * ISO timestamps of one format order as their bytes do.
+ */
+export class NdjsonLines {
   readonly hash = createHash('sha256');
   rows = 0;
   private min: Buffer | null = null;
   private max: Buffer | null = null;
-  /** A row cut by the chunk's end (bounded by one row's length). */
-  private carry: Buffer | null = null;
   private out = Buffer.alloc(0);
+  /** out[from, o) is written and not handed on yet; out[o, ) is free. */
+  private from = 0;
   private o = 0;
+
+  /** `slab`: the size of a new buffer when a line does not fit (at least the line's worst case). */
+  constructor(
+    private readonly emit: (bytes: Buffer) => void,
+    private readonly slab = 64 * 1024,
+  ) {}
 
   /** The earliest ts of the lines so far (`2026-10-21T08:00:00.25Z`), null before the first. */
   get minTs(): string | null {
@@ -92,61 +141,32 @@ export class CopyToNdjson extends Transform {
   get maxTs(): string | null {
     return this.max ? `${this.max.toString('latin1')}Z` : null;
   }
-
-  override _transform(
-    chunk: Buffer,
-    _encoding: BufferEncoding,
-    done: (e?: Error | null, c?: Buffer) => void,
-  ) {
-    try {
-      const end = chunk.lastIndexOf(NL) + 1;
-      if (end === 0) {
-        this.carry = this.carry ? Buffer.concat([this.carry, chunk]) : Buffer.from(chunk);
-        return done();
-      }
-      // Room for the chunk's lines at the usual growth; a line that needs more gets it (line()).
-      this.out = Buffer.allocUnsafe(Math.ceil(end * 1.6) + (this.carry?.length ?? 0) * 6 + 4 * SLACK);
-      this.o = 0;
-      let start = 0;
-      if (this.carry) {
-        // The row the last chunk ended in: only that row is copied together, not the chunk.
-        const nl = chunk.indexOf(NL);
-        const row = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
-        this.line(row, 0, row.length - 1);
-        start = nl + 1;
-      }
-      for (let nl = chunk.indexOf(NL, start); nl !== -1 && nl < end; nl = chunk.indexOf(NL, start)) {
-        this.line(chunk, start, nl);
-        start = nl + 1;
-      }
-      this.carry = end < chunk.length ? Buffer.from(chunk.subarray(end)) : null;
-      this.send();
-      done();
-    } catch (error) {
-      done(error as Error);
-    }
+  /** Bytes written and not handed on yet. */
+  get held(): number {
+    return this.o - this.from;
   }
 
-  override _flush(done: (e?: Error | null) => void) {
-    done(this.carry ? new Error('the COPY output ended inside a row') : null);
+  /** Room for `bytes` more output in the current buffer: else what it holds is handed on and a new one begun. */
+  reserve(bytes: number): void {
+    if (this.o + bytes <= this.out.length) return;
+    this.send();
+    this.out = Buffer.allocUnsafe(Math.max(this.slab, bytes));
+    this.from = this.o = 0;
   }
 
-  /** Hands on what the output holds; with `room`, goes on in a new one (pushed bytes are never reused). */
-  private send(room?: number): void {
-    if (this.o > 0) {
-      const bytes = this.out.subarray(0, this.o);
-      this.hash.update(bytes);
-      this.push(bytes);
-    }
-    if (room !== undefined) this.out = Buffer.allocUnsafe(Math.max(64 * 1024, room));
-    this.o = 0;
+  /** Hands on (hashed) the lines written since the last time. */
+  send(): void {
+    if (this.o === this.from) return;
+    const bytes = this.out.subarray(this.from, this.o);
+    this.from = this.o;
+    this.hash.update(bytes);
+    this.emit(bytes);
   }
 
-  /** Appends the archive line of data[start, nl) to the output. */
-  private line(data: Buffer, start: number, nl: number): void {
+  /** Appends the archive line of the COPY line data[start, nl). */
+  line(data: Buffer, start: number, nl: number): void {
     // Escaped at worst, a byte takes six (\u0001).
-    const need = (nl - start) * 6 + SLACK;
-    if (this.o + need > this.out.length) this.send(need);
+    this.reserve((nl - start) * 6 + SLACK);
     const lineStart = this.o;
     const written = fastLine(data, start, nl, this.out, this.o);
     this.o =
@@ -159,6 +179,46 @@ export class CopyToNdjson extends Transform {
       this.min = Buffer.from(this.out.subarray(from, to));
     if (!this.max || compareBytes(this.out, from, to, this.max) > 0)
       this.max = Buffer.from(this.out.subarray(from, to));
+  }
+}
+
+/** COPY text in, one object's NDJSON out (NdjsonLines over a Transform): one output buffer per chunk. */
+export class CopyToNdjson extends Transform {
+  private readonly split = new CopyLines();
+  private readonly lines = new NdjsonLines((bytes) => this.push(bytes));
+  private readonly line = (data: Buffer, start: number, nl: number) => this.lines.line(data, start, nl);
+
+  get hash() {
+    return this.lines.hash;
+  }
+  get rows(): number {
+    return this.lines.rows;
+  }
+  get minTs(): string | null {
+    return this.lines.minTs;
+  }
+  get maxTs(): string | null {
+    return this.lines.maxTs;
+  }
+
+  override _transform(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    done: (e?: Error | null, c?: Buffer) => void,
+  ) {
+    try {
+      // Room for the chunk's lines at the usual growth, so they go on as one buffer; a line that
+      // needs more gets it (NdjsonLines.reserve).
+      this.lines.reserve(Math.ceil(chunk.length * 1.6) + this.split.carried * 6 + 4 * SLACK);
+      if (this.split.split(chunk, this.line)) this.lines.send();
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  }
+
+  override _flush(done: (e?: Error | null) => void) {
+    done(this.split.end());
   }
 }
 

@@ -20,7 +20,7 @@ import {
 } from '../../test/support/archive-fixture.js';
 import { startAzurite, type Azurite } from '../../test/support/azurite.js';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.js';
-import { runArchive, type ArchiveRunOptions } from './run-archive.js';
+import { DAY_EXPORT_MAX_TENANTS, dayExportFits, runArchive, type ArchiveRunOptions } from './run-archive.js';
 
 jest.setTimeout(60_000);
 
@@ -134,6 +134,8 @@ test('several tenants on one day: archived, verified, the partition dropped; the
   // Inserts never land in the default partition: the next week's partitions exist.
   expect(await exists(daysAgo(-7))).toBe(true);
   expect(lines.join('\n')).toMatch(new RegExp(`verified ${folder('beta', old)} \\(120 rows\\)`));
+  // Three tenants, the whole partition: their objects came from one scan of it.
+  expect(lines).toContain(`${old}: exporting 3 objects from one scan of ${partitionOf(old)}`);
 
   const again = await run();
   expect(again).toMatchObject({
@@ -143,6 +145,71 @@ test('several tenants on one day: archived, verified, the partition dropped; the
     rowsRemoved: 0,
   });
   expect(again.errors).toEqual([]);
+  expect((await archivedRows(store)).lines).toEqual(before);
+});
+
+test('more tenants on a day than one scan exports at once: an export each, the same objects', async () => {
+  const slugs = ['t1', 't2', 't3', 't4', 't5'];
+  expect(slugs.length).toBeGreaterThan(DAY_EXPORT_MAX_TENANTS);
+  const tenants = await seedArchiveTenants(
+    pool,
+    slugs.map((slug) => ({ slug, retentionDays: 30 })),
+  );
+  const day = daysAgo(41);
+  await seedDay(pool, day, tenants, 10);
+  const before = await databaseRows(
+    pool,
+    tenants.map((t) => t.id),
+    [day],
+  );
+  const lines: string[] = [];
+  const result = await run({ log: (l) => lines.push(l) });
+  expect(result.errors).toEqual([]);
+  expect(result).toMatchObject({
+    objectsExported: 5,
+    objectsVerified: 5,
+    partitionsDropped: [partitionOf(day)],
+  });
+  expect(lines.filter((l) => l.includes('one scan'))).toEqual([]);
+  expect((await archivedRows(store)).lines).toEqual(before);
+});
+
+test("one object of a day's scan failing to upload fails them all and removes nothing; the next run finishes", async () => {
+  const tenants = await seedArchiveTenants(pool, [
+    { slug: 'up-a', retentionDays: 30 },
+    { slug: 'up-b', retentionDays: 30 },
+  ]);
+  const day = daysAgo(42);
+  await seedDay(pool, day, tenants, 200);
+  const ids = tenants.map((t) => t.id);
+  const before = await databaseRows(pool, ids, [day]);
+  const refused = folder('up-b', day);
+  // The store refuses up-b's object halfway through its body, once.
+  const flaky: ArchiveStore = {
+    ...store,
+    upload: async (name, body, manifest) => {
+      if (name !== refused) return store.upload(name, body, manifest);
+      let n = 0;
+      for await (const chunk of body)
+        if ((n += chunk.length) > 1024) throw new Error('the store refused the block');
+      throw new Error('the store refused the commit');
+    },
+  };
+  const failed = await run({ store: flaky });
+  expect(failed.errors).toEqual([expect.stringMatching(/^\d{4}-\d{2}-\d{2}: .*the store refused/)]);
+  expect(failed).toMatchObject({
+    objectsExported: 0,
+    objectsVerified: 0,
+    partitionsDropped: [],
+    rowsRemoved: 0,
+  });
+  expect(await databaseRows(pool, ids, [day])).toEqual(before);
+  expect(await states()).toEqual([`${folder('up-a', day)} failed`, `${refused} failed`]);
+
+  const healed = await run();
+  expect(healed.errors).toEqual([]);
+  expect(healed.partitionsDropped).toEqual([partitionOf(day)]);
+  expect(await databaseRows(pool, ids, [day])).toEqual([]);
   expect((await archivedRows(store)).lines).toEqual(before);
 });
 
@@ -448,4 +515,14 @@ test('a dry run changes nothing, in the database or the container, and plans exa
   expect(real).toMatchObject({ rowsVerified: plannedRows, rowsRemoved: plannedRows });
   for (const s of stays) expect(await databaseRows(pool, [s.id], [s.day])).toHaveLength(s.rows);
   expect(await databaseRows(pool, [a.id, b.id, c.id], [recent])).toHaveLength(12);
+});
+
+test('one scan serves a day when it is cheaper: 2 to 4 objects holding at least half the rows', () => {
+  const of = (...rows: number[]) => rows.map((n) => ({ t: { rows: n } }));
+  expect(dayExportFits(of(50, 50), 100)).toBe(true);
+  expect(dayExportFits(of(25, 25), 100)).toBe(true); // half the partition: as cheap as it gets
+  expect(dayExportFits(of(25, 24), 100)).toBe(false); // less: an index scan each reads less
+  expect(dayExportFits(of(100), 100)).toBe(false); // one object: its own export
+  expect(dayExportFits(of(1, 1, 1, 1), 4)).toBe(true);
+  expect(dayExportFits(of(1, 1, 1, 1, 1), 5)).toBe(false); // more than DAY_EXPORT_MAX_TENANTS at once
 });

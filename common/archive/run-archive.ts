@@ -6,7 +6,9 @@
  *   enabled                per day partition past retention (oldest first), per tenant past its
  *                          retention: export the tenant's rows of the day to one object, read it back
  *                          and verify it, and only then take the rows out: the whole partition when
- *                          every tenant of the day is archived, else those tenants' rows.
+ *                          every tenant of the day is archived, else those tenants' rows. Two to
+ *                          four objects holding most of a day come from one scan of its partition
+ *                          (dayExportFits), others from an index scan each.
  *   purge-without-archive  the same days and tenants, taken out with no copy; every deletion is
  *                          reported (the result's `purged`, a warning line, ops.audit_log).
  *
@@ -22,7 +24,7 @@
  */
 import type pg from 'pg';
 import { schemaVersion as readSchemaVersion } from '../schema-version.js';
-import { ARCHIVE_FORMAT, archiveObjectName } from '../telemetry-archive.js';
+import { ARCHIVE_FORMAT, archiveObjectName, type ArchiveManifest } from '../telemetry-archive.js';
 import type { ArchiveStore } from '../telemetry-archive-store.js';
 import {
   dayPartitionsBefore,
@@ -43,7 +45,14 @@ import {
   type DayPartition,
   type RecordKey,
 } from './archive-db.js';
-import { contentOfTenantDay, exportTenantDay, verifyArchiveObject } from './archive-object.js';
+import {
+  contentOfTenantDay,
+  exportDay,
+  exportTenantDay,
+  verifyArchiveObject,
+  type DayExportTarget,
+  type ObjectToExport,
+} from './archive-object.js';
 import {
   addDays,
   keepFrom,
@@ -273,29 +282,10 @@ export async function runArchive(o: ArchiveRunOptions): Promise<ArchiveRunResult
     if (plan.removal === 'none') return `kept (${plan.tenants.length} tenant(s) within retention or held)`;
 
     if (o.mode === 'enabled') {
-      const records = await recordsOfDay(o.pool, day);
-      const failed: string[] = [];
-      // `parallel` tenants at a time: each export is one COPY, one PostgreSQL backend and one core.
-      const queue = [...leaving];
-      const worker = async () => {
-        for (let t = queue.shift(); t; t = queue.shift()) {
-          if (o.deadline !== undefined && Date.now() >= o.deadline) {
-            result.unfinished = true;
-            return;
-          }
-          try {
-            await archiveTenantDay(partition, t, records.get(t.tenantId), schemaVersion);
-          } catch (error) {
-            failed.push((error as Error).message);
-            result.errors.push(`${day}: ${(error as Error).message}`);
-            log(`${day}: ${(error as Error).message}`);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(o.parallel ?? 2, leaving.length) }, worker));
+      const failed = await archiveTenants(partition, plan, leaving, schemaVersion);
       if (result.unfinished) return 'unfinished (time budget): the next run goes on';
       // One tenant's object not verified: nothing of the day leaves now (the next run drops it whole).
-      if (failed.length) return `not removed: ${failed.length} object(s) not verified`;
+      if (failed) return `not removed: ${failed} object(s) not verified`;
     }
 
     const purge = o.mode === 'purge-without-archive';
@@ -330,15 +320,94 @@ export async function runArchive(o: ArchiveRunOptions): Promise<ArchiveRunResult
     log(`PURGED WITHOUT ARCHIVE: ${rows} rows of ${t.folder} on ${day} (${o.purgeReason})`);
   }
 
-  /** Until this tenant's rows of the day are in a verified object; throws naming the object otherwise. */
-  async function archiveTenantDay(
+  /**
+   * Until the leaving tenants' rows of the day are in verified objects: those not exported yet are
+   * exported (together from one scan of the partition when that is cheaper: dayExportFits), then
+   * every object is read back and verified, `parallel` at a time. Returns how many failed; each
+   * failure is in the result's errors, naming its object.
+   */
+  async function archiveTenants(
+    partition: DayPartition,
+    plan: DayPlan,
+    leaving: TenantPlan[],
+    version: string,
+  ): Promise<number> {
+    const { day } = partition;
+    const records = await recordsOfDay(o.pool, day);
+    let failed = 0;
+    const fail = (error: unknown, objects = 1) => {
+      failed += objects;
+      const message = (error as Error).message;
+      result.errors.push(`${day}: ${message}`);
+      log(`${day}: ${message}`);
+    };
+    const prepared: PreparedTenantDay[] = [];
+    for (const t of leaving) {
+      try {
+        prepared.push(await prepareTenantDay(partition, t, records.get(t.tenantId)));
+      } catch (error) {
+        fail(error);
+      }
+    }
+    const toExport = prepared.filter((p) => p.export);
+    const partitionRows = plan.tenants.reduce((n, t) => n + t.rows, 0);
+    if (dayExportFits(toExport, partitionRows) && !pastDeadline()) {
+      try {
+        await exportTogether(partition, toExport, version);
+      } catch (error) {
+        fail(error, toExport.length);
+      }
+    } else {
+      await eachAtOnce(toExport, async (p) => {
+        try {
+          await exportAlone(partition, p, version);
+        } catch (error) {
+          fail(error);
+        }
+      });
+    }
+    await eachAtOnce(
+      prepared.filter((p) => p.current),
+      async (p) => {
+        try {
+          await verifyTenantDay(day, p);
+        } catch (error) {
+          fail(error);
+        }
+      },
+    );
+    return failed;
+  }
+
+  function pastDeadline(): boolean {
+    if (o.deadline === undefined || Date.now() < o.deadline) return false;
+    result.unfinished = true;
+    return true;
+  }
+
+  /** `parallel` of `items` at a time; none started past the deadline. */
+  async function eachAtOnce<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+    const queue = [...items];
+    const worker = async () => {
+      for (let item = queue.shift(); item; item = queue.shift()) {
+        if (pastDeadline()) return;
+        await work(item);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(o.parallel ?? 2, queue.length) }, worker));
+  }
+
+  /**
+   * Where a tenant-day stands before this run exports anything: its object as recorded (to verify)
+   * or the object to export (when none is usable: never exported, cut short, failed, its rows
+   * changed since, or a restore's rows that are no longer those of its object).
+   */
+  async function prepareTenantDay(
     partition: DayPartition,
     t: TenantPlan,
     record: ArchiveRecord | undefined,
-    version: string,
-  ): Promise<void> {
+  ): Promise<PreparedTenantDay> {
     const { day, name } = partition;
-    const store = o.store!;
     let generation = record?.generation ?? 1;
     let current = record;
     if (record?.state === 'dropped') {
@@ -360,58 +429,105 @@ export async function runArchive(o: ArchiveRunOptions): Promise<ArchiveRunResult
       );
       current = { ...current, state: 'failed' };
     }
-    if (!current || current.state === 'exporting' || current.state === 'failed') {
-      const blobName = archiveObjectName(t.folder, day, generation);
-      const key = { tenantId: t.tenantId, day, generation };
-      await recordExporting(o.pool, key, t.folder, blobName, ARCHIVE_FORMAT);
-      await o.checkpoint?.('export-started', blobName);
-      let stopped = false;
-      const started = performance.now();
-      const manifest = await exportTenantDay({
-        pool: o.pool,
-        store,
-        partition: name,
-        day,
-        tenantId: t.tenantId,
-        tenant: t.folder,
-        generation,
-        blobName,
-        expectedRows: t.rows,
-        schemaVersion: version,
-        now,
-        onStoredBytes: async (bytes) => {
-          if (!stopped && bytes >= UPLOADING_CHECKPOINT_BYTES) {
-            stopped = true;
-            await o.checkpoint?.('uploading', blobName);
-          }
-        },
-      }).catch(async (error: Error) => {
-        await recordFailed(o.pool, key, error.message);
-        throw error;
-      });
-      result.objectsExported += 1;
-      await o.checkpoint?.('uploaded', blobName);
-      await recordUploaded(o.pool, key, manifest);
-      log(
-        `${day}: exported ${blobName}: ${manifest.rows} rows, ${manifest.bytes} bytes, ` +
-          `${((performance.now() - started) / 1000).toFixed(1)} s`,
-      );
-      current = {
-        ...key,
-        blobName,
-        state: 'uploaded',
-        rows: manifest.rows,
-        bytes: manifest.bytes,
-        sha256: manifest.sha256,
-        contentSha256: manifest.contentSha256,
-      };
-      await o.checkpoint?.('recorded', blobName);
-    }
+    if (current && current.state !== 'exporting' && current.state !== 'failed') return { t, current };
+    const blobName = archiveObjectName(t.folder, day, generation);
+    return { t, export: { key: { tenantId: t.tenantId, day, generation }, blobName } };
+  }
 
-    // Read back: the object against what was recorded at upload, its rows against the database now.
+  /** The object of one tenant-day, from its own COPY (an index scan of the tenant's rows). */
+  async function exportAlone(partition: DayPartition, p: PreparedTenantDay, version: string): Promise<void> {
+    const x = await startExport(p);
+    const started = performance.now();
+    const manifest = await exportTenantDay({ ...dayTarget(partition, version), ...x }).catch(
+      async (error: Error) => {
+        await recordFailed(o.pool, p.export!.key, error.message);
+        throw error;
+      },
+    );
+    await finishExport(p, manifest, started);
+  }
+
+  /** The objects of several tenant-days from one scan of the partition (exportDay). */
+  async function exportTogether(
+    partition: DayPartition,
+    ps: PreparedTenantDay[],
+    version: string,
+  ): Promise<void> {
+    const objects: ObjectToExport[] = [];
+    for (const p of ps) objects.push(await startExport(p));
+    const started = performance.now();
+    log(`${partition.day}: exporting ${ps.length} objects from one scan of ${partition.name}`);
+    const manifests = await exportDay(dayTarget(partition, version), objects).catch(async (error: Error) => {
+      for (const p of ps) await recordFailed(o.pool, p.export!.key, error.message);
+      throw error;
+    });
+    for (const [i, p] of ps.entries()) await finishExport(p, manifests[i]!, started);
+  }
+
+  function dayTarget(partition: DayPartition, version: string): DayExportTarget {
+    return {
+      pool: o.pool,
+      store: o.store!,
+      partition: partition.name,
+      day: partition.day,
+      schemaVersion: version,
+      now,
+    };
+  }
+
+  /** Recorded 'exporting' before anything is uploaded: a run killed from here on exports it again. */
+  async function startExport(p: PreparedTenantDay): Promise<ObjectToExport> {
+    const { key, blobName } = p.export!;
+    await recordExporting(o.pool, key, p.t.folder, blobName, ARCHIVE_FORMAT);
+    await o.checkpoint?.('export-started', blobName);
+    let stopped = false;
+    return {
+      tenantId: p.t.tenantId,
+      tenant: p.t.folder,
+      generation: key.generation,
+      blobName,
+      expectedRows: p.t.rows,
+      onStoredBytes: async (bytes) => {
+        if (!stopped && bytes >= UPLOADING_CHECKPOINT_BYTES) {
+          stopped = true;
+          await o.checkpoint?.('uploading', blobName);
+        }
+      },
+    };
+  }
+
+  /** The committed object recorded 'uploaded': the next step reads it back. */
+  async function finishExport(
+    p: PreparedTenantDay,
+    manifest: ArchiveManifest,
+    started: number,
+  ): Promise<void> {
+    const { key, blobName } = p.export!;
+    result.objectsExported += 1;
+    await o.checkpoint?.('uploaded', blobName);
+    await recordUploaded(o.pool, key, manifest);
+    log(
+      `${key.day}: exported ${blobName}: ${manifest.rows} rows, ${manifest.bytes} bytes, ` +
+        `${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    p.current = {
+      ...key,
+      blobName,
+      state: 'uploaded',
+      rows: manifest.rows,
+      bytes: manifest.bytes,
+      sha256: manifest.sha256,
+      contentSha256: manifest.contentSha256,
+    };
+    await o.checkpoint?.('recorded', blobName);
+  }
+
+  /** Read back: the object against what was recorded at upload, its rows against the database now. */
+  async function verifyTenantDay(day: string, p: PreparedTenantDay): Promise<void> {
+    const current = p.current!;
     const key = keyOf(current);
     try {
-      await verifyArchiveObject(store, current.blobName, {
+      await verifyArchiveObject(o.store!, current.blobName, {
         rows: current.rows!,
         bytes: current.bytes!,
         sha256: current.sha256!,
@@ -422,10 +538,30 @@ export async function runArchive(o: ArchiveRunOptions): Promise<ArchiveRunResult
     }
     await recordVerified(o.pool, key);
     result.objectsVerified += 1;
-    result.rowsVerified += t.rows;
-    log(`${day}: verified ${current.blobName} (${t.rows} rows)`);
+    result.rowsVerified += p.t.rows;
+    log(`${day}: verified ${current.blobName} (${p.t.rows} rows)`);
     await o.checkpoint?.('verified', current.blobName);
   }
+}
+
+/** A tenant-day before the run's export: its usable object (`current`), or the one to export. */
+interface PreparedTenantDay {
+  t: TenantPlan;
+  current?: ArchiveRecord;
+  export?: { key: RecordKey; blobName: string };
+}
+
+/** Objects exported from one scan of a partition at most: each holds a gzip stream and an upload. */
+export const DAY_EXPORT_MAX_TENANTS = 4;
+
+/**
+ * One sequential scan for several tenants' objects when it is cheaper than one index scan each:
+ * at least two of them, at most DAY_EXPORT_MAX_TENANTS (memory), and together at least half the
+ * partition's rows (the scan reads them all; a tenant's index scan reads only its own).
+ */
+export function dayExportFits(toExport: { t: { rows: number } }[], partitionRows: number): boolean {
+  const rows = toExport.reduce((n, p) => n + p.t.rows, 0);
+  return toExport.length >= 2 && toExport.length <= DAY_EXPORT_MAX_TENANTS && rows * 2 >= partitionRows;
 }
 
 /** Rows per tenant id. */

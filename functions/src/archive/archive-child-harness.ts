@@ -16,7 +16,7 @@
  * and exits 0 when the run ends; exits 1 when it throws.
  */
 import pg from 'pg';
-import { createArchiveStore } from '../../../common/telemetry-archive-store.js';
+import { ARCHIVE_BLOCK_BYTES, createArchiveStore } from '../../../common/telemetry-archive-store.js';
 import { parseSettings, pickSettings } from '../settings.js';
 import { ARCHIVE_STEPS, runArchive, type ArchiveStep } from '../../../common/archive/run-archive.js';
 
@@ -35,7 +35,7 @@ try {
       ? createArchiveStore({
           connectionString: archive.store.connectionString,
           container: archive.store.container,
-          blockSizeBytes: Number(process.env.ARCHIVE_HARNESS_BLOCK_BYTES ?? 4 * 1024 * 1024),
+          blockSizeBytes: Number(process.env.ARCHIVE_HARNESS_BLOCK_BYTES ?? ARCHIVE_BLOCK_BYTES),
           concurrency: Number(process.env.ARCHIVE_HARNESS_CONCURRENCY ?? 2),
         })
       : undefined,

@@ -148,6 +148,10 @@ describe.each(ARCHIVE_STEPS.map((step, i) => [step, i] as const))('killed at %s'
     const finished = await archiveProcess();
     const result = resultOf(finished.output);
     expect(result.errors).toEqual([]);
+    // Killed before an object was recorded 'uploaded': the next run exports the day's objects again,
+    // from one scan of the partition (every leaving tenant's rows are at least half of it).
+    if (ARCHIVE_STEPS.indexOf(step) < ARCHIVE_STEPS.indexOf('recorded'))
+      expect(finished.output).toMatch(/: exporting 2 objects from one scan of telemetry_p\d{8}/);
 
     const inDatabase = await databaseRows(pool, ids, [day]);
     const archived = await archivedRows(store);
