@@ -33,8 +33,18 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
+/**
+ * Launching Chromium and signing in takes 2-3 s on a quiet machine and over 8 s (runbook.yaml's
+ * bound) when CI shares the cores with other suites: the tests give it a minute. What they assert
+ * is what the check says, not how fast the machine is.
+ */
+const SIGN_IN_MS = 60_000;
+
 test('the go-live cadence: the canary value is on screen within 10 s, as the canary tenant’s user', async () => {
-  const plan = planCadence('golive', { ...target, env: { CHROME_BIN: CHROMIUM } }, loadRunbookConfig());
+  const runbook = loadRunbookConfig();
+  const spec = runbook.checks['golive.dashboard-live']!;
+  spec.thresholds = { ...spec.thresholds, signInTimeoutMs: SIGN_IN_MS };
+  const plan = planCadence('golive', { ...target, env: { CHROME_BIN: CHROMIUM } }, runbook);
   try {
     const check = plan.checks.find((c) => c.id === 'golive.dashboard-live')!;
     expect(check.component).toBe('dashboard');
@@ -47,7 +57,7 @@ test('the go-live cadence: the canary value is on screen within 10 s, as the can
   } finally {
     await plan.close();
   }
-}, 60_000);
+}, 120_000);
 
 test('a wrong password fails with what the page said', async () => {
   const env = sandbox.platform.env;
@@ -61,12 +71,12 @@ test('a wrong password fails with what the page said', async () => {
         executablePath: CHROMIUM,
       }),
     () => shared.canary(),
-    { deviceKey: env.probe.deviceId, url: env.dashboard!.url },
+    { deviceKey: env.probe.deviceId, url: env.dashboard!.url, signInTimeoutMs: SIGN_IN_MS },
   );
   const [result] = await runChecks([check]);
   expect(result!.status).toBe('fail');
   expect(result!.summary).toMatch(/^cannot sign in to the dashboard: .*the page said: .*(e-mail|password)/i);
-}, 60_000);
+}, 120_000);
 
 test('a user who cannot see the canary device fails, naming the membership', async () => {
   const env = sandbox.platform.env;
@@ -80,13 +90,13 @@ test('a user who cannot see the canary device fails, naming the membership', asy
         executablePath: CHROMIUM,
       }),
     () => shared.canary(),
-    { deviceKey: env.probe.deviceId, url: env.dashboard!.url, timeoutMs: 4_000 },
+    { deviceKey: env.probe.deviceId, url: env.dashboard!.url, timeoutMs: 4_000, signInTimeoutMs: SIGN_IN_MS },
   );
   const [result] = await runChecks([check]);
   expect(result!.status).toBe('fail');
   expect(result!.summary).toMatch(/not on screen within 4 s/);
   expect(result!.evidence.join('\n')).toMatch(/not in the user's device list/);
-}, 60_000);
+}, 120_000);
 
 test('no browser, no dashboard: skipped with the reason', async () => {
   const plan = planCadence(

@@ -3,7 +3,7 @@
  * rates of 1, 10, 100 and 1,000 msg/s spread over devices, each rate with the bridge's old linger
  * (20 ms) and the latency budget (1,000 ms): Mosquitto (the configuration we ship) -> bridge (the
  * esbuild bundle in its own process) -> mqtt_ingest (the local Functions host in its own process,
- * instrumented: ./functions-cost-process.ts) -> a TCP byte counter (./cost-byte-proxy.ts) ->
+ * instrumented: ./functions-process.ts with onExecution) -> a TCP byte counter (./cost-byte-proxy.ts) ->
  * PostgreSQL with the migrations. Per row: function executions, execution seconds, GB-seconds on
  * Flex and Linux Consumption (./functions-cost.ts, the rules of ops/cost/model.ts), database bytes
  * (./cost-database-size.ts), egress bytes, publish -> commit p50/p99, and the model's monthly
@@ -21,9 +21,6 @@ import { parseArgs } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import pg from 'pg';
 import { bundleBridge } from '../../bridge/bundle.js';
-import { hashPassword } from '../../broker/password-hash.js';
-import { createDevice, createTenant, setTenantRateLimit, upsertPlan } from '../../common/provisioning.js';
-import { telemetryTopic } from '../../common/topics.js';
 import { loadEnvironmentConfig } from '../../ops/config/environment-config.js';
 import { platformOf } from '../../ops/cost/load.js';
 import { DEFAULT_ASSUMPTIONS } from '../../ops/cost/assumptions.js';
@@ -32,6 +29,7 @@ import { applyMigrations } from '../../supabase/migrate.js';
 import { freePort } from '../../test/support/free-port.js';
 import { positiveIntArg } from '../lib/positive-int-arg.js';
 import { provideBroker } from '../sandbox/broker.js';
+import { seedBenchTenant } from './bench-tenant.js';
 import { startBridgeProcess } from './bridge-process.js';
 import { startByteProxy, type ByteCounts } from './cost-byte-proxy.js';
 import { databaseSize, sizeGrowth } from './cost-database-size.js';
@@ -45,8 +43,8 @@ import {
   REFERENCE_DEVICES,
   sliceExecutions,
 } from './functions-cost.js';
-import { startFunctionsCostProcess } from './functions-cost-process.js';
-import { connectDevices, percentile, publishAll, type BenchDevice } from './publisher.js';
+import { startFunctionsProcess } from './functions-process.js';
+import { connectDevices, percentile, publishAll } from './publisher.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -148,35 +146,8 @@ async function main(): Promise<void> {
     cleanup.push(() => pool.end());
 
     const deviceCount = Math.max(...RATES.map((r) => devicesFor(r, MAX_DEVICES)));
-    await upsertPlan(pool, {
-      id: 'bench',
-      name: 'Bench',
-      maxDevices: deviceCount + 10,
-      maxMessagesPerDay: 1e12,
-      retentionDays: 7,
-      aiTokensPerMonth: 0,
-      monthlyPriceCents: 0,
-    });
-    const tenantId = await createTenant(pool, { slug: 'bench', name: 'Bench', planId: 'bench' });
-    await setTenantRateLimit(pool, tenantId, { perSecond: 1e9, burst: 1e9, reason: 'benchmark' });
-    // One password for every device: one hash (the broker checks it on connect only).
-    const password = randomBytes(9).toString('base64url');
-    const hash = hashPassword(password);
-    const devices: BenchDevice[] = [];
-    const users = [];
     progress(`${deviceCount} devices`);
-    for (let i = 0; i < deviceCount; i++) {
-      const key = `bench-${i}`;
-      await createDevice(pool, { tenantId, deviceKey: key, credentialHash: hash });
-      devices.push({ username: key, password, topic: telemetryTopic('bench', key) });
-      users.push({ username: key, hash, tenantSlug: 'bench', role: 'device' as const });
-    }
-    const bridgeUser = { username: 'svc-bridge', password: randomBytes(12).toString('base64url') };
-    users.push({
-      username: bridgeUser.username,
-      hash: hashPassword(bridgeUser.password),
-      role: 'bridge' as const,
-    });
+    const { devices, users, bridgeUser } = await seedBenchTenant(pool, deviceCount);
     const broker = await provideBroker({ users, dir: join(DIR, 'broker'), log: progress, requireReal: true });
     cleanup.push(() => broker.stop());
 
@@ -193,7 +164,7 @@ async function main(): Promise<void> {
     let samples: [publishedAt: number, latencyMs: number][] = [];
     let committed = 0;
     const functionKey = randomBytes(24).toString('base64url');
-    const host = await startFunctionsCostProcess({
+    const host = await startFunctionsProcess({
       databaseUrl: proxied.toString(),
       functionKey,
       onExecution: (e) => {

@@ -24,10 +24,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import pg from 'pg';
-import { hashPassword } from '../../broker/password-hash.js';
 import { freePort } from '../../test/support/free-port.js';
-import { createDevice, createTenant, setTenantRateLimit, upsertPlan } from '../../common/provisioning.js';
-import { TELEMETRY_FILTER, telemetryTopic } from '../../common/topics.js';
+import { TELEMETRY_FILTER } from '../../common/topics.js';
 import { applyMigrations } from '../../supabase/migrate.js';
 import { LatencyRecorder } from '../lib/latency.js';
 import { provideBroker } from '../sandbox/broker.js';
@@ -35,9 +33,10 @@ import { copyBaseline, type CopyRow } from './baseline-copy.js';
 import { cpuDelta, cpuMillis, pidsByName, type PidSource } from './cpu-meter.js';
 import { startNaiveBaseline } from './baseline-naive.js';
 import { bundleBridge } from '../../bridge/bundle.js';
+import { seedBenchTenant } from './bench-tenant.js';
 import { startBridgeProcess, type BridgeProcess } from './bridge-process.js';
 import { startFunctionsProcess } from './functions-process.js';
-import { connectDevices, publishAll, type BenchDevice } from './publisher.js';
+import { connectDevices, publishAll } from './publisher.js';
 import { positiveIntArg } from '../lib/positive-int-arg.js';
 
 const { values: args } = parseArgs({
@@ -134,33 +133,7 @@ async function main(): Promise<void> {
     pool.on('error', () => undefined);
     cleanup.push(() => pool.end());
 
-    await upsertPlan(pool, {
-      id: 'bench',
-      name: 'Bench',
-      maxDevices: 10_000,
-      maxMessagesPerDay: 1e12,
-      retentionDays: 7,
-      aiTokensPerMonth: 0,
-      monthlyPriceCents: 0,
-    });
-    const tenantId = await createTenant(pool, { slug: 'bench', name: 'Bench', planId: 'bench' });
-    await setTenantRateLimit(pool, tenantId, { perSecond: 1e9, burst: 1e9, reason: 'benchmark' });
-    const devices: (BenchDevice & { id: string })[] = [];
-    const users = [];
-    for (let i = 0; i < M; i++) {
-      const key = `bench-${i}`;
-      const password = randomBytes(9).toString('base64url');
-      const passwordHash = hashPassword(password);
-      const id = await createDevice(pool, { tenantId, deviceKey: key, credentialHash: passwordHash });
-      devices.push({ id, username: key, password, topic: telemetryTopic('bench', key) });
-      users.push({ username: key, hash: passwordHash, tenantSlug: 'bench', role: 'device' as const });
-    }
-    const bridgeUser = { username: 'svc-bridge', password: randomBytes(12).toString('base64url') };
-    users.push({
-      username: bridgeUser.username,
-      hash: hashPassword(bridgeUser.password),
-      role: 'bridge' as const,
-    });
+    const { tenantId, devices, users, bridgeUser } = await seedBenchTenant(pool, M);
 
     const broker = await provideBroker({ users, dir: join(DIR, 'broker'), log: progress, requireReal: true });
     cleanup.push(() => broker.stop());
