@@ -19,6 +19,14 @@ import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { ingestHealthUrl, type OpsTarget } from '../config/ops-target.js';
 import { MissingSecretError } from '../config/secrets.js';
+import {
+  appSettingsClientFor,
+  ownedAppSettings,
+  syncAppSettings,
+  type AppSettingsClient,
+  type AppSettingsSyncResult,
+  type OwnedSettings,
+} from './function-app-settings.js';
 import { blobFunctionsReleaseStore } from './functions-releases-blob.js';
 import {
   localFunctionsReleaseStore,
@@ -147,6 +155,12 @@ export interface FunctionsStageOptions extends CommonOptions {
   buildPackage?: BuildFunctionsPackage;
   /** Where the zip is written; default <root>/.ops/build/functions. */
   outDir?: string;
+  /**
+   * The Function App's settings (function-app-settings.ts): those the environment YAML owns are
+   * written before the package is deployed. Default: through Resource Manager with `credential`;
+   * null (the sandbox) writes none.
+   */
+  appSettings?: AppSettingsClient | null;
 }
 
 export interface FunctionsStageResult {
@@ -169,6 +183,8 @@ export interface FunctionsStageResult {
   transport?: string;
   store?: string;
   health?: HealthWait;
+  /** What the deploy wrote of the settings the YAML owns (names only), one entry per group. */
+  appSettings?: AppSettingsSyncResult[];
   error?: string;
   timings: { buildMs: number; deployMs: number; healthMs: number };
 }
@@ -265,12 +281,22 @@ export async function runFunctionsStage(options: FunctionsStageOptions): Promise
   let transport: FunctionsTransport;
   let store: FunctionsReleaseStore;
   let healthUrl: string;
+  let settingsClient: AppSettingsClient | null;
+  let owned: OwnedSettings[];
   try {
     transport =
       options.transport ??
       functionsTransportFor(options.target, { credential: options.credential, commitSha: options.commitSha });
     store = options.store ?? functionsReleaseStoreFor(options.target, options.root);
     healthUrl = options.healthUrl ?? ingestHealthUrl(options.target);
+    // Read now (a missing secret fails the stage before anything is built or changed).
+    owned = ownedAppSettings(options.target);
+    settingsClient =
+      options.appSettings !== undefined
+        ? options.appSettings
+        : owned.length
+          ? appSettingsClientFor(options.target, { credential: options.credential })
+          : null;
   } catch (error) {
     return fail('functions', error);
   }
@@ -308,13 +334,27 @@ export async function runFunctionsStage(options: FunctionsStageOptions): Promise
       ? `before: /health reports ${before.version ?? 'no version'} (${before.status ?? before.httpStatus})`
       : `before: /health unreachable (${before.error}); deploying anyway`,
   );
+  // The settings first: the new package starts with them, and an unchanged package still gets them.
+  if (settingsClient && owned.length) {
+    try {
+      result.appSettings = [];
+      for (const group of owned) result.appSettings.push(await syncAppSettings(settingsClient, group, log));
+    } catch (error) {
+      return fail('writing the Function App settings (nothing deployed)', error);
+    }
+  } else if (!options.target.local && !owned.length)
+    log('app settings: the environment YAML owns none (no archive section): left as they are');
+  const settingsChanged = (result.appSettings ?? []).filter((s) => !s.unchanged);
   if (before.version === pkg.commitSha && latest?.sha256 === pkg.sha256) {
     result.unchanged = true;
     result.after = result.before;
-    return finish(
-      'skipped',
-      `unchanged: ${pkg.commitSha.slice(0, 7)} (package ${pkg.sha256.slice(0, 12)}) already runs`,
-    );
+    const running = `${pkg.commitSha.slice(0, 7)} (package ${pkg.sha256.slice(0, 12)}) already runs`;
+    return settingsChanged.length
+      ? finish(
+          'success',
+          `${settingsChanged.map((s) => s.summary).join('; ')}; package unchanged: ${running}`,
+        )
+      : finish('skipped', `unchanged: ${running}`);
   }
 
   t = now();
@@ -355,7 +395,8 @@ export async function runFunctionsStage(options: FunctionsStageOptions): Promise
   const from = result.before?.commit ? result.before.commit.slice(0, 7) : 'unknown';
   return finish(
     'success',
-    `${from} -> ${pkg.commitSha.slice(0, 7)}: /health reports it${wait.reading.status && wait.reading.status !== 'ok' ? ` (status ${wait.reading.status})` : ''}`,
+    `${from} -> ${pkg.commitSha.slice(0, 7)}: /health reports it${wait.reading.status && wait.reading.status !== 'ok' ? ` (status ${wait.reading.status})` : ''}` +
+      settingsChanged.map((s) => `; ${s.summary}`).join(''),
   );
 }
 

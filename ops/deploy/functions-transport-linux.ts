@@ -18,17 +18,16 @@
  */
 import type { TokenCredential } from '@azure/core-auth';
 import { BlobSASPermissions, BlobServiceClient } from '@azure/storage-blob';
+import { armAppSettings, armError, armSiteCall } from './function-app-settings.js';
 import { sha256File } from './functions-releases.js';
 import {
   nodeHttpClient,
-  snippet,
   type Authorization,
   type FunctionsTransport,
   type HttpClient,
 } from './functions-transport-http.js';
 
 export const RUN_FROM_PACKAGE_CONTAINER = 'github-actions-deploy';
-export const APP_SETTINGS_API_VERSION = '2016-08-01';
 export const SYNC_TRIGGERS_API_VERSION = '2015-08-01';
 
 export interface LinuxConsumptionOptions {
@@ -52,57 +51,19 @@ export interface LinuxConsumptionOptions {
   now?: () => Date;
 }
 
-interface StringDictionary {
-  id?: string;
-  name?: string;
-  type?: string;
-  kind?: string;
-  properties?: Record<string, string>;
-}
-
 export function linuxConsumptionTransport(options: LinuxConsumptionOptions): FunctionsTransport {
   const arm = (options.armUrl ?? 'https://management.azure.com').replace(/\/+$/, '');
   const http = options.http ?? nodeHttpClient();
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const site =
-    `${arm}/subscriptions/${encodeURIComponent(options.subscriptionId)}` +
-    `/resourceGroups/${encodeURIComponent(options.resourceGroup)}` +
-    `/providers/Microsoft.Web/sites/${encodeURIComponent(options.functionApp)}`;
-  const call = async (method: 'POST' | 'PUT', path: string, apiVersion: string, body?: unknown) => {
-    const res = await http({
-      method,
-      url: `${site}${path}?api-version=${apiVersion}`,
-      headers: {
-        authorization: await options.authorization(),
-        ...(body !== undefined ? { 'content-type': 'application/json; charset=utf-8' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return res;
-  };
-  const armError = (what: string, res: { status: number; text: string }) => {
-    let detail = snippet(res.text);
-    try {
-      const e = (JSON.parse(res.text) as { error?: { code?: string; message?: string } }).error;
-      if (e) detail = `${e.code ?? ''}: ${e.message ?? ''}`;
-    } catch {
-      // not ARM's error shape
-    }
-    const hint =
-      res.status === 401 || res.status === 403
-        ? ' (the deploying identity needs Website Contributor or Contributor on the Function App)'
-        : '';
-    return new Error(`${what}: ${res.status} ${detail}${hint}`);
-  };
+  const site = { ...options, armUrl: arm, http };
+  const call = armSiteCall(site);
+  const appSettings = armAppSettings({ ...site, mask: options.mask });
 
   return {
     description: `WEBSITE_RUN_FROM_PACKAGE on ${options.functionApp} (Linux Consumption, ${arm})`,
     async deploy(zipPath, log) {
-      const list = await call('POST', '/config/appsettings/list', APP_SETTINGS_API_VERSION);
-      if (list.status !== 200) throw armError('listing the app settings', list);
-      const dictionary = JSON.parse(list.text) as StringDictionary;
+      const dictionary = await appSettings.list();
       const settings = dictionary.properties ?? {};
-      for (const value of Object.values(settings)) if (value) options.mask?.(value);
 
       const { client, sas } = (options.blobService ?? defaultBlobService(options.credential))(settings);
       const { sha256 } = await sha256File(zipPath);
@@ -137,11 +98,14 @@ export function linuxConsumptionTransport(options: LinuxConsumptionOptions): Fun
         WEBSITE_ENABLE_SYNC_UPDATE_SITE: 'false',
       };
       log('setting WEBSITE_RUN_FROM_PACKAGE');
-      const put = await call('PUT', '/config/appsettings', APP_SETTINGS_API_VERSION, {
-        ...dictionary,
-        properties,
+      await appSettings.put({ ...dictionary, properties }).catch((error: Error) => {
+        throw new Error(
+          error.message.replace(
+            'updating the app settings',
+            'updating the app settings (WEBSITE_RUN_FROM_PACKAGE)',
+          ),
+        );
       });
-      if (put.status !== 200) throw armError('updating the app settings (WEBSITE_RUN_FROM_PACKAGE)', put);
 
       const delay = options.syncDelayMs ?? 30_000;
       log(`waiting ${Math.round(delay / 1000)} s, then syncing the triggers`);

@@ -22,6 +22,7 @@ import {
   type OpsTarget,
 } from '../config/ops-target.js';
 import type { RunbookConfig } from '../config/runbook-config.js';
+import { ownedAppSettings } from './function-app-settings.js';
 import { CLOUDFLARE_ACCOUNT_ID, CLOUDFLARE_API_TOKEN } from './pages-stage.js';
 import { SMOKE_CADENCE, type HealthBefore } from './smoke.js';
 
@@ -94,6 +95,8 @@ export function exerciseStages(
     if (!target.local) {
       required(target, 'deploy.functions (the Function App plan)', target.config.deploy?.functions);
       required(target, 'azure.functionApp', target.config.azure?.functionApp);
+      // The settings the deploy writes to the app (the archive's storage connection string).
+      ownedAppSettings(target);
     }
   }
   if (stages.includes('vm') && !target.local) {

@@ -52,6 +52,9 @@ export function functionsStageRunner(options: StageRunnerOptions = {}): StageRun
           ? `Health: ${r.health.url} ${r.health.reached ? 'reported' : '**did not report**'} the new commit` +
             ` after ${(r.health.waitedMs / 1000).toFixed(1)} s (${r.health.polls} polls).`
           : '',
+        r.appSettings?.length
+          ? `Function App settings: ${r.appSettings.map((s) => s.summary).join('; ')}.`
+          : '',
         `Timings: build ${r.timings.buildMs} ms, deploy ${r.timings.deployMs} ms, health ${r.timings.healthMs} ms.`,
         r.error ? `\n\`\`\`text\n${r.error}\n\`\`\`` : '',
       ];
