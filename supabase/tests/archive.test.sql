@@ -4,7 +4,7 @@
 -- service_role reaches any of it.
 begin;
 set local search_path = public, extensions;
-select plan(25);
+select plan(26);
 
 select has_table('ops', 'archive_objects', 'ops.archive_objects exists');
 select has_table('ops', 'archive_holds', 'ops.archive_holds exists');
@@ -110,6 +110,9 @@ select ok(
   and not has_function_privilege('anon', 'ops.archive_delete_tenant_day(uuid, date, boolean, text)', 'execute')
   and not has_table_privilege('authenticated', 'ops.archive_objects', 'select'),
   'tenants reach none of it');
+select ok(
+  not has_function_privilege('authenticated', 'ops.archive_counted_removal_problems(date, jsonb, uuid)', 'execute'),
+  'tenants cannot call the removal check');
 select ok(has_function_privilege('service_role', 'ops.archive_drop_day(date, boolean, text)', 'execute'),
   'service_role (the Functions app) may call the removals');
 
