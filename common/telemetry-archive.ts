@@ -9,9 +9,9 @@
  *
  *   {"tenant_id":"…","device_id":"…","ts":"2026-10-21T08:00:00.25Z","msg_key":"…","metrics":{…},"received_at":"…"}
  *
- * in (ts, device_id, msg_key) order: timestamps in UTC with PostgreSQL's digits (microseconds,
- * trailing zeros dropped), metrics exactly as jsonb prints them. The same rows always give the same
- * bytes, and a restore that parses the lines in PostgreSQL gets exactly the same values back. The
+ * in no particular order (the export does not sort: common/archive/archive-object.ts): timestamps
+ * in UTC with PostgreSQL's digits (microseconds, trailing zeros dropped), metrics exactly as jsonb
+ * prints them. A restore that parses the lines in PostgreSQL gets exactly the same values back. The
  * manifest travels as the blob's metadata, committed with the blob in one call: an object never
  * exists without it.
  */
