@@ -12,6 +12,8 @@
  *   purge-without-archive  the same days and tenants, taken out with no copy; every deletion is
  *                          reported (the result's `purged`, a warning line, ops.audit_log).
  *
+ * Enabled or purging, with `hourlyRetentionDays`: then the hourly rollup's old hours (trim-hourly.ts).
+ *
  * Each step is recorded in ops.archive_objects before the next one starts, so a run killed at any
  * point is finished by the next: an object being exported is exported again, an uploaded or
  * verified one is verified again, and the removal itself is one checked transaction in the database
@@ -64,6 +66,7 @@ import {
   type TenantAction,
   type TenantPlan,
 } from './plan-day.js';
+import { trimHourlyRollup, type HourlyTrim } from './trim-hourly.js';
 
 /**
  * The points between the steps of one tenant-day, in order; tests stop the process at each
@@ -94,6 +97,8 @@ export interface ArchiveRunOptions {
   parallel?: number;
   /** purge-without-archive: why, repeated in every report of a deletion. */
   purgeReason?: string;
+  /** Enabled or purging: the hourly rollup's hours older than this many days leave (trim-hourly.ts). */
+  hourlyRetentionDays?: number;
   now?: () => Date;
   /** No new tenant-day is started after this instant (ms); the next run goes on from there. */
   deadline?: number;
@@ -156,6 +161,8 @@ export interface ArchiveRunResult {
   errors: string[];
   /** The deadline stopped the run before every eligible day was done. */
   unfinished: boolean;
+  /** The hourly rollup's retention, when the environment sets one (a dry run: what would go). */
+  hourly?: HourlyTrim;
 }
 
 export async function runArchive(o: ArchiveRunOptions): Promise<ArchiveRunResult> {
@@ -227,6 +234,22 @@ export async function runArchive(o: ArchiveRunOptions): Promise<ArchiveRunResult
       result.errors.push(`${source.day}: ${message}`);
       result.days.push({ day: source.day, outcome: `failed: ${message}` });
       log(`${source.day}: FAILED: ${message}`);
+    }
+  }
+  if (o.hourlyRetentionDays !== undefined && !result.unfinished) {
+    try {
+      result.hourly = await trimHourlyRollup(o.pool, {
+        today,
+        days: o.hourlyRetentionDays,
+        dryRun,
+        deadline: o.deadline,
+        actor,
+        log,
+      });
+      if (result.hourly.unfinished) result.unfinished = true;
+    } catch (error) {
+      result.errors.push(`hourly rollup: ${(error as Error).message}`);
+      log(`hourly rollup: FAILED: ${(error as Error).message}`);
     }
   }
   return result;

@@ -30,6 +30,7 @@ test('the minimum: a database and the probe; everything else has its default', (
       retentionDays: undefined,
       purgeReason: undefined,
       partitionsAheadDays: 7,
+      hourlyRetentionDays: undefined,
       timeBudgetSeconds: 240,
     },
   });
@@ -203,8 +204,10 @@ test('archive: disabled unless asked; enabled needs its store, purging needs a r
     retentionDays: 30,
     purgeReason: undefined,
     partitionsAheadDays: 7,
+    hourlyRetentionDays: undefined,
     timeBudgetSeconds: 240,
   });
+  expect(archive({ ARCHIVE_HOURLY_RETENTION_DAYS: '400' }).hourlyRetentionDays).toBe(400);
   expect(problems({ ...database, ...probe, ARCHIVE_MODE: 'enabled', ARCHIVE_CONTAINER: 'Bad_Name' })).toEqual(
     [
       'ARCHIVE_STORAGE_CONNECTION_STRING is not set (ARCHIVE_MODE is enabled)',
@@ -225,6 +228,10 @@ test('archive: disabled unless asked; enabled needs its store, purging needs a r
   ).toEqual([
     'ARCHIVE_MODE must be disabled, enabled or purge-without-archive',
     'ARCHIVE_RETENTION_DAYS must be a whole number from 1 to 36500',
+  ]);
+  // The dashboard's 30-day charts read the rollup.
+  expect(problems({ ...database, ...probe, ARCHIVE_HOURLY_RETENTION_DAYS: '30' })).toEqual([
+    'ARCHIVE_HOURLY_RETENTION_DAYS must be a whole number from 31 to 36500',
   ]);
   expect(
     JSON.stringify(problems({ ARCHIVE_MODE: 'enabled', ARCHIVE_STORAGE_CONNECTION_STRING: 'k=s3cr3t' })),

@@ -30,12 +30,15 @@
  *   ARCHIVE_RETENTION_DAYS optional cap on every tenant's retention (plan, override)
  *   ARCHIVE_PURGE_REASON   purge-without-archive: why; repeated in every report of a deletion
  *   ARCHIVE_PARTITIONS_AHEAD_DAYS   future day partitions kept created (default 7; every mode)
+ *   ARCHIVE_HOURLY_RETENTION_DAYS   optional, enabled or purging: the hourly rollup's hours older
+ *                                   than this leave (31 or more; unset: kept for ever)
  *   ARCHIVE_TIME_BUDGET_SECONDS     no new work after this long (default 240, within functionTimeout)
  *
  * An empty value is an unset one. A function fails only for problems in the sections it uses (a
  * broken probe setting must not stop ingest); index.ts logs every problem of every section at
  * start. Problems name the variable, never its value: most are secrets or URLs with credentials.
  */
+import { MIN_HOURLY_RETENTION_DAYS } from '../../common/archive/trim-hourly.js';
 
 export interface DatabaseSettings {
   url: string;
@@ -66,6 +69,7 @@ export interface ArchiveSettings {
   retentionDays?: number;
   purgeReason?: string;
   partitionsAheadDays: number;
+  hourlyRetentionDays?: number;
   timeBudgetSeconds: number;
 }
 
@@ -242,6 +246,7 @@ function parseArchive(read: (name: string) => string | undefined, problems: stri
     retentionDays: days('ARCHIVE_RETENTION_DAYS', 1, 36500),
     purgeReason,
     partitionsAheadDays: days('ARCHIVE_PARTITIONS_AHEAD_DAYS', 1, 60, 7)!,
+    hourlyRetentionDays: days('ARCHIVE_HOURLY_RETENTION_DAYS', MIN_HOURLY_RETENTION_DAYS, 36500),
     timeBudgetSeconds: days('ARCHIVE_TIME_BUDGET_SECONDS', 10, 86400, 240)!,
   };
 }

@@ -51,6 +51,7 @@ export async function runEnvironmentArchive(
     store: o.store,
     retentionDays: runRetention(o.target, o.retentionDays),
     partitionsAheadDays: a.partitionsAheadDays,
+    hourlyRetentionDays: a.hourlyRetentionDays,
     purgeReason: a.mode === 'purge-without-archive' ? a.reason : undefined,
     parallel: o.parallel,
     dryRun: o.dryRun,
@@ -106,15 +107,20 @@ export function archiveRunSummary(result: ArchiveRunResult, retentionDays: numbe
           : '');
   const errors = result.errors.length ? `; ${result.errors.length} error(s)` : '';
   const unfinished = result.unfinished ? '; unfinished, the next run goes on' : '';
+  const hourly = result.hourly
+    ? `; hourly rollup: ${fmt(result.hourly.rows)} row(s) before ${result.hourly.before.slice(0, 10)} ` +
+      (result.plan ? 'would be deleted' : 'deleted')
+    : '';
   if (result.plan) {
     const t = planTotals(result.plan);
     if (t.leavingRows === 0 && t.partitionsDropped === 0)
-      return `dry run (${cap}): nothing would leave the database (${t.days} day(s) looked at)${errors}`;
+      return `dry run (${cap}): nothing would leave the database (${t.days} day(s) looked at)${hourly}${errors}`;
     return (
       `dry run (${cap}): would ${verb} ${fmt(t.leavingRows)} rows of ${t.leavingTenantDays} tenant-day(s) ` +
       `on ${t.days} day(s) (${t.partitionsDropped} partition(s) dropped whole); ` +
       `${fmt(t.keptRows)} rows of those days stay within retention` +
       (t.heldRows ? `, ${fmt(t.heldRows)} held by a restore` : '') +
+      hourly +
       errors
     );
   }
@@ -125,6 +131,7 @@ export function archiveRunSummary(result: ArchiveRunResult, retentionDays: numbe
       ? ` (${result.objectsVerified} object(s) verified, ${result.objectsExported} exported)`
       : '') +
     `, ${result.partitionsDropped.length} partition(s) dropped, ${result.tenantDaysDeleted} tenant-day(s) deleted` +
+    hourly +
     errors +
     unfinished
   );

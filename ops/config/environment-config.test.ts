@@ -35,3 +35,18 @@ test('a plan without the prices section (where its limit is) is refused, saying 
     "local.yaml is invalid:\n  - /database/plan: free needs prices.supabase (the plan's database limit): add the prices section or remove database.plan",
   );
 });
+
+test("the archive's hourly rollup retention: 31 days or more, in the modes that delete", () => {
+  const archive = (yaml: string) =>
+    parseEnvironmentConfig(prod.replace(/^archive:\n(?: {2}.*\n)+/m, `archive:\n${yaml}`), 'prod.yaml')
+      .archive;
+  const enabled = '  mode: enabled\n  container: archive\n  connectionStringEnv: OPS_ARCHIVE_CONN\n';
+  expect(archive(`${enabled}  hourlyRetentionDays: 400\n`)).toMatchObject({ hourlyRetentionDays: 400 });
+  expect(() => archive(`${enabled}  hourlyRetentionDays: 30\n`)).toThrow(
+    /hourlyRetentionDays: must be >= 31/,
+  );
+  // Disabled deletes nothing: a rollup retention there would be a setting that does nothing.
+  expect(() =>
+    archive('  mode: disabled\n  reason: the container was deleted\n  hourlyRetentionDays: 400\n'),
+  ).toThrow(/invalid/);
+});

@@ -325,11 +325,20 @@ export type ArchiveConfig =
       retentionDays?: number;
       /** Future day partitions kept created (default 7). */
       partitionsAheadDays?: number;
+      /** The hourly rollup's hours older than this many days leave (at least 31; unset: kept). */
+      hourlyRetentionDays?: number;
     }
-  | { mode: 'purge-without-archive'; reason: string; retentionDays?: number; partitionsAheadDays?: number };
+  | {
+      mode: 'purge-without-archive';
+      reason: string;
+      retentionDays?: number;
+      partitionsAheadDays?: number;
+      hourlyRetentionDays?: number;
+    };
 
 const archiveDays = { type: 'integer', minimum: 1, maximum: 36500, nullable: true } as const;
 const archiveAhead = { type: 'integer', minimum: 1, maximum: 60, nullable: true } as const;
+const archiveHourly = { type: 'integer', minimum: 31, maximum: 36500, nullable: true } as const;
 const archiveSchema = {
   type: 'object',
   nullable: true,
@@ -352,6 +361,7 @@ const archiveSchema = {
         connectionStringEnv: envVar,
         retentionDays: archiveDays,
         partitionsAheadDays: archiveAhead,
+        hourlyRetentionDays: archiveHourly,
       },
     },
     {
@@ -363,6 +373,7 @@ const archiveSchema = {
         reason: { type: 'string', minLength: 10 },
         retentionDays: archiveDays,
         partitionsAheadDays: archiveAhead,
+        hourlyRetentionDays: archiveHourly,
       },
     },
   ],

@@ -54,6 +54,7 @@ describe('archiveAppSettings: the YAML archive section as ARCHIVE_* settings', (
         connectionStringEnv: 'OPS_ARCHIVE_STORAGE_CONNECTION_STRING',
         retentionDays: 30,
         partitionsAheadDays: 10,
+        hourlyRetentionDays: 400,
       },
       secrets({ OPS_ARCHIVE_STORAGE_CONNECTION_STRING: CONN }),
     )!;
@@ -63,6 +64,7 @@ describe('archiveAppSettings: the YAML archive section as ARCHIVE_* settings', (
       ARCHIVE_STORAGE_CONNECTION_STRING: CONN,
       ARCHIVE_RETENTION_DAYS: '30',
       ARCHIVE_PARTITIONS_AHEAD_DAYS: '10',
+      ARCHIVE_HOURLY_RETENTION_DAYS: '400',
     });
   });
 

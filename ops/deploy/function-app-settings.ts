@@ -137,6 +137,7 @@ export const ARCHIVE_SETTING_NAMES = [
   'ARCHIVE_RETENTION_DAYS',
   'ARCHIVE_PURGE_REASON',
   'ARCHIVE_PARTITIONS_AHEAD_DAYS',
+  'ARCHIVE_HOURLY_RETENTION_DAYS',
 ] as const;
 
 /**
@@ -160,6 +161,8 @@ export function archiveAppSettings(
     if (archive.retentionDays != null) values.ARCHIVE_RETENTION_DAYS = String(archive.retentionDays);
     if (archive.partitionsAheadDays != null)
       values.ARCHIVE_PARTITIONS_AHEAD_DAYS = String(archive.partitionsAheadDays);
+    if (archive.hourlyRetentionDays != null)
+      values.ARCHIVE_HOURLY_RETENTION_DAYS = String(archive.hourlyRetentionDays);
   }
   return { names: ARCHIVE_SETTING_NAMES, values, source: `archive: ${archive.mode}` };
 }

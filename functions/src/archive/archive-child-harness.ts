@@ -41,6 +41,7 @@ try {
       : undefined,
     retentionDays: archive.retentionDays,
     partitionsAheadDays: archive.partitionsAheadDays,
+    hourlyRetentionDays: archive.hourlyRetentionDays,
     parallel: Number(process.env.ARCHIVE_HARNESS_PARALLEL ?? 2),
     purgeReason: archive.purgeReason,
     log: (line) => process.stderr.write(`archive: ${line}\n`),

@@ -22,6 +22,7 @@ export async function archiveTimer(_timer: Timer, context: InvocationContext): P
       : undefined,
     retentionDays: archive.retentionDays,
     partitionsAheadDays: archive.partitionsAheadDays,
+    hourlyRetentionDays: archive.hourlyRetentionDays,
     purgeReason: archive.purgeReason,
     deadline: started + archive.timeBudgetSeconds * 1000,
     actor: 'archive_timer',
