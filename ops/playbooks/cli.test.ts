@@ -87,11 +87,15 @@ test.each([
   ],
   [
     ['growth-spike', '--env', 'test', '--max-metrics', '5'],
-    '--max-metrics and --max-string-length need --tenant <slug>',
+    '--max-metrics and --max-string-length and --lift-limits need --tenant <slug>',
   ],
   [
     ['growth-spike', '--env', 'test', '--tenant', 'acme', '--retention-days', '14'],
-    '--tenant needs --max-metrics N and/or --max-string-length N',
+    '--tenant needs --max-metrics N and/or --max-string-length N and/or --lift-limits',
+  ],
+  [
+    ['growth-spike', '--env', 'test', '--tenant', 'acme', '--lift-limits', '--max-metrics', '5'],
+    '--lift-limits takes the caps away: not with --max-metrics or --max-string-length',
   ],
   [
     ['growth-spike', '--env', 'test', '--tenant', 'acme', '--max-metrics', '65'],

@@ -119,6 +119,10 @@ const OPTIONS: Record<string, OptionSpec> = {
     defaultText: 'until changed',
     help: 'how long those payload caps last',
   },
+  'lift-limits': {
+    type: 'boolean',
+    help: "take the tenant's own payload caps away (back to the global limits)",
+  },
   maintenance: {
     type: 'string',
     arg: 'on|off',
@@ -422,12 +426,21 @@ export function parsePlaybookArgs(argv: string[]): {
       throw new UsageError('--limits-for-days goes with --max-metrics or --max-string-length');
     options.limitsForDays = positiveInteger('--limits-for-days', limitsFor);
   }
+  if (values['lift-limits']) {
+    if (options.maxMetrics !== undefined || options.maxStringLength !== undefined)
+      throw new UsageError(
+        '--lift-limits takes the caps away: not with --max-metrics or --max-string-length',
+      );
+    options.liftLimits = true;
+  }
   // Options that act on one tenant need it, and a tenant needs one of them.
   const scoped = playbook.tenantScoped ?? [];
   if (scoped.some((k) => values[k] !== undefined) && !options.tenant)
     throw new UsageError(`${scoped.map((k) => `--${k}`).join(' and ')} need --tenant <slug>`);
   if (options.tenant && scoped.length && !scoped.some((k) => values[k] !== undefined))
-    throw new UsageError(`--tenant needs ${scoped.map((k) => `--${k} N`).join(' and/or ')}`);
+    throw new UsageError(
+      `--tenant needs ${scoped.map((k) => `--${k}${OPTIONS[k]?.type === 'boolean' ? '' : ' N'}`).join(' and/or ')}`,
+    );
   const maintenance = str('maintenance');
   if (maintenance !== undefined) {
     if (maintenance !== 'on' && maintenance !== 'off')

@@ -308,6 +308,41 @@ test("payload caps: the dry run says how much of the tenant's last day they woul
   expect(await row()).toEqual([
     expect.objectContaining({ max_metrics: 8, max_string_length: 50, expires_at: null }),
   ]);
+
+  // Lifted: a dry run first (the caps stay), then applied (gone, audited with what they were).
+  const lift = (apply: boolean) => {
+    const out = io();
+    return runPlaybookCommand(
+      ['growth-spike', '--env', 'test', '--tenant', 'grow', '--lift-limits', ...(apply ? ['--apply'] : [])],
+      out,
+    ).then((code) => ({ code, out }));
+  };
+  const dryLift = await lift(false);
+  expect(dryLift.code).toBe(0);
+  expect(step(dryLift.out.printed).slice(0, 2)).toEqual([
+    'grow has at most 8 metrics per message, strings of at most 50 characters (growth-spike playbook)',
+    "would lift grow's caps: its messages would meet the global 64 metrics, 256 characters again",
+  ]);
+  expect(await row()).toHaveLength(1);
+  await pool.query('truncate ops.audit_log');
+  const lifted = await lift(true);
+  expect(lifted.code).toBe(0);
+  expect(lifted.out.last()).toMatch(/lifted grow's payload caps$/);
+  expect(await row()).toEqual([]);
+  const liftAudit = await pool.query(`select action, target, detail from ops.audit_log`);
+  expect(liftAudit.rows).toEqual([
+    {
+      action: 'tenant.payload_limit_lifted',
+      target: 'grow',
+      detail: expect.objectContaining({
+        previous: expect.objectContaining({ max_metrics: 8, max_string_length: 50 }),
+      }),
+    },
+  ]);
+  // Nothing left: said so, nothing audited.
+  const again2 = await lift(true);
+  expect(step(again2.out.printed)[1]).toBe('nothing to lift');
+  expect((await pool.query('select 1 from ops.audit_log')).rowCount).toBe(1);
   await pool.query('truncate ops.audit_log, ops.tenant_payload_limits');
 });
 

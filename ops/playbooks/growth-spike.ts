@@ -399,14 +399,14 @@ const caps = (metrics: number | null, strings: number | null) =>
 const limitFields: PlaybookStep = {
   id: 'limit-fields',
   title:
-    "cap one tenant's metrics per message and string length (--tenant <slug> --max-metrics N --max-string-length N [--limits-for-days N])",
+    "cap one tenant's metrics per message and string length (--tenant <slug> --max-metrics N --max-string-length N [--limits-for-days N]), or take its caps away (--lift-limits)",
   kind: 'act',
   async run(ctx): Promise<StepResult> {
-    const { tenant, maxMetrics, maxStringLength, limitsForDays } = ctx.options;
-    if (!tenant || (maxMetrics === undefined && maxStringLength === undefined))
+    const { tenant, maxMetrics, maxStringLength, limitsForDays, liftLimits } = ctx.options;
+    if (!tenant || (maxMetrics === undefined && maxStringLength === undefined && !liftLimits))
       return {
         status: 'skipped',
-        lines: ['not asked (--tenant <slug> --max-metrics N and/or --max-string-length N)'],
+        lines: ['not asked (--tenant <slug> --max-metrics N and/or --max-string-length N, or --lift-limits)'],
       };
     const db = ctx.sources.db();
     const id = await tenantId(db, tenant);
@@ -419,10 +419,13 @@ const limitFields: PlaybookStep = {
     ).rows[0];
     const inForce = current && (current.expires_at === null || current.expires_at.getTime() > now);
     const global = DEFAULT_TELEMETRY_LIMITS;
+    const globalCaps = `the global ${global.maxMetrics} metrics, ${global.maxStringLength} characters`;
     const was = inForce
       ? `${caps(current.max_metrics, current.max_string_length)} (${current.reason}` +
         `${current.expires_at ? `, until ${current.expires_at.toISOString().slice(0, 10)}` : ''})`
-      : `no caps of its own (the global ${global.maxMetrics} metrics, ${global.maxStringLength} characters)`;
+      : `no caps of its own (${globalCaps})`;
+    if (liftLimits)
+      return liftCaps(ctx, { tenant, id, was, current: inForce ? current : undefined, globalCaps });
     // A cap not given stays as it is in force; an expired row's caps do not come back.
     const metrics = maxMetrics ?? (inForce ? current.max_metrics : null);
     const strings = maxStringLength ?? (inForce ? current.max_string_length : null);
@@ -494,6 +497,34 @@ const limitFields: PlaybookStep = {
   },
 };
 
+/** --lift-limits: the tenant's row goes (an expired one too); its messages meet the global limits again. */
+async function liftCaps(
+  ctx: Parameters<PlaybookStep['run']>[0],
+  t: { tenant: string; id: string; was: string; current?: PayloadLimitRow; globalCaps: string },
+): Promise<StepResult> {
+  const lines = [`${t.tenant} has ${t.was}`];
+  if (!t.current) {
+    // An expired row changes nothing either way; it goes with the next caps set.
+    return { status: 'ok', lines: [...lines, 'nothing to lift'], summary: `${t.tenant} has no payload caps` };
+  }
+  if (ctx.options.dryRun)
+    return {
+      status: 'dry-run',
+      lines: [...lines, `would lift ${t.tenant}'s caps: its messages would meet ${t.globalCaps} again`],
+      summary: `would lift ${t.tenant}'s payload caps`,
+    };
+  await ctx.sources.db().query('delete from ops.tenant_payload_limits where tenant_id = $1', [t.id]);
+  return {
+    status: 'ok',
+    lines: [
+      ...lines,
+      `${t.tenant}'s caps are lifted: its messages meet ${t.globalCaps} again (within ingest's 5 s settings cache)`,
+    ],
+    summary: `lifted ${t.tenant}'s payload caps`,
+    audit: { action: 'tenant.payload_limit_lifted', target: t.tenant, detail: { previous: t.current } },
+  };
+}
+
 function reasonText(incident: number | undefined): string {
   return `growth-spike playbook${incident !== undefined ? ` (incident #${incident})` : ''}`;
 }
@@ -545,7 +576,15 @@ export const growthSpike: Playbook = {
   name: 'growth-spike',
   title: 'Data growth spike: archive sooner; limit payload fields',
   steps: [devices, fields, payloads, partitions, archiveSooner, limitFields, recommendations],
-  accepts: ['tenant', 'retention-days', 'max-metrics', 'max-string-length', 'limits-for-days', 'reason'],
-  tenantScoped: ['max-metrics', 'max-string-length'],
+  accepts: [
+    'tenant',
+    'retention-days',
+    'max-metrics',
+    'max-string-length',
+    'limits-for-days',
+    'lift-limits',
+    'reason',
+  ],
+  tenantScoped: ['max-metrics', 'max-string-length', 'lift-limits'],
   needs: ['database', 'archive'],
 };

@@ -44,6 +44,8 @@ export interface PlaybookOptions {
   maxStringLength?: number;
   /** How long those caps last (days); until changed when not given. */
   limitsForDays?: number;
+  /** growth-spike: take the tenant's own caps away. */
+  liftLimits?: boolean;
   maintenance?: 'on' | 'off';
   forceRestart?: boolean;
   reason?: string;
