@@ -39,8 +39,10 @@ export const DEPLOYABLES: readonly Deployable[] = [
   {
     stage: 'functions',
     what: 'the Azure Functions app (one zip package)',
-    // host.json, package.json and the build itself, besides the bundled sources.
-    paths: ['functions/**'],
+    // host.json, package.json and the build itself, besides the bundled sources. An environment's
+    // YAML says app settings the stage writes (function-app-settings.ts: the archive's); a change
+    // of it alone redeploys no package (unchanged) but writes the settings.
+    paths: ['functions/**', 'runbook/environments/*.yaml'],
     bundles: ['functions/src/index.ts'],
     rolledBack: 'the previous Functions package',
   },

@@ -44,6 +44,11 @@ const CASES: [string, Record<string, string | null>, DeployStage[]][] = [
   ['the local shim (sandbox only)', { 'supabase/local/shim.sql': 'select 2;\n' }, []],
   ['host.json', { 'functions/host.json': '{ "version": "2.0", "x": 1 }\n' }, ['functions']],
   [
+    "an environment's YAML (app settings the functions stage writes)",
+    { 'runbook/environments/prod.yaml': 'archive:\n  mode: disabled\n  reason: not in this phase\n' },
+    ['functions'],
+  ],
+  [
     'a Functions test and a fixture',
     { 'functions/src/index.test.ts': '//\n', 'functions/src/test-fixtures.ts': '//\n' },
     [],
@@ -230,7 +235,8 @@ describe("this repository's bundles", () => {
   it('every bundle entry and path root of the table exists', () => {
     for (const d of DEPLOYABLES) {
       for (const entry of d.bundles) expect(existsSync(join(ROOT, entry))).toBe(true);
-      for (const path of d.paths) expect(existsSync(join(ROOT, path.replace(/\/\*\*$/, '')))).toBe(true);
+      // The folder a glob stands in: `a/**` and `a/*.yaml` name `a`.
+      for (const path of d.paths) expect(existsSync(join(ROOT, path.replace(/\/\*[^/]*$/, '')))).toBe(true);
     }
   });
 
