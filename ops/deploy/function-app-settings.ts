@@ -255,8 +255,9 @@ export function appSettingsClientFor(
   });
 }
 
-/** Every group of settings the environment YAML owns (today: the archive's). */
+/** Every group of settings the environment YAML owns (today: the archive's); none for the sandbox. */
 export function ownedAppSettings(target: OpsTarget): OwnedSettings[] {
+  if (target.local) return [];
   const archive = archiveAppSettings(target.config.archive, target.secrets);
   return archive ? [archive] : [];
 }
