@@ -497,7 +497,7 @@ const limitFields: PlaybookStep = {
   },
 };
 
-/** --lift-limits: the tenant's row goes (an expired one too); its messages meet the global limits again. */
+/** --lift-limits: the tenant's caps in force go; its messages meet the global limits again. */
 async function liftCaps(
   ctx: Parameters<PlaybookStep['run']>[0],
   t: { tenant: string; id: string; was: string; current?: PayloadLimitRow; globalCaps: string },
