@@ -38,7 +38,8 @@ export interface AppSettingsClient {
   /** `<app> (<arm>)`: for messages. */
   description: string;
   list(): Promise<StringDictionary>;
-  put(dictionary: StringDictionary): Promise<void>;
+  /** `what` names the write in an error (default: updating the app settings). */
+  put(dictionary: StringDictionary, what?: string): Promise<void>;
 }
 
 export interface ArmSiteOptions {
@@ -113,9 +114,9 @@ export function armAppSettings(
       for (const value of Object.values(dictionary.properties ?? {})) if (value) options.mask?.(value);
       return dictionary;
     },
-    async put(dictionary) {
+    async put(dictionary, what = 'updating the app settings') {
       const res = await call('PUT', '/config/appsettings', APP_SETTINGS_API_VERSION, dictionary);
-      if (res.status !== 200) throw armError('updating the app settings', res);
+      if (res.status !== 200) throw armError(what, res);
     },
   };
 }

@@ -98,14 +98,10 @@ export function linuxConsumptionTransport(options: LinuxConsumptionOptions): Fun
         WEBSITE_ENABLE_SYNC_UPDATE_SITE: 'false',
       };
       log('setting WEBSITE_RUN_FROM_PACKAGE');
-      await appSettings.put({ ...dictionary, properties }).catch((error: Error) => {
-        throw new Error(
-          error.message.replace(
-            'updating the app settings',
-            'updating the app settings (WEBSITE_RUN_FROM_PACKAGE)',
-          ),
-        );
-      });
+      await appSettings.put(
+        { ...dictionary, properties },
+        'updating the app settings (WEBSITE_RUN_FROM_PACKAGE)',
+      );
 
       const delay = options.syncDelayMs ?? 30_000;
       log(`waiting ${Math.round(delay / 1000)} s, then syncing the triggers`);
