@@ -23,6 +23,11 @@ export interface Deployable {
   paths: readonly string[];
   /** Bundle entry points (repository paths): every repository file esbuild pulls in counts. */
   bundles: readonly string[];
+  /**
+   * Settings (dotted paths) of the deployed environment's YAML (runbook/environments/<env>.yaml)
+   * the stage deploys from: a change of one deploys it (plan-settings.ts), whatever else changed.
+   */
+  settings: readonly string[];
   /** What the rollback stage puts back when the smoke test fails; false: it stays (forward only). */
   rolledBack: string | false;
 }
@@ -34,16 +39,24 @@ export const DEPLOYABLES: readonly Deployable[] = [
     // supabase/local/ is the sandbox's stand-in for what Supabase provides: never deployed.
     paths: ['supabase/migrations/**'],
     bundles: [],
+    settings: [],
     rolledBack: false,
   },
   {
     stage: 'functions',
     what: 'the Azure Functions app (one zip package)',
-    // host.json, package.json and the build itself, besides the bundled sources. An environment's
-    // YAML says app settings the stage writes (function-app-settings.ts: the archive's); a change
-    // of it alone redeploys no package (unchanged) but writes the settings.
-    paths: ['functions/**', 'runbook/environments/*.yaml'],
+    // host.json, package.json and the build itself, besides the bundled sources.
+    paths: ['functions/**'],
     bundles: ['functions/src/index.ts'],
+    // Where it deploys, and the app settings it writes (function-app-settings.ts): a change of the
+    // archive's settings alone redeploys no package (unchanged) but writes the settings.
+    settings: [
+      'azure.subscriptionId',
+      'azure.resourceGroup',
+      'azure.functionApp',
+      'deploy.functions',
+      'archive',
+    ],
     rolledBack: 'the previous Functions package',
   },
   {
@@ -52,6 +65,16 @@ export const DEPLOYABLES: readonly Deployable[] = [
     // broker/ renders the Ansible role's templates and the users and ACL the deploy passes.
     paths: ['ansible/**', 'broker/**', 'bridge/**'],
     bundles: ['bridge/main.ts'],
+    // The login, the system roles' variables (vm-stage.ts vmSystemVars: users, ufw's ports, the
+    // reverse proxy) and the bridge's ingest URL.
+    settings: [
+      'ssh',
+      'deploy.vm',
+      'ingest.healthUrl',
+      'infra.vm.adminUsername',
+      'infra.network',
+      'infra.reverseProxy',
+    ],
     rolledBack: 'the previous bridge release',
   },
   {
@@ -69,6 +92,8 @@ export const DEPLOYABLES: readonly Deployable[] = [
       'dashboard/tsconfig.json',
     ],
     bundles: [],
+    // The project, its branch and the Supabase URL built into the dashboard.
+    settings: ['deploy.pages'],
     rolledBack: 'the previous Pages production deployment',
   },
 ];

@@ -63,11 +63,11 @@ const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 export function renderDeployablesTable(deployables: readonly Deployable[]): string {
   const code = (items: readonly string[]) => items.map((i) => `\`${i}\``).join(', ');
   return [
-    '| Stage | Deploys | Paths | Bundles (every repository file they pull in) | Rollback |',
-    '| --- | --- | --- | --- | --- |',
+    '| Stage | Deploys | Paths | Bundles (every repository file they pull in) | Settings of `runbook/environments/<env>.yaml` | Rollback |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...deployables.map(
       (d) =>
-        `| ${d.stage} | ${d.what} | ${code(d.paths)} | ${d.bundles.length ? code(d.bundles) : '-'} | ${d.rolledBack || 'none (forward only)'} |`,
+        `| ${d.stage} | ${d.what} | ${code(d.paths)} | ${d.bundles.length ? code(d.bundles) : '-'} | ${d.settings.length ? code(d.settings) : '-'} | ${d.rolledBack || 'none (forward only)'} |`,
     ),
     '',
     `Never deployed unless a bundle pulls them in: ${code(NOT_DEPLOYED)}.`,

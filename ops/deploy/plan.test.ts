@@ -7,7 +7,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createGitRepoFixture, lockfile, type GitRepoFixture } from '../../test/support/git-repo-fixture.js';
+import {
+  createGitRepoFixture,
+  lockfile,
+  PROD_YAML,
+  PROD_YAML_REORDERED,
+  type GitRepoFixture,
+} from '../../test/support/git-repo-fixture.js';
 import { DEPLOYABLES, DEPLOY_STAGES, globToRegExp, type DeployStage } from './deployables.js';
 import { gitIn } from './git.js';
 import { planDeploy, type PlanBase } from './plan.js';
@@ -44,9 +50,35 @@ const CASES: [string, Record<string, string | null>, DeployStage[]][] = [
   ['the local shim (sandbox only)', { 'supabase/local/shim.sql': 'select 2;\n' }, []],
   ['host.json', { 'functions/host.json': '{ "version": "2.0", "x": 1 }\n' }, ['functions']],
   [
-    "an environment's YAML (app settings the functions stage writes)",
-    { 'runbook/environments/prod.yaml': 'archive:\n  mode: disabled\n  reason: not in this phase\n' },
+    "the environment's archive settings (app settings the functions stage writes)",
+    { 'runbook/environments/prod.yaml': PROD_YAML.replace('mode: disabled', 'mode: enabled') },
     ['functions'],
+  ],
+  [
+    "the environment's network (the VM's firewall ports)",
+    { 'runbook/environments/prod.yaml': PROD_YAML.replace('plainMqtt: false', 'plainMqtt: true') },
+    ['vm'],
+  ],
+  [
+    "the dashboard's Supabase URL",
+    { 'runbook/environments/prod.yaml': PROD_YAML.replace('a.supabase.co', 'b.supabase.co') },
+    ['pages'],
+  ],
+  [
+    'the price list (no stage reads it)',
+    { 'runbook/environments/prod.yaml': PROD_YAML.replace('0.018', '0.02') },
+    [],
+  ],
+  [
+    'a comment and a reordering (the same settings)',
+    { 'runbook/environments/prod.yaml': PROD_YAML_REORDERED },
+    [],
+  ],
+  ["another environment's file", { 'runbook/environments/dev.yaml': PROD_YAML.replace('0.018', '0.02') }, []],
+  [
+    'the file made unreadable',
+    { 'runbook/environments/prod.yaml': 'archive: [\n' },
+    ['functions', 'vm', 'pages'],
   ],
   [
     'a Functions test and a fixture',
@@ -110,6 +142,21 @@ test('the reasons name the files, and a lockfile change its packages', async () 
   expect(markdown).toContain('| rollback | if smoke fails |');
   expect(markdown).toContain('### functions (4)\n\n- `functions/src/a.ts`');
   expect(JSON.parse(renderPlanJson(plan))).toEqual(JSON.parse(JSON.stringify(plan)));
+});
+
+test("the environment's settings: the reason names those a stage reads, the rest are not deployed", async () => {
+  const plan = await planChange({
+    'runbook/environments/prod.yaml': PROD_YAML.replace('mode: disabled', 'mode: enabled').replace(
+      'plainMqtt: false',
+      'plainMqtt: true',
+    ),
+  });
+  const stage = (s: string) => plan.stages.find((p) => p.stage === s)!;
+  expect(stage('functions').reason).toBe('1 file changed: runbook/environments/prod.yaml (archive)');
+  expect(stage('vm').reason).toBe('1 file changed: runbook/environments/prod.yaml (infra.network)');
+  expect(plan.notDeployed).toEqual([]);
+  const prices = await planChange({ 'runbook/environments/prod.yaml': PROD_YAML.replace('0.018', '0.02') });
+  expect(prices.notDeployed).toEqual(['runbook/environments/prod.yaml']);
 });
 
 test('a docs-only change plans nothing and says so', async () => {
@@ -230,6 +277,22 @@ test('docs/deploy.md shows the table of deployables as it is', () => {
   const m = /<!-- deployables-table:start -->\n([\s\S]*?)\n<!-- deployables-table:end -->/.exec(doc);
   expect(m?.[1]).toBe(renderDeployablesTable(DEPLOYABLES));
 });
+
+test("every stage's settings are settings of the environment schema", () => {
+  const schema = JSON.parse(
+    readFileSync(join(ROOT, 'runbook', 'schema', 'environment.schema.json'), 'utf8'),
+  ) as SchemaNode;
+  for (const d of DEPLOYABLES)
+    for (const setting of d.settings) {
+      const node = setting
+        .split('.')
+        .reduce<SchemaNode | undefined>((n, key) => n?.properties?.[key], schema);
+      expect([setting, node !== undefined]).toEqual([setting, true]);
+    }
+});
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>;
+}
 
 describe("this repository's bundles", () => {
   it('every bundle entry and path root of the table exists', () => {

@@ -16,6 +16,7 @@ import {
 import { changedPaths, fileAt, resolveCommit, type GitRunner } from './git.js';
 import { esbuildBundleInputs, type BundleInputs, type BundleInputsOf } from './plan-bundles.js';
 import { changedLockedPackages, type Lockfile } from './plan-lockfile.js';
+import { changedSettings, environmentAt, environmentFile, type EnvironmentDocument } from './plan-settings.js';
 import { STAGES, type Stage } from './stages.js';
 
 /** What a deployable is compared against. */
@@ -100,6 +101,12 @@ export async function planDeploy(options: PlanOptions): Promise<DeployPlan> {
       );
     return locks.get(sha)!;
   };
+  const envFile = environmentFile(env);
+  const documents = new Map<string, Promise<EnvironmentDocument>>();
+  const documentAt = (sha: string) => {
+    if (!documents.has(sha)) documents.set(sha, environmentAt(git, sha, env));
+    return documents.get(sha)!;
+  };
 
   const used = new Set<string>();
   const results = new Map<DeployStage, StagePlan>();
@@ -127,6 +134,13 @@ export async function planDeploy(options: PlanOptions): Promise<DeployPlan> {
       if (moved.length) {
         files.push(`${LOCKFILE} (${moved.join(', ')})`);
         used.add(LOCKFILE);
+      }
+    }
+    if (changed.includes(envFile) && d.settings.length && base.sha) {
+      const settings = changedSettings(await documentAt(base.sha), await documentAt(head), d.settings);
+      if (settings.length) {
+        files.push(`${envFile} (${settings.join(', ')})`);
+        used.add(envFile);
       }
     }
     results.set(d.stage, {

@@ -33,7 +33,20 @@ export const lockfile = (versions: { mqtt?: string; debug?: string; eslint?: str
     2,
   )}\n`;
 
+/** A miniature environment file, in sections (the plan compares the settings its stages read). */
+const PROD_SECTIONS = [
+  'name: prod',
+  'prices:\n  blobHotPerGbMonth: 0.018',
+  'archive:\n  mode: disabled\n  reason: not in this phase',
+  'infra:\n  vm:\n    adminUsername: azureops\n  network:\n    plainMqtt: false',
+  'deploy:\n  pages:\n    project: dash\n    supabaseUrl: https://a.supabase.co',
+];
+export const PROD_YAML = `${PROD_SECTIONS.join('\n')}\n`;
+/** The same settings in another order, with a comment. */
+export const PROD_YAML_REORDERED = `# the same settings, another order\n${[...PROD_SECTIONS].reverse().join('\n')}\n`;
+
 export const BASE_FILES: Record<string, string> = {
+  'runbook/environments/prod.yaml': PROD_YAML,
   'functions/src/index.ts':
     "import { a } from '../../common/a.js';\nimport { probe } from '../../ops/checks/probe.js';\nimport type { Only } from '../../common/types-only.js';\nexport const x: Only = a + probe;\n",
   'functions/src/index.test.ts': 'export {};\n',
