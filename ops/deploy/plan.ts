@@ -16,7 +16,12 @@ import {
 import { changedPaths, fileAt, resolveCommit, type GitRunner } from './git.js';
 import { esbuildBundleInputs, type BundleInputs, type BundleInputsOf } from './plan-bundles.js';
 import { changedLockedPackages, type Lockfile } from './plan-lockfile.js';
-import { changedSettings, environmentAt, environmentFile, type EnvironmentDocument } from './plan-settings.js';
+import {
+  changedSettings,
+  environmentAt,
+  environmentFile,
+  type EnvironmentDocument,
+} from './plan-settings.js';
 import { STAGES, type Stage } from './stages.js';
 
 /** What a deployable is compared against. */
