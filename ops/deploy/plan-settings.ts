@@ -21,16 +21,16 @@ export function settingAt(document: unknown, path: string): unknown {
   return value;
 }
 
-/** A parsed environment file; `unreadable` when it is not YAML (every setting counts as changed). */
-export type EnvironmentDocument = { ok: true; value: unknown } | { ok: false; unreadable: string };
+/** A parsed environment file; not ok when it is not YAML (every setting counts as changed). */
+export type EnvironmentDocument = { ok: true; value: unknown } | { ok: false };
 
 export async function environmentAt(git: GitRunner, sha: string, env: string): Promise<EnvironmentDocument> {
   const text = await fileAt(git, sha, environmentFile(env));
   if (text === undefined) return { ok: true, value: undefined };
   try {
     return { ok: true, value: parse(text) as unknown };
-  } catch (error) {
-    return { ok: false, unreadable: (error as Error).message.split('\n')[0]! };
+  } catch {
+    return { ok: false };
   }
 }
 

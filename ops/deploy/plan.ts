@@ -14,14 +14,9 @@ import {
   type DeployStage,
 } from './deployables.js';
 import { changedPaths, fileAt, resolveCommit, type GitRunner } from './git.js';
-import { esbuildBundleInputs, type BundleInputs, type BundleInputsOf } from './plan-bundles.js';
+import { esbuildBundleInputs, type BundleInputsOf } from './plan-bundles.js';
 import { changedLockedPackages, type Lockfile } from './plan-lockfile.js';
-import {
-  changedSettings,
-  environmentAt,
-  environmentFile,
-  type EnvironmentDocument,
-} from './plan-settings.js';
+import { changedSettings, environmentAt, environmentFile } from './plan-settings.js';
 import { STAGES, type Stage } from './stages.js';
 
 /** What a deployable is compared against. */
@@ -92,26 +87,12 @@ export async function planDeploy(options: PlanOptions): Promise<DeployPlan> {
     diffs.set(base.sha, await changedPaths(git, base.sha, head));
   }
 
-  const bundles = new Map<string, Promise<BundleInputs>>();
-  const inputsOf = (entry: string) => {
-    if (!bundles.has(entry)) bundles.set(entry, bundleInputsOf(options.root, entry));
-    return bundles.get(entry)!;
-  };
-  const locks = new Map<string, Promise<Lockfile>>();
-  const lockAt = (sha: string) => {
-    if (!locks.has(sha))
-      locks.set(
-        sha,
-        fileAt(git, sha, LOCKFILE).then((text) => (text ? (JSON.parse(text) as Lockfile) : {})),
-      );
-    return locks.get(sha)!;
-  };
+  const inputsOf = memo((entry: string) => bundleInputsOf(options.root, entry));
+  const lockAt = memo((sha: string) =>
+    fileAt(git, sha, LOCKFILE).then((text) => (text ? (JSON.parse(text) as Lockfile) : {})),
+  );
   const envFile = environmentFile(env);
-  const documents = new Map<string, Promise<EnvironmentDocument>>();
-  const documentAt = (sha: string) => {
-    if (!documents.has(sha)) documents.set(sha, environmentAt(git, sha, env));
-    return documents.get(sha)!;
-  };
+  const documentAt = memo((sha: string) => environmentAt(git, sha, env));
 
   const used = new Set<string>();
   const results = new Map<DeployStage, StagePlan>();
@@ -200,3 +181,12 @@ function aroundStages(
 }
 
 export const short = (sha: string) => sha.slice(0, 7);
+
+/** `f` called once per key: the bundles, lockfiles and environment files the plan reads per commit. */
+function memo<T>(f: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const done = new Map<string, Promise<T>>();
+  return (key) => {
+    if (!done.has(key)) done.set(key, f(key));
+    return done.get(key)!;
+  };
+}

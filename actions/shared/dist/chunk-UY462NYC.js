@@ -4,7 +4,7 @@ const require = __opsCreateRequire(import.meta.url);
 const __opsBundleFilename = __opsFileURLToPath(import.meta.url);
 const __opsBundleDirname = __opsFileURLToPath(new URL('.', import.meta.url));
 const __opsRepoRootUrl = new URL('../../../', import.meta.url);
-import{h as u,i as m,j as p}from"./chunk-3VP5N5EJ.js";import{a as e}from"./chunk-NZKFM5E4.js";async function f(t,a,o,r){t.info(`ops ${o.join(" ")}`);let n=await m(a,o,i=>t.info(i),i=>t.setSecret(i)),s=n.out.trim().split(`
+import{h as u,i as m,j as p}from"./chunk-MLXXSSZC.js";import{a as e}from"./chunk-NZKFM5E4.js";async function f(t,a,o,r){t.info(`ops ${o.join(" ")}`);let n=await m(a,o,i=>t.info(i),i=>t.setSecret(i)),s=n.out.trim().split(`
 `).pop()??"";t.setOutput("summary",s),t.setOutput("exit-code",n.code);let y=n.out.trim()||"_(no output)_";try{let i=typeof r=="string"?r:r(s);await t.writeSummary(u(`## ${i}
 
 ${y}
